@@ -1,0 +1,271 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/multiformats/go-multiaddr"
+
+	"github.com/swarmllm/swarmllm/router"
+)
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("invalid config")
+
+// Defaults a user gets with no flags at all: a real Ollama on this machine and a
+// small model most edge devices can run.
+const (
+	DefaultModel     = "qwen2.5:0.5b"
+	DefaultOllamaURL = "http://127.0.0.1:11434"
+	DefaultAPIAddr   = "127.0.0.1:8700"
+	DefaultP2PPort   = 4700
+	EnvPrefix        = "SWARM_"
+)
+
+// Config is everything a node needs to start. The zero value is not valid: use Default.
+type Config struct {
+	Model      string   // Ollama model name served by this node
+	OllamaURL  string   // base URL of the Ollama server
+	APIAddr    string   // HTTP API listen address
+	Listen     []string // libp2p listen multiaddrs
+	Bootstrap  []string // multiaddrs (with /p2p/<id>) to dial at start
+	DataDir    string   // identity key and state
+	MDNS       bool     // LAN discovery by multicast DNS
+	Domains    []string // declared domains, e.g. medicine,networking
+	Describe   string   // free-text description of what this node is good at
+	EmbedModel string   // Ollama embedding model shared by the swarm; "" = built-in lexical embedder
+	Name       string   // human label shown to peers; "" = hostname
+
+	Policy        router.Policy
+	Privacy       string        // redact | block | allow: personal data sent to the cloud
+	CloudURL      string        // OpenAI-compatible endpoint; "" = no cloud FM
+	CloudModel    string        // model name at that endpoint
+	CloudAPIKey   string        // from SWARM_CLOUD_API_KEY only (never a flag: it would show in ps)
+	CloudMaxShare float64       // at most this share of queries per hour may go to the cloud (0 = no limit)
+	TopK          int           // peers asked per round
+	AskTimeout    time.Duration // deadline for one peer's answer
+	RoundTimeout  time.Duration // deadline for a whole vote round
+	LocalTimeout  time.Duration // deadline for the local model's answer
+
+	LogLevel string // debug | info | warn | error
+}
+
+// Default returns the built-in defaults. OLLAMA_HOST is honoured the way the
+// ollama CLI honours it, so a node finds the same Ollama the user already runs.
+func Default() Config {
+	c := Config{
+		Model:     DefaultModel,
+		OllamaURL: DefaultOllamaURL,
+		APIAddr:   DefaultAPIAddr,
+		Listen: []string{
+			fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", DefaultP2PPort),
+			fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", DefaultP2PPort),
+		},
+		DataDir:       defaultDataDir(),
+		MDNS:          true,
+		Policy:        router.PolicySwarm,
+		Privacy:       "redact",
+		CloudMaxShare: 0.25,
+		TopK:          3,
+		AskTimeout:    60 * time.Second,
+		RoundTimeout:  90 * time.Second,
+		LocalTimeout:  60 * time.Second,
+		LogLevel:      "info",
+	}
+	if h := os.Getenv("OLLAMA_HOST"); h != "" {
+		if u, err := OllamaURLFromHost(h); err == nil {
+			c.OllamaURL = u
+		}
+	}
+	return c
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "swarmllm")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".swarmllm")
+	}
+	return ".swarmllm"
+}
+
+// OllamaURLFromHost turns an OLLAMA_HOST value ("0.0.0.0", "host:port",
+// "http://host:port") into a base URL, as the ollama CLI does.
+func OllamaURLFromHost(h string) (string, error) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return "", fmt.Errorf("parse OLLAMA_HOST: %w: empty", ErrInvalid)
+	}
+	if !strings.Contains(h, "://") {
+		h = "http://" + h
+	}
+	u, err := url.Parse(h)
+	if err != nil {
+		return "", fmt.Errorf("parse OLLAMA_HOST %q: %w", h, err)
+	}
+	host, port := u.Hostname(), u.Port()
+	if host == "" || host == "0.0.0.0" {
+		host = "127.0.0.1"
+	}
+	if port == "" {
+		port = "11434"
+	}
+	u.Host = net.JoinHostPort(host, port)
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// RegisterFlags binds every field to a flag on fs. Flags take their defaults
+// from c, so call ApplyEnv (or set fields) first and flags still win.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Model, "model", c.Model, "Ollama model this node serves")
+	fs.StringVar(&c.OllamaURL, "ollama", c.OllamaURL, "Ollama base URL (default from OLLAMA_HOST)")
+	fs.StringVar(&c.APIAddr, "api", c.APIAddr, "HTTP API listen address")
+	fs.Var((*listValue)(&c.Listen), "listen", "libp2p listen multiaddrs, comma separated")
+	fs.Var((*listValue)(&c.Bootstrap), "bootstrap", "peer multiaddrs with /p2p/<id> to join, comma separated")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the identity key and state")
+	fs.BoolVar(&c.MDNS, "mdns", c.MDNS, "discover peers on the LAN by mDNS")
+	fs.Var((*listValue)(&c.Domains), "domains", "domains this node declares, comma separated")
+	fs.StringVar(&c.Describe, "describe", c.Describe, "free-text description of what this node's model is good at")
+	fs.StringVar(&c.EmbedModel, "embed-model", c.EmbedModel, "Ollama embedding model shared by the swarm (empty: built-in lexical embedder)")
+	fs.StringVar(&c.Name, "name", c.Name, "human label shown to peers (default: hostname)")
+	fs.Var((*policyValue)(&c.Policy), "policy", fmt.Sprintf("routing policy: %v", router.Policies))
+	fs.StringVar(&c.Privacy, "privacy", c.Privacy, "personal data bound for the cloud: redact | block | allow")
+	fs.StringVar(&c.CloudURL, "cloud-url", c.CloudURL, "OpenAI-compatible cloud FM base URL (empty: no cloud; key from SWARM_CLOUD_API_KEY)")
+	fs.StringVar(&c.CloudModel, "cloud-model", c.CloudModel, "cloud FM model name")
+	fs.Float64Var(&c.CloudMaxShare, "cloud-max-share", c.CloudMaxShare, "max share of queries per hour sent to the cloud (0: no limit)")
+	fs.IntVar(&c.TopK, "top-k", c.TopK, "peers asked per collaboration round")
+	fs.DurationVar(&c.AskTimeout, "ask-timeout", c.AskTimeout, "deadline for one peer's answer")
+	fs.DurationVar(&c.RoundTimeout, "round-timeout", c.RoundTimeout, "deadline for a whole vote round")
+	fs.DurationVar(&c.LocalTimeout, "local-timeout", c.LocalTimeout, "deadline for the local model's answer")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug | info | warn | error")
+}
+
+// EnvName is the environment twin of a flag: --data-dir ⇄ SWARM_DATA_DIR.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// ApplyEnv sets every registered flag of fs whose SWARM_* twin is set in the
+// environment (looked up through lookup, os.LookupEnv in production). Call it
+// after RegisterFlags and before fs.Parse, so flags still win.
+func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := lookup(EnvName(f.Name)); ok {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", EnvName(f.Name), v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Validate checks the whole config and reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if strings.TrimSpace(c.Model) == "" {
+		bad("--model is empty")
+	}
+	if u, err := url.Parse(c.OllamaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("--ollama %q is not an http(s) URL", c.OllamaURL)
+	}
+	if _, _, err := net.SplitHostPort(c.APIAddr); err != nil {
+		bad("--api %q: %v", c.APIAddr, err)
+	}
+	if len(c.Listen) == 0 {
+		bad("--listen is empty")
+	}
+	for _, a := range c.Listen {
+		if _, err := multiaddr.NewMultiaddr(a); err != nil {
+			bad("--listen %q: %v", a, err)
+		}
+	}
+	for _, a := range c.Bootstrap {
+		ma, err := multiaddr.NewMultiaddr(a)
+		if err != nil {
+			bad("--bootstrap %q: %v", a, err)
+			continue
+		}
+		if _, err := ma.ValueForProtocol(multiaddr.P_P2P); err != nil {
+			bad("--bootstrap %q has no /p2p/<peer-id>", a)
+		}
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("--data-dir is empty")
+	}
+	if _, err := router.ParsePolicy(string(c.Policy)); err != nil {
+		bad("--policy: %v", err)
+	}
+	switch c.Privacy {
+	case "redact", "block", "allow":
+	default:
+		bad("--privacy %q: want redact, block or allow", c.Privacy)
+	}
+	if c.CloudURL != "" {
+		if u, err := url.Parse(c.CloudURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("--cloud-url %q is not an http(s) URL", c.CloudURL)
+		}
+		if c.CloudModel == "" {
+			bad("--cloud-model is required with --cloud-url")
+		}
+	}
+	if c.CloudMaxShare < 0 || c.CloudMaxShare > 1 {
+		bad("--cloud-max-share %v: want 0..1", c.CloudMaxShare)
+	}
+	if c.TopK < 1 || c.TopK > 32 {
+		bad("--top-k %d: want 1..32", c.TopK)
+	}
+	for name, d := range map[string]time.Duration{"--ask-timeout": c.AskTimeout, "--round-timeout": c.RoundTimeout, "--local-timeout": c.LocalTimeout} {
+		if d <= 0 {
+			bad("%s %v: must be positive", name, d)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+	}
+	return nil
+}
+
+// listValue is a comma-separated list flag; a later setting replaces an
+// earlier one, so a flag overrides its SWARM_* twin instead of adding to it.
+type listValue []string
+
+func (l *listValue) String() string { return strings.Join(*l, ",") }
+
+func (l *listValue) Set(s string) error {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	*l = out
+	return nil
+}
+
+type policyValue router.Policy
+
+func (p *policyValue) String() string { return string(*p) }
+
+func (p *policyValue) Set(s string) error {
+	pol, err := router.ParsePolicy(s)
+	if err != nil {
+		return err
+	}
+	*p = policyValue(pol)
+	return nil
+}

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidate(t *testing.T) {
+	okPeer := "/ip4/127.0.0.1/tcp/4700/p2p/12D3KooWGzBMNNaP3rCfUaQcfkQZdSrK5tBVH2CP7cCRFzQpDtpo"
+	cases := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"bootstrap with peer id", func(c *Config) { c.Bootstrap = []string{okPeer} }, ""},
+		{"empty model", func(c *Config) { c.Model = " " }, "--model is empty"},
+		{"ollama not a URL", func(c *Config) { c.OllamaURL = "localhost" }, "--ollama"},
+		{"bad api addr", func(c *Config) { c.APIAddr = "8700" }, "--api"},
+		{"bad listen", func(c *Config) { c.Listen = []string{"tcp/1"} }, "--listen"},
+		{"bootstrap without peer id", func(c *Config) { c.Bootstrap = []string{"/ip4/127.0.0.1/tcp/1"} }, "no /p2p/"},
+		{"unknown policy", func(c *Config) { c.Policy = "fastest" }, "--policy"},
+		{"bad privacy", func(c *Config) { c.Privacy = "maybe" }, "--privacy"},
+		{"cloud url without model", func(c *Config) { c.CloudURL = "http://127.0.0.1:1" }, "--cloud-model"},
+		{"share out of range", func(c *Config) { c.CloudMaxShare = 2 }, "--cloud-max-share"},
+		{"top-k zero", func(c *Config) { c.TopK = 0 }, "--top-k"},
+		{"negative timeout", func(c *Config) { c.AskTimeout = -time.Second }, "--ask-timeout"},
+		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "--log-level"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.mutate(&c)
+			err := c.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate() = %v, want ErrInvalid mentioning %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestPrecedenceDefaultsEnvFlags(t *testing.T) {
+	env := map[string]string{
+		"SWARM_MODEL":    "llama3.2:1b",
+		"SWARM_DOMAINS":  "medicine, networking",
+		"SWARM_MDNS":     "false",
+		"SWARM_API":      "127.0.0.1:9000",
+		"SWARM_TOP_K":    "5",
+		"SWARM_DATA_DIR": "/tmp/from-env",
+	}
+	c := Default()
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.RegisterFlags(fs)
+	if err := ApplyEnv(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"--api", "127.0.0.1:9100", "--domains", "code"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Model != "llama3.2:1b" || c.MDNS || c.TopK != 5 || c.DataDir != "/tmp/from-env" {
+		t.Errorf("env not applied: %+v", c)
+	}
+	if c.APIAddr != "127.0.0.1:9100" || strings.Join(c.Domains, ",") != "code" {
+		t.Errorf("flags must beat env: api=%q domains=%v", c.APIAddr, c.Domains)
+	}
+	if c.OllamaURL != Default().OllamaURL {
+		t.Errorf("untouched field changed: %q", c.OllamaURL)
+	}
+}
+
+func TestApplyEnvReportsBadValues(t *testing.T) {
+	c := Default()
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	err := ApplyEnv(fs, func(k string) (string, bool) {
+		if k == "SWARM_TOP_K" {
+			return "many", true
+		}
+		return "", false
+	})
+	if err == nil || !strings.Contains(err.Error(), "SWARM_TOP_K") {
+		t.Fatalf("ApplyEnv = %v, want an error naming SWARM_TOP_K", err)
+	}
+}
+
+func TestOllamaURLFromHost(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"0.0.0.0", "http://127.0.0.1:11434"},
+		{"127.0.0.1:11500", "http://127.0.0.1:11500"},
+		{"http://gpu-box:8080", "http://gpu-box:8080"},
+		{"https://ollama.lan", "https://ollama.lan:11434"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := OllamaURLFromHost(tc.in)
+			if err != nil || got != tc.want {
+				t.Fatalf("OllamaURLFromHost(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
