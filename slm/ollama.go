@@ -1,0 +1,275 @@
+package slm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+var (
+	// ErrUnreachable means the Ollama server did not answer at all.
+	ErrUnreachable = errors.New("ollama unreachable")
+	// ErrModelMissing means Ollama answered but does not have the model.
+	ErrModelMissing = errors.New("model not found in ollama")
+	// ErrEmptyAnswer means the model returned no text.
+	ErrEmptyAnswer = errors.New("model returned an empty answer")
+)
+
+// DefaultTopLogprobs is how many alternatives per token we ask Ollama for: enough
+// for an entropy estimate, cheap to carry.
+const DefaultTopLogprobs = 5
+
+// Message is one chat turn.
+type Message struct {
+	Role    string // system | user | assistant
+	Content string
+}
+
+// ChatRequest is one completion request to the local model.
+type ChatRequest struct {
+	Messages    []Message
+	MaxTokens   int      // 0 = model default
+	Temperature *float64 // nil = model default
+	Seed        *int     // nil = random
+	Logprobs    bool     // ask for token log-probabilities (and top alternatives)
+}
+
+// ChatResult is the model's answer with what we need to judge it.
+type ChatResult struct {
+	Text             string
+	Model            string
+	Logprobs         []api.Logprob
+	PromptTokens     int
+	CompletionTokens int
+	EvalDuration     time.Duration // generation time as Ollama measured it
+	Latency          time.Duration // wall time of the call as we saw it
+}
+
+// TokensPerSecond is the generation speed Ollama measured for this answer.
+func (r *ChatResult) TokensPerSecond() float64 {
+	if r.EvalDuration <= 0 || r.CompletionTokens == 0 {
+		return 0
+	}
+	return float64(r.CompletionTokens) / r.EvalDuration.Seconds()
+}
+
+// ModelFacts is what /api/show says about the model, flattened for the CMS.
+type ModelFacts struct {
+	Name          string
+	Family        string
+	ParameterSize string
+	Quantization  string
+	Format        string
+	ContextLength int
+	EmbeddingDim  int
+	Capabilities  []string // completion, embedding, tools, vision, …
+}
+
+// Ollama is a client for one model on one Ollama server. Safe for concurrent use.
+type Ollama struct {
+	client      *api.Client
+	base        string
+	model       string
+	topLogprobs int
+}
+
+// OllamaOption configures an Ollama client.
+type OllamaOption func(*Ollama)
+
+// WithHTTPClient replaces the HTTP client (its Timeout bounds every call).
+func WithHTTPClient(c *http.Client) OllamaOption {
+	return func(o *Ollama) { o.client = api.NewClient(mustParse(o.base), c) }
+}
+
+// WithTopLogprobs sets how many alternatives per token to request (0..20).
+func WithTopLogprobs(n int) OllamaOption { return func(o *Ollama) { o.topLogprobs = n } }
+
+// NewOllama returns a client for model at baseURL (e.g. http://127.0.0.1:11434).
+func NewOllama(baseURL, model string, opts ...OllamaOption) (*Ollama, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("new ollama client: base URL %q is not an http(s) URL", baseURL)
+	}
+	if strings.TrimSpace(model) == "" {
+		return nil, fmt.Errorf("new ollama client: empty model name")
+	}
+	o := &Ollama{
+		base:        strings.TrimSuffix(baseURL, "/"),
+		model:       model,
+		topLogprobs: DefaultTopLogprobs,
+		// Generation can legitimately take minutes on a Pi; callers bound it with ctx.
+		client: api.NewClient(u, &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}),
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if o.topLogprobs < 0 || o.topLogprobs > 20 {
+		return nil, fmt.Errorf("new ollama client: top logprobs %d out of 0..20", o.topLogprobs)
+	}
+	return o, nil
+}
+
+func mustParse(s string) *url.URL {
+	u, _ := url.Parse(s) // validated in NewOllama before options run
+	return u
+}
+
+// Model is the model name this client serves.
+func (o *Ollama) Model() string { return o.model }
+
+// BaseURL is the Ollama server's base URL.
+func (o *Ollama) BaseURL() string { return o.base }
+
+// Chat asks the model for one complete (non-streamed) answer.
+func (o *Ollama) Chat(ctx context.Context, req ChatRequest) (*ChatResult, error) {
+	start := time.Now()
+	stream := false
+	msgs := make([]api.Message, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = api.Message{Role: m.Role, Content: m.Content}
+	}
+	options := map[string]any{}
+	if req.MaxTokens > 0 {
+		options["num_predict"] = req.MaxTokens
+	}
+	if req.Temperature != nil {
+		options["temperature"] = *req.Temperature
+	}
+	if req.Seed != nil {
+		options["seed"] = *req.Seed
+	}
+	creq := &api.ChatRequest{Model: o.model, Messages: msgs, Stream: &stream, Options: options}
+	if req.Logprobs {
+		creq.Logprobs = true
+		creq.TopLogprobs = o.topLogprobs
+	}
+	var resp api.ChatResponse
+	err := o.client.Chat(ctx, creq, func(r api.ChatResponse) error {
+		// stream=false delivers one final object; accumulate anyway in case a
+		// server streams regardless.
+		resp.Model = r.Model
+		resp.Message.Content += r.Message.Content
+		resp.Logprobs = append(resp.Logprobs, r.Logprobs...)
+		if r.Done {
+			resp.Metrics = r.Metrics
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chat with %s: %w", o.model, classify(err))
+	}
+	text := strings.TrimSpace(resp.Message.Content)
+	if text == "" {
+		return nil, fmt.Errorf("chat with %s: %w", o.model, ErrEmptyAnswer)
+	}
+	model := resp.Model
+	if model == "" {
+		model = o.model
+	}
+	return &ChatResult{
+		Text:             text,
+		Model:            model,
+		Logprobs:         resp.Logprobs,
+		PromptTokens:     resp.PromptEvalCount,
+		CompletionTokens: resp.EvalCount,
+		EvalDuration:     resp.EvalDuration,
+		Latency:          time.Since(start),
+	}, nil
+}
+
+// Version returns the Ollama server's version; it doubles as a liveness probe.
+func (o *Ollama) Version(ctx context.Context) (string, error) {
+	v, err := o.client.Version(ctx)
+	if err != nil {
+		return "", fmt.Errorf("ollama version: %w", classify(err))
+	}
+	return v, nil
+}
+
+// Show reads the model's facts from /api/show.
+func (o *Ollama) Show(ctx context.Context) (*ModelFacts, error) {
+	return o.ShowModel(ctx, o.model)
+}
+
+// ShowModel reads any model's facts from /api/show (e.g. the embedding model).
+func (o *Ollama) ShowModel(ctx context.Context, name string) (*ModelFacts, error) {
+	resp, err := o.client.Show(ctx, &api.ShowRequest{Model: name})
+	if err != nil {
+		return nil, fmt.Errorf("show %s: %w", name, classify(err))
+	}
+	f := &ModelFacts{
+		Name:          name,
+		Family:        resp.Details.Family,
+		ParameterSize: resp.Details.ParameterSize,
+		Quantization:  resp.Details.QuantizationLevel,
+		Format:        resp.Details.Format,
+	}
+	for _, c := range resp.Capabilities {
+		f.Capabilities = append(f.Capabilities, string(c))
+	}
+	// model_info keys are "<arch>.context_length" etc.; the arch prefix varies.
+	for k, v := range resp.ModelInfo {
+		switch {
+		case strings.HasSuffix(k, ".context_length"):
+			f.ContextLength = toInt(v)
+		case strings.HasSuffix(k, ".embedding_length"):
+			f.EmbeddingDim = toInt(v)
+		}
+	}
+	return f, nil
+}
+
+func toInt(v any) int {
+	switch n := v.(type) {
+	case float64:
+		return int(n)
+	case int:
+		return n
+	case int64:
+		return int(n)
+	case string:
+		i, _ := strconv.Atoi(n)
+		return i
+	}
+	return 0
+}
+
+// Embed returns one vector per text from an Ollama embedding model.
+func (o *Ollama) Embed(ctx context.Context, model string, texts []string) ([][]float32, error) {
+	resp, err := o.client.Embed(ctx, &api.EmbedRequest{Model: model, Input: texts})
+	if err != nil {
+		return nil, fmt.Errorf("embed with %s: %w", model, classify(err))
+	}
+	if len(resp.Embeddings) != len(texts) {
+		return nil, fmt.Errorf("embed with %s: got %d vectors for %d texts", model, len(resp.Embeddings), len(texts))
+	}
+	return resp.Embeddings, nil
+}
+
+// classify maps transport and status errors onto our sentinels, keeping the cause.
+func classify(err error) error {
+	var se api.StatusError
+	if errors.As(err, &se) {
+		if se.StatusCode == http.StatusNotFound || strings.Contains(se.ErrorMessage, "not found") {
+			return fmt.Errorf("%w: %s", ErrModelMissing, se.ErrorMessage)
+		}
+		return err
+	}
+	var ne net.Error
+	var oe *net.OpError
+	if errors.As(err, &oe) || (errors.As(err, &ne) && !errors.Is(err, context.DeadlineExceeded)) {
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	if strings.Contains(err.Error(), "connection refused") {
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	return err
+}
