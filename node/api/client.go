@@ -1,0 +1,147 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultClientTimeout bounds each call of a Client whose context has no
+// earlier deadline; it is a little over DefaultAskTimeout so the node's own
+// 504 arrives first.
+const DefaultClientTimeout = DefaultAskTimeout + 10*time.Second
+
+// maxClientResponseBytes caps what a Client reads back; traces are small.
+const maxClientResponseBytes = 8 << 20
+
+// Client speaks the native API of one node (used by `swarmllm ask` and `swarmllm peers`).
+type Client struct {
+	base *url.URL
+	http *http.Client
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*Client)
+
+// WithHTTPClient replaces the default http.Client (timeout DefaultClientTimeout).
+func WithHTTPClient(h *http.Client) ClientOption { return func(c *Client) { c.http = h } }
+
+// NewClient returns a client for the node at baseURL ("http://127.0.0.1:8700";
+// a bare "host:port" means http).
+func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
+	if !strings.Contains(baseURL, "://") {
+		baseURL = "http://" + baseURL
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("new api client: parse %q: %w", baseURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("new api client: %q is not an http(s) URL with a host", baseURL)
+	}
+	c := &Client{base: u, http: &http.Client{Timeout: DefaultClientTimeout}}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.http == nil {
+		return nil, errors.New("new api client: nil http client")
+	}
+	return c, nil
+}
+
+// APIError is a native error answer from a node.
+type APIError struct {
+	Status  int
+	Code    string // one of the Code* constants
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("node answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Ask sends one query and returns the answer with its trace.
+func (c *Client) Ask(ctx context.Context, req AskRequest) (*AskResult, error) {
+	var out AskResult
+	if err := c.do(ctx, http.MethodPost, "/swarm/v1/ask", req, &out, http.StatusOK); err != nil {
+		return nil, fmt.Errorf("ask: %w", err)
+	}
+	return &out, nil
+}
+
+// Peers lists the peers the node sees.
+func (c *Client) Peers(ctx context.Context) ([]PeerInfo, error) {
+	var out PeersResult
+	if err := c.do(ctx, http.MethodGet, "/swarm/v1/peers", nil, &out, http.StatusOK); err != nil {
+		return nil, fmt.Errorf("list peers: %w", err)
+	}
+	return out.Peers, nil
+}
+
+// Records lists the capability records the node knows.
+func (c *Client) Records(ctx context.Context) ([]RecordInfo, error) {
+	var out RecordsResult
+	if err := c.do(ctx, http.MethodGet, "/swarm/v1/cms", nil, &out, http.StatusOK); err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	return out.Records, nil
+}
+
+// Health returns the node's health. An unhealthy node (503) is not an error:
+// the result says what is wrong and what to do.
+func (c *Client) Health(ctx context.Context) (*Health, error) {
+	var out Health
+	if err := c.do(ctx, http.MethodGet, "/healthz", nil, &out, http.StatusOK, http.StatusServiceUnavailable); err != nil {
+		return nil, fmt.Errorf("health: %w", err)
+	}
+	return &out, nil
+}
+
+// do sends one request; a status outside ok is decoded as an APIError.
+func (c *Client) do(ctx context.Context, method, path string, in, out any, ok ...int) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), body)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxClientResponseBytes))
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	for _, s := range ok {
+		if resp.StatusCode == s {
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("decode response: %w", err)
+			}
+			return nil
+		}
+	}
+	var eb nativeErrorBody
+	if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
+		return &APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(data))}
+	}
+	return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+}

@@ -1,0 +1,21 @@
+package api
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+// dashboardHTML is the whole dashboard: one page with inline CSS and JS and
+// no external assets, so it works on an offline LAN.
+//
+//go:embed dashboard.html
+var dashboardHTML []byte
+
+func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// Only this page's own inline code may run, and it may only talk to this node.
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(dashboardHTML)
+}

@@ -1,0 +1,21 @@
+// Package api is the node's HTTP surface, the only place JSON lives:
+//
+//   - OpenAI-compatible POST /v1/chat/completions (plain and SSE streaming)
+//     and GET /v1/models;
+//   - Ollama-compatible POST /api/chat, POST /api/generate (NDJSON streaming
+//     by default), GET /api/tags, POST /api/show, GET /api/version, so the
+//     ollama CLI and Ollama clients work against a node (OLLAMA_HOST);
+//   - native POST /swarm/v1/ask, GET /swarm/v1/peers, GET /swarm/v1/cms;
+//   - GET /healthz, GET /metrics and the dashboard at /.
+//
+// Every answer carries its router.Trace (the extra "swarm" field in OpenAI
+// and Ollama bodies, "trace" in the native one) and an X-Swarm-Route header.
+// Bad input is refused with a 4xx in the error shape of the API it hit,
+// before the Engine is asked anything. The package also holds the native
+// Client and FormatTrace used by the CLI.
+//
+// It owns request decoding, validation, caps and response encoding. It must
+// not route, vote, call models or open libp2p streams (that is the Engine,
+// implemented by package node, which imports this package and not the other
+// way round).
+package api

@@ -1,0 +1,218 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/swarmllm/swarmllm/router"
+)
+
+func newNativeClient(t *testing.T, url string) *Client {
+	t.Helper()
+	c, err := NewClient(url)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(c.http.CloseIdleConnections)
+	return c
+}
+
+func TestClientAsk(t *testing.T) {
+	srv, f := newTestServer(t)
+	c := newNativeClient(t, srv.URL)
+	res, err := c.Ask(t.Context(), AskRequest{Prompt: "What is the capital of France?", Policy: "local-only", MaxTokens: 16})
+	if err != nil {
+		t.Fatalf("ask: %v", err)
+	}
+	if res.Answer != f.resp.Text || res.Model != "sim-geo:3b" || res.FinishReason != "stop" || res.CompletionTokens != 7 {
+		t.Errorf("result = %+v", res)
+	}
+	if res.Trace.Route != router.RouteSwarm || res.Trace.Tally == nil || res.Trace.Tally.Outcome != router.OutcomeConsensus {
+		t.Errorf("trace = %+v", res.Trace)
+	}
+	req := f.lastAsk(t)
+	if req.Policy != router.PolicyLocalOnly || req.Model != "" || req.Options.MaxTokens != 16 ||
+		len(req.Messages) != 1 || req.Messages[0].Role != RoleUser {
+		t.Errorf("engine got %+v", req)
+	}
+}
+
+func TestClientAskError(t *testing.T) {
+	srv, f := newTestServer(t)
+	c := newNativeClient(t, srv.URL)
+	_, err := c.Ask(t.Context(), AskRequest{Prompt: "hi", Model: "nope"})
+	apiErr, ok := errors.AsType[*APIError](err)
+	if !ok || apiErr.Status != http.StatusNotFound || apiErr.Code != CodeUnknownModel {
+		t.Errorf("err = %v", err)
+	}
+	if f.askCount() != 0 {
+		t.Error("engine asked")
+	}
+}
+
+func TestClientPeersRecordsHealth(t *testing.T) {
+	srv, f := newTestServer(t)
+	c := newNativeClient(t, strings.TrimPrefix(srv.URL, "http://")) // bare host:port works too
+	peers, err := c.Peers(t.Context())
+	if err != nil || len(peers) != 1 || peers[0].ID != peerA || !peers[0].Healthy {
+		t.Errorf("peers = %+v, %v", peers, err)
+	}
+	recs, err := c.Records(t.Context())
+	if err != nil || len(recs) != 1 || recs[0].Seq != 3 || !recs[0].Expires.Equal(fixedTime.Add(time.Hour)) {
+		t.Errorf("records = %+v, %v", recs, err)
+	}
+	h, err := c.Health(t.Context())
+	if err != nil || !h.Healthy || h.Node != testNode {
+		t.Errorf("health = %+v, %v", h, err)
+	}
+
+	f.health = Health{Healthy: false, Problem: "model qwen2.5:0.5b is not in Ollama", Hint: "ollama pull qwen2.5:0.5b"}
+	status, _, body := do(t, srv, http.MethodGet, "/healthz", nil, nil)
+	if status != http.StatusServiceUnavailable || !bytes.Contains(body, []byte("ollama pull qwen2.5:0.5b")) {
+		t.Errorf("unhealthy /healthz = %d %s", status, body)
+	}
+	h, err = c.Health(t.Context())
+	if err != nil || h.Healthy || h.Hint != "ollama pull qwen2.5:0.5b" {
+		t.Errorf("unhealthy health = %+v, %v", h, err)
+	}
+}
+
+func TestClientEmptyLists(t *testing.T) {
+	srv, f := newTestServer(t)
+	f.peers, f.records = nil, nil
+	for _, path := range []string{"/swarm/v1/peers", "/swarm/v1/cms"} {
+		_, _, body := do(t, srv, http.MethodGet, path, nil, nil)
+		if !bytes.Contains(body, []byte("[]")) {
+			t.Errorf("%s = %s, want an empty list rather than null", path, body)
+		}
+	}
+}
+
+func TestNewClientRejectsBadURLs(t *testing.T) {
+	for _, u := range []string{"ftp://host", "http://", "://x", "http://[::1"} {
+		t.Run(u, func(t *testing.T) {
+			if _, err := NewClient(u); err == nil {
+				t.Errorf("NewClient(%q) accepted", u)
+			}
+		})
+	}
+}
+
+func TestClientNonNativeErrorBody(t *testing.T) {
+	srv, _ := newTestServer(t)
+	c := newNativeClient(t, srv.URL+"/v1") // an OpenAI path: its error shape is not native
+	_, err := c.Peers(t.Context())
+	apiErr, ok := errors.AsType[*APIError](err)
+	if !ok || apiErr.Status != http.StatusNotFound || apiErr.Message == "" {
+		t.Errorf("err = %#v", err)
+	}
+}
+
+func TestAskTimeout(t *testing.T) {
+	srv, f := newTestServer(t, WithAskTimeout(20*time.Millisecond))
+	f.block = true
+	status, _, body := postJSON(t, srv, "/swarm/v1/ask", AskRequest{Prompt: "slow"})
+	if status != http.StatusGatewayTimeout || !bytes.Contains(body, []byte(CodeTimeout)) {
+		t.Errorf("status %d body %s", status, body)
+	}
+}
+
+func TestDashboardAndMetrics(t *testing.T) {
+	srv, _ := newTestServer(t)
+	status, hdr, body := do(t, srv, http.MethodGet, "/", nil, nil)
+	if status != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") ||
+		!bytes.Contains(body, []byte("/swarm/v1/ask")) {
+		t.Errorf("dashboard = %d %v", status, hdr)
+	}
+	// Self-contained: no external scripts, styles or images.
+	for _, ext := range []string{"src=\"http", "href=\"http", "@import", "url("} {
+		if bytes.Contains(body, []byte(ext)) {
+			t.Errorf("dashboard references an external asset (%s)", ext)
+		}
+	}
+	if status, _, _ := do(t, srv, http.MethodHead, "/", nil, nil); status != http.StatusOK {
+		t.Errorf("HEAD / = %d (the ollama CLI's heartbeat)", status)
+	}
+	postJSON(t, srv, "/swarm/v1/ask", AskRequest{Prompt: "hi"})
+	postJSON(t, srv, "/swarm/v1/ask", AskRequest{Prompt: ""})
+	do(t, srv, http.MethodGet, "/nowhere", nil, nil)
+	_, _, metrics := do(t, srv, http.MethodGet, "/metrics", nil, nil)
+	for _, want := range []string{
+		`swarmllm_http_requests_total{code="200",route="/swarm/v1/ask"} 1`,
+		`swarmllm_http_requests_total{code="400",route="/swarm/v1/ask"} 1`,
+		`swarmllm_http_requests_total{code="404",route="unmatched"} 1`,
+		`swarmllm_http_requests_total{code="200",route="/"} 2`, // GET and HEAD,
+		`swarmllm_http_request_duration_seconds_count{route="/swarm/v1/ask"} 2`,
+		`go_goroutines`,
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestNewServerValidates(t *testing.T) {
+	cases := []struct {
+		name string
+		opts []Option
+	}{
+		{"zero prompt cap", []Option{WithMaxPromptBytes(0)}},
+		{"prompt cap over the p2p ceiling", []Option{WithMaxPromptBytes(PromptBytesCeiling + 1)}},
+		{"body cap below prompt cap", []Option{WithMaxBodyBytes(1024)}},
+		{"zero ask timeout", []Option{WithAskTimeout(0)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := NewServer(newFakeEngine(), c.opts...); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+	if _, err := NewServer(nil); err == nil {
+		t.Error("nil engine accepted")
+	}
+}
+
+func TestSharedRegistry(t *testing.T) {
+	s1, err := NewServer(newFakeEngine())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := s1.cfg.registry
+	if _, err := NewServer(newFakeEngine(), WithRegistry(reg)); err == nil {
+		t.Error("two servers registered the same metrics in one registry without an error")
+	}
+}
+
+func TestEngineErrorsMapToStatuses(t *testing.T) {
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		code   string
+	}{
+		{"backend down", ErrUnavailable, http.StatusServiceUnavailable, CodeUnavailable},
+		{"engine refuses", ErrBadRequest, http.StatusBadRequest, CodeBadRequest},
+		{"model vanished", ErrUnknownModel, http.StatusNotFound, CodeUnknownModel},
+		{"deadline", context.DeadlineExceeded, http.StatusGatewayTimeout, CodeTimeout},
+		{"bug", errors.New("boom"), http.StatusInternalServerError, CodeInternal},
+	}
+	for _, c := range cases {
+		for _, a := range apis {
+			t.Run(c.name+"/"+a.name, func(t *testing.T) {
+				srv, f := newTestServer(t)
+				f.err = c.err
+				status, _, body := do(t, srv, http.MethodPost, a.path, strings.NewReader(a.body(okPrompt, "")), nil)
+				if status != c.status {
+					t.Errorf("status = %d, want %d (%s)", status, c.status, body)
+				}
+				a.check(t, body, c.code)
+			})
+		}
+	}
+}

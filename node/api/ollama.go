@@ -1,0 +1,290 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	ollama "github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/types/model"
+
+	"github.com/swarmllm/swarmllm/router"
+)
+
+// Ollama-compatible endpoints, so the ollama CLI and Ollama clients can point
+// at a node (OLLAMA_HOST). Like Ollama, /api/chat and /api/generate stream
+// NDJSON unless "stream": false; as with the OpenAI API, the stream starts
+// once the swarm has decided and answered (see openai.go), and the final
+// ("done") object carries the trace as an extra "swarm" field.
+//
+// Like Ollama, a chat without messages or a generate without a prompt only
+// loads (or, with keep_alive 0, unloads) the model: `ollama run` sends one
+// before its prompt. It answers "done_reason": "load" and asks no one. A
+// prompt that is present but blank is an error.
+
+type ollamaMessage struct {
+	Role    string            `json:"role"`
+	Content string            `json:"content"`
+	Images  []json.RawMessage `json:"images"`
+}
+
+// ollamaOptions holds the options we honour; others are ignored, as Ollama
+// ignores options a model does not use. Pointers keep "0" apart from "unset".
+type ollamaOptions struct {
+	Temperature *float64 `json:"temperature"`
+	NumPredict  *int     `json:"num_predict"`
+	Seed        *int64   `json:"seed"`
+}
+
+func (o ollamaOptions) options() Options {
+	out := Options{Temperature: o.Temperature, Seed: o.Seed}
+	// Ollama's -1 (no limit) and -2 (fill the context) both mean "the model's default" here.
+	if o.NumPredict != nil && *o.NumPredict > 0 {
+		out.MaxTokens = *o.NumPredict
+	}
+	return out
+}
+
+type ollamaChatRequest struct {
+	Model     string           `json:"model"`
+	Messages  []ollamaMessage  `json:"messages"`
+	Stream    *bool            `json:"stream"`
+	Options   ollamaOptions    `json:"options"`
+	KeepAlive *ollama.Duration `json:"keep_alive"`
+}
+
+type ollamaGenerateRequest struct {
+	Model     string            `json:"model"`
+	Prompt    string            `json:"prompt"`
+	System    string            `json:"system"`
+	Images    []json.RawMessage `json:"images"`
+	Stream    *bool             `json:"stream"`
+	Options   ollamaOptions     `json:"options"`
+	KeepAlive *ollama.Duration  `json:"keep_alive"`
+}
+
+// ollamaParams is a parsed /api/chat or /api/generate request.
+type ollamaParams struct {
+	req    Request
+	stream bool
+	load   string // "load" or "unload" when the request only (un)loads the model
+}
+
+func loadReason(keepAlive *ollama.Duration) string {
+	if keepAlive != nil && keepAlive.Duration == 0 {
+		return "unload"
+	}
+	return "load"
+}
+
+func parseOllamaChat(body []byte, maxPromptBytes int, policyHeader string) (ollamaParams, *apiError) {
+	var in ollamaChatRequest
+	if e := decodeJSON(body, &in); e != nil {
+		return ollamaParams{}, e
+	}
+	p := ollamaParams{stream: in.Stream == nil || *in.Stream}
+	p.req.Model, p.req.Options = in.Model, in.Options.options()
+	for i, m := range in.Messages {
+		if len(m.Images) > 0 {
+			return ollamaParams{}, badRequest(CodeBadRequest, "messages", "messages[%d]: images are not supported", i)
+		}
+		p.req.Messages = append(p.req.Messages, Message{Role: strings.ToLower(m.Role), Content: m.Content})
+	}
+	return p.finish(len(in.Messages) == 0, in.KeepAlive, maxPromptBytes, policyHeader)
+}
+
+func parseOllamaGenerate(body []byte, maxPromptBytes int, policyHeader string) (ollamaParams, *apiError) {
+	var in ollamaGenerateRequest
+	if e := decodeJSON(body, &in); e != nil {
+		return ollamaParams{}, e
+	}
+	if len(in.Images) > 0 {
+		return ollamaParams{}, badRequest(CodeBadRequest, "images", "images are not supported")
+	}
+	p := ollamaParams{stream: in.Stream == nil || *in.Stream}
+	p.req.Model, p.req.Options = in.Model, in.Options.options()
+	if in.System != "" {
+		p.req.Messages = append(p.req.Messages, Message{Role: RoleSystem, Content: in.System})
+	}
+	p.req.Messages = append(p.req.Messages, Message{Role: RoleUser, Content: in.Prompt})
+	return p.finish(in.Prompt == "", in.KeepAlive, maxPromptBytes, policyHeader)
+}
+
+// finish applies the policy and validation shared by chat and generate.
+func (p ollamaParams) finish(loadOnly bool, keepAlive *ollama.Duration, maxPromptBytes int, policyHeader string) (ollamaParams, *apiError) {
+	var e *apiError
+	if p.req.Policy, e = parsePolicy(policyHeader); e != nil {
+		return ollamaParams{}, e
+	}
+	if loadOnly {
+		p.load = loadReason(keepAlive)
+		return p, nil
+	}
+	if e := validateRequest(&p.req, maxPromptBytes); e != nil {
+		return ollamaParams{}, e
+	}
+	return p, nil
+}
+
+// ollamaChatOut and ollamaGenerateOut are Ollama's own response types plus the trace.
+type ollamaChatOut struct {
+	ollama.ChatResponse
+	Swarm *router.Trace `json:"swarm,omitempty"`
+}
+
+type ollamaGenerateOut struct {
+	ollama.GenerateResponse
+	Swarm *router.Trace `json:"swarm,omitempty"`
+}
+
+// ollamaObj is what chat and generate objects share; render turns it into
+// the endpoint's own Ollama type.
+type ollamaObj struct {
+	text    string
+	done    bool
+	model   string
+	created time.Time
+	reason  string
+	metrics ollama.Metrics
+	swarm   *router.Trace
+}
+
+type ollamaParser func(body []byte, maxPromptBytes int, policyHeader string) (ollamaParams, *apiError)
+
+func (s *Server) handleOllamaChat(w http.ResponseWriter, r *http.Request) {
+	s.serveOllama(w, r, parseOllamaChat, func(o ollamaObj) any {
+		return ollamaChatOut{ChatResponse: ollama.ChatResponse{
+			Model: o.model, CreatedAt: o.created, Message: ollama.Message{Role: RoleAssistant, Content: o.text},
+			Done: o.done, DoneReason: o.reason, Metrics: o.metrics,
+		}, Swarm: o.swarm}
+	})
+}
+
+func (s *Server) handleOllamaGenerate(w http.ResponseWriter, r *http.Request) {
+	s.serveOllama(w, r, parseOllamaGenerate, func(o ollamaObj) any {
+		return ollamaGenerateOut{GenerateResponse: ollama.GenerateResponse{
+			Model: o.model, CreatedAt: o.created, Response: o.text,
+			Done: o.done, DoneReason: o.reason, Metrics: o.metrics,
+		}, Swarm: o.swarm}
+	})
+}
+
+// serveOllama runs /api/chat or /api/generate.
+func (s *Server) serveOllama(w http.ResponseWriter, r *http.Request, parse ollamaParser, render func(ollamaObj) any) {
+	body, e := s.readBody(w, r)
+	var p ollamaParams
+	if e == nil {
+		p, e = parse(body, s.cfg.maxPromptBytes, r.Header.Get(HeaderPolicy))
+	}
+	if e == nil && p.load != "" {
+		if p.req.Model, e = s.resolveModel(r.Context(), p.req.Model); e == nil {
+			s.writeJSON(w, r, kindOllama, http.StatusOK,
+				render(ollamaObj{done: true, model: p.req.Model, created: s.now().UTC(), reason: p.load}))
+		}
+	}
+	if e == nil && p.load == "" {
+		start := s.now()
+		var resp *Response
+		if resp, e = s.ask(r.Context(), p.req); e == nil {
+			e = s.writeOllamaAnswer(w, p, resp, s.now().Sub(start), render)
+		}
+	}
+	if e != nil {
+		s.writeError(w, r, kindOllama, e)
+	}
+}
+
+func (s *Server) writeOllamaAnswer(w http.ResponseWriter, p ollamaParams, resp *Response, took time.Duration,
+	render func(ollamaObj) any) *apiError {
+	base := ollamaObj{model: answerModel(resp, p.req.Model), created: s.now().UTC()}
+	var objs []any
+	final := base
+	final.done, final.reason, final.swarm = true, finishReason(resp), &resp.Trace
+	final.metrics = ollama.Metrics{TotalDuration: took, PromptEvalCount: resp.PromptTokens, EvalCount: resp.CompletionTokens}
+	contentType := "application/json; charset=utf-8"
+	if p.stream {
+		contentType = "application/x-ndjson"
+		for _, piece := range splitText(resp.Text) {
+			o := base
+			o.text = piece
+			objs = append(objs, render(o))
+		}
+	} else {
+		final.text = resp.Text
+	}
+	objs = append(objs, render(final))
+
+	var buf bytes.Buffer
+	for _, o := range objs {
+		out, err := json.Marshal(o)
+		if err != nil {
+			return encodeError(err)
+		}
+		buf.Write(out)
+		buf.WriteByte('\n')
+	}
+	writeAnswer(w, resp, contentType, buf.Bytes())
+	return nil
+}
+
+func (s *Server) handleOllamaTags(w http.ResponseWriter, r *http.Request) {
+	list := ollama.ListResponse{Models: []ollama.ListModelResponse{}}
+	for _, m := range s.engine.Models(r.Context()) {
+		list.Models = append(list.Models, ollama.ListModelResponse{
+			Name: m.Name, Model: m.Name, ModifiedAt: m.ModifiedAt, Size: m.Size, Digest: m.Digest,
+			Details: ollamaDetails(m),
+		})
+	}
+	s.writeJSON(w, r, kindOllama, http.StatusOK, list)
+}
+
+func ollamaDetails(m ModelInfo) ollama.ModelDetails {
+	d := ollama.ModelDetails{Format: m.Format, Family: m.Family, ParameterSize: m.ParameterSize, QuantizationLevel: m.Quantization}
+	if m.Family != "" {
+		d.Families = []string{m.Family}
+	}
+	return d
+}
+
+func (s *Server) handleOllamaShow(w http.ResponseWriter, r *http.Request) {
+	body, e := s.readBody(w, r)
+	var in ollama.ShowRequest
+	if e == nil {
+		e = decodeJSON(body, &in)
+	}
+	name := in.Model
+	if name == "" {
+		name = in.Name // the deprecated field the ollama CLI still sends
+	}
+	if e == nil && strings.TrimSpace(name) == "" {
+		e = badRequest(CodeBadRequest, "model", "model is required")
+	}
+	if e == nil {
+		name, e = s.resolveModel(r.Context(), name)
+	}
+	var d *ModelDetails
+	if e == nil {
+		var err error
+		if d, err = s.engine.Show(r.Context(), name); err != nil {
+			e = engineError(err)
+		}
+	}
+	if e != nil {
+		s.writeError(w, r, kindOllama, e)
+		return
+	}
+	out := ollama.ShowResponse{
+		License: d.License, Parameters: d.Parameters, Template: d.Template, System: d.System,
+		Details: ollamaDetails(d.ModelInfo), ModelInfo: d.Info, ModifiedAt: d.ModifiedAt,
+	}
+	for _, c := range d.Capabilities {
+		out.Capabilities = append(out.Capabilities, model.Capability(c))
+	}
+	s.writeJSON(w, r, kindOllama, http.StatusOK, out)
+}
+
+func (s *Server) handleOllamaVersion(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, kindOllama, http.StatusOK, map[string]string{"version": s.cfg.version})
+}

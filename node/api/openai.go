@@ -1,0 +1,271 @@
+package api
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/swarmllm/swarmllm/router"
+)
+
+// OpenAI-compatible chat completions.
+//
+// Streaming is honest about what the swarm can do: the route (local, swarm or
+// cloud) is only known once the answer is, because the decision depends on
+// the local answer's confidence and on the vote. So a streaming request waits
+// for the decided answer, then sends it as word-sized chunks; the last chunk
+// before [DONE] carries the "swarm" trace. Errors before the answer still get
+// a plain JSON error with a 4xx/5xx status, never a half-written stream.
+
+type chatCompletionRequest struct {
+	Model               string          `json:"model"`
+	Messages            []openAIMessage `json:"messages"`
+	Stream              bool            `json:"stream"`
+	StreamOptions       *streamOptions  `json:"stream_options"`
+	Temperature         *float64        `json:"temperature"`
+	MaxTokens           *int            `json:"max_tokens"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	Seed                *int64          `json:"seed"`
+	N                   *int            `json:"n"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+type openAIMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"` // a string, null, or an array of content parts
+}
+
+type contentPart struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// chatParams is a parsed chat completion request.
+type chatParams struct {
+	req          Request
+	stream       bool
+	includeUsage bool
+}
+
+// parseChatCompletion decodes and validates an OpenAI chat request without
+// touching the engine (the model is resolved later).
+func parseChatCompletion(body []byte, maxPromptBytes int, policyHeader string) (chatParams, *apiError) {
+	var in chatCompletionRequest
+	if e := decodeJSON(body, &in); e != nil {
+		return chatParams{}, e
+	}
+	if in.N != nil && *in.N != 1 {
+		return chatParams{}, badRequest(CodeBadRequest, "n", "n must be 1: the swarm returns one answer")
+	}
+	p := chatParams{stream: in.Stream, includeUsage: in.StreamOptions != nil && in.StreamOptions.IncludeUsage}
+	p.req.Model = in.Model
+	p.req.Options = Options{Temperature: in.Temperature, Seed: in.Seed}
+	switch {
+	case in.MaxCompletionTokens != nil:
+		p.req.Options.MaxTokens = *in.MaxCompletionTokens
+	case in.MaxTokens != nil:
+		p.req.Options.MaxTokens = *in.MaxTokens
+	}
+	for i, m := range in.Messages {
+		text, e := openAIContentText(m.Content, i)
+		if e != nil {
+			return chatParams{}, e
+		}
+		role := strings.ToLower(m.Role)
+		if role == "developer" { // OpenAI's newer name for system instructions
+			role = RoleSystem
+		}
+		p.req.Messages = append(p.req.Messages, Message{Role: role, Content: text})
+	}
+	var e *apiError
+	if p.req.Policy, e = parsePolicy(policyHeader); e != nil {
+		return chatParams{}, e
+	}
+	if e := validateRequest(&p.req, maxPromptBytes); e != nil {
+		return chatParams{}, e
+	}
+	return p, nil
+}
+
+func openAIContentText(raw json.RawMessage, i int) (string, *apiError) {
+	param := fmt.Sprintf("messages[%d].content", i)
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return "", nil
+	}
+	var s string
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", badRequest(CodeMalformedJSON, param, "%s: %v", param, err)
+		}
+		return s, nil
+	}
+	var parts []contentPart
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return "", badRequest(CodeMalformedJSON, param, "%s: want a string or an array of text parts: %v", param, err)
+	}
+	var b strings.Builder
+	for j, part := range parts {
+		if part.Type != "text" {
+			return "", badRequest(CodeBadRequest, param, "%s[%d]: content type %q is not supported (text only)", param, j, part.Type)
+		}
+		b.WriteString(part.Text)
+	}
+	return b.String(), nil
+}
+
+// chatCompletion is both the whole response and one stream chunk (OpenAI
+// uses the same envelope; "object" and message/delta tell them apart).
+type chatCompletion struct {
+	ID                string        `json:"id"`
+	Object            string        `json:"object"`
+	Created           int64         `json:"created"`
+	Model             string        `json:"model"`
+	SystemFingerprint string        `json:"system_fingerprint,omitempty"`
+	Choices           []chatChoice  `json:"choices"`
+	Usage             *openAIUsage  `json:"usage,omitempty"`
+	Swarm             *router.Trace `json:"swarm,omitempty"`
+}
+
+type chatChoice struct {
+	Index        int             `json:"index"`
+	Message      *chatMessageOut `json:"message,omitempty"`
+	Delta        *chatMessageOut `json:"delta,omitempty"`
+	Logprobs     *struct{}       `json:"logprobs"` // always null: the trace carries confidence instead
+	FinishReason *string         `json:"finish_reason"`
+}
+
+type chatMessageOut struct {
+	Role    string  `json:"role,omitempty"`
+	Content *string `json:"content,omitempty"`
+}
+
+type openAIUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
+	body, e := s.readBody(w, r)
+	if e == nil {
+		var p chatParams
+		if p, e = parseChatCompletion(body, s.cfg.maxPromptBytes, r.Header.Get(HeaderPolicy)); e == nil {
+			var resp *Response
+			if resp, e = s.ask(r.Context(), p.req); e == nil {
+				e = s.writeChatCompletion(w, p, resp)
+			}
+		}
+	}
+	if e != nil {
+		s.writeError(w, r, kindOpenAI, e)
+	}
+}
+
+func (s *Server) writeChatCompletion(w http.ResponseWriter, p chatParams, resp *Response) *apiError {
+	base := chatCompletion{
+		ID:                "chatcmpl-" + queryID(resp),
+		Created:           s.now().Unix(),
+		Model:             answerModel(resp, p.req.Model),
+		SystemFingerprint: "swarmllm-" + s.cfg.version,
+	}
+	usage := &openAIUsage{resp.PromptTokens, resp.CompletionTokens, resp.PromptTokens + resp.CompletionTokens}
+	finish := finishReason(resp)
+	if !p.stream {
+		c := base
+		c.Object = "chat.completion"
+		c.Choices = []chatChoice{{Message: &chatMessageOut{Role: RoleAssistant, Content: &resp.Text}, FinishReason: &finish}}
+		c.Usage, c.Swarm = usage, &resp.Trace
+		out, err := json.Marshal(c)
+		if err != nil {
+			return encodeError(err)
+		}
+		writeAnswer(w, resp, "application/json; charset=utf-8", append(out, '\n'))
+		return nil
+	}
+
+	var chunks []chatCompletion
+	chunk := func(delta chatMessageOut, finish *string) chatCompletion {
+		c := base
+		c.Object = "chat.completion.chunk"
+		c.Choices = []chatChoice{{Delta: &delta, FinishReason: finish}}
+		return c
+	}
+	empty := ""
+	chunks = append(chunks, chunk(chatMessageOut{Role: RoleAssistant, Content: &empty}, nil))
+	for _, piece := range splitText(resp.Text) {
+		chunks = append(chunks, chunk(chatMessageOut{Content: &piece}, nil))
+	}
+	chunks = append(chunks, chunk(chatMessageOut{}, &finish))
+	if p.includeUsage {
+		c := base
+		c.Object = "chat.completion.chunk"
+		c.Choices = []chatChoice{}
+		c.Usage = usage
+		chunks = append(chunks, c)
+	}
+	chunks[len(chunks)-1].Swarm = &resp.Trace
+
+	var buf bytes.Buffer
+	for _, c := range chunks {
+		out, err := json.Marshal(c)
+		if err != nil {
+			return encodeError(err)
+		}
+		buf.WriteString("data: ")
+		buf.Write(out)
+		buf.WriteString("\n\n")
+	}
+	buf.WriteString("data: [DONE]\n\n")
+	w.Header().Set("Cache-Control", "no-cache")
+	writeAnswer(w, resp, "text/event-stream", buf.Bytes())
+	return nil
+}
+
+func (s *Server) handleOpenAIModels(w http.ResponseWriter, r *http.Request) {
+	type model struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Created int64  `json:"created"`
+		OwnedBy string `json:"owned_by"`
+	}
+	list := struct {
+		Object string  `json:"object"`
+		Data   []model `json:"data"`
+	}{Object: "list", Data: []model{}}
+	for _, m := range s.engine.Models(r.Context()) {
+		var created int64
+		if !m.ModifiedAt.IsZero() {
+			created = m.ModifiedAt.Unix()
+		}
+		list.Data = append(list.Data, model{ID: m.Name, Object: "model", Created: created, OwnedBy: "swarmllm"})
+	}
+	s.writeJSON(w, r, kindOpenAI, http.StatusOK, list)
+}
+
+func encodeError(err error) *apiError {
+	return &apiError{status: http.StatusInternalServerError, code: CodeInternal, msg: fmt.Sprintf("encode response: %v", err)}
+}
+
+// queryID names a completion after the swarm's query id, so a client's
+// completion id finds the node's logs and trace.
+func queryID(resp *Response) string {
+	if resp.Trace.QueryID != "" {
+		return resp.Trace.QueryID
+	}
+	return strings.ToLower(rand.Text())
+}
+
+// answerModel is the model that answered, or the requested one when the engine did not say.
+func answerModel(resp *Response, requested string) string {
+	if resp.Model != "" {
+		return resp.Model
+	}
+	return requested
+}

@@ -1,0 +1,297 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Caps and defaults of the HTTP surface.
+const (
+	// MaxBodyBytes is the default cap on a request body; larger bodies get 413.
+	MaxBodyBytes = 1 << 20
+	// MaxPromptBytes is the default cap on a query's text: the sum of all
+	// message contents. A query travels to peers in one /swarmllm/ask/1.0.0
+	// message capped at 64 KiB, so the prompt keeps half of that for framing,
+	// options and the round's metadata.
+	MaxPromptBytes = 32 << 10
+	// PromptBytesCeiling is the most WithMaxPromptBytes accepts: beyond it a
+	// query could no longer fit the p2p ask message.
+	PromptBytesCeiling = 48 << 10
+	// DefaultAskTimeout bounds one query (local answer, round, cloud) when the
+	// caller's own context has no earlier deadline.
+	DefaultAskTimeout = 2 * time.Minute
+	// DefaultVersion is what /api/version reports unless WithVersion says otherwise.
+	DefaultVersion = "0.0.0-dev"
+)
+
+// Headers the API reads and writes.
+const (
+	// HeaderRoute is set on every answer: local, swarm or cloud.
+	HeaderRoute = "X-Swarm-Route"
+	// HeaderPolicy lets any client (OpenAI, Ollama, native) pick the routing
+	// policy for one request; the native body's "policy" field wins over it.
+	HeaderPolicy = "X-Swarm-Policy"
+)
+
+// Option configures a Server.
+type Option func(*serverConfig)
+
+type serverConfig struct {
+	registry       *prometheus.Registry
+	logger         *slog.Logger
+	version        string
+	maxBodyBytes   int64
+	maxPromptBytes int
+	askTimeout     time.Duration
+}
+
+// WithRegistry registers the HTTP metrics in reg and serves reg on /metrics,
+// so one registry can expose every area's metrics. By default the server
+// makes its own registry with the Go and process collectors.
+func WithRegistry(reg *prometheus.Registry) Option {
+	return func(c *serverConfig) { c.registry = reg }
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *serverConfig) { c.logger = l } }
+
+// WithVersion sets the version /api/version and the dashboard report.
+func WithVersion(v string) Option { return func(c *serverConfig) { c.version = v } }
+
+// WithMaxBodyBytes caps request bodies (default MaxBodyBytes).
+func WithMaxBodyBytes(n int64) Option { return func(c *serverConfig) { c.maxBodyBytes = n } }
+
+// WithMaxPromptBytes caps a query's text (default MaxPromptBytes, at most PromptBytesCeiling).
+func WithMaxPromptBytes(n int) Option { return func(c *serverConfig) { c.maxPromptBytes = n } }
+
+// WithAskTimeout bounds each query (default DefaultAskTimeout).
+func WithAskTimeout(d time.Duration) Option { return func(c *serverConfig) { c.askTimeout = d } }
+
+// Server is the node's HTTP surface: OpenAI- and Ollama-compatible APIs, the
+// native API, health, metrics and the dashboard. It holds no goroutines of its
+// own and all its state is fixed at construction, so it needs no Close.
+type Server struct {
+	engine  Engine
+	cfg     serverConfig
+	mux     *http.ServeMux
+	metrics *httpMetrics
+	gather  http.Handler
+	now     func() time.Time // a seam so golden files can pin timestamps
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// NewServer builds the HTTP surface over engine.
+func NewServer(engine Engine, opts ...Option) (*Server, error) {
+	if engine == nil {
+		return nil, errors.New("new api server: nil engine")
+	}
+	cfg := serverConfig{
+		version:        DefaultVersion,
+		maxBodyBytes:   MaxBodyBytes,
+		maxPromptBytes: MaxPromptBytes,
+		askTimeout:     DefaultAskTimeout,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	if cfg.registry == nil {
+		cfg.registry = prometheus.NewRegistry()
+		cfg.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	switch {
+	case cfg.maxPromptBytes <= 0 || cfg.maxPromptBytes > PromptBytesCeiling:
+		return nil, fmt.Errorf("new api server: max prompt bytes %d not in (0, %d]", cfg.maxPromptBytes, PromptBytesCeiling)
+	case cfg.maxBodyBytes < int64(cfg.maxPromptBytes):
+		return nil, fmt.Errorf("new api server: max body bytes %d below max prompt bytes %d", cfg.maxBodyBytes, cfg.maxPromptBytes)
+	case cfg.askTimeout <= 0:
+		return nil, fmt.Errorf("new api server: ask timeout %v must be positive", cfg.askTimeout)
+	}
+	m, err := newHTTPMetrics(cfg.registry)
+	if err != nil {
+		return nil, fmt.Errorf("new api server: %w", err)
+	}
+	s := &Server{
+		engine:  engine,
+		cfg:     cfg,
+		mux:     http.NewServeMux(),
+		metrics: m,
+		gather:  promhttp.HandlerFor(cfg.registry, promhttp.HandlerOpts{}),
+		now:     time.Now,
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// endpoint is one path of the surface. Every path answers one method (GET
+// also answers HEAD), so a wrong method gets 405 in the API's own error shape.
+type endpoint struct {
+	kind    apiKind
+	method  string
+	path    string
+	handler http.HandlerFunc
+}
+
+func (s *Server) routes() {
+	eps := []endpoint{
+		{kindOpenAI, http.MethodPost, "/v1/chat/completions", s.handleChatCompletions},
+		{kindOpenAI, http.MethodGet, "/v1/models", s.handleOpenAIModels},
+		{kindOllama, http.MethodPost, "/api/chat", s.handleOllamaChat},
+		{kindOllama, http.MethodPost, "/api/generate", s.handleOllamaGenerate},
+		{kindOllama, http.MethodGet, "/api/tags", s.handleOllamaTags},
+		{kindOllama, http.MethodPost, "/api/show", s.handleOllamaShow},
+		{kindOllama, http.MethodGet, "/api/version", s.handleOllamaVersion},
+		{kindNative, http.MethodPost, "/swarm/v1/ask", s.handleAsk},
+		{kindNative, http.MethodGet, "/swarm/v1/peers", s.handlePeers},
+		{kindNative, http.MethodGet, "/swarm/v1/cms", s.handleRecords},
+		{kindNative, http.MethodGet, "/healthz", s.handleHealth},
+		{kindNative, http.MethodGet, "/metrics", s.gather.ServeHTTP},
+		{kindNative, http.MethodGet, "/{$}", s.handleDashboard},
+	}
+	for _, ep := range eps {
+		label := strings.TrimSuffix(ep.path, "{$}")
+		s.mux.Handle(ep.path, s.instrument(label, s.allowMethod(ep)))
+	}
+	s.mux.Handle("/", s.instrument("unmatched", http.HandlerFunc(s.handleNotFound)))
+}
+
+func (s *Server) allowMethod(ep endpoint) http.Handler {
+	allow := ep.method
+	if ep.method == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == ep.method || (ep.method == http.MethodGet && r.Method == http.MethodHead) {
+			ep.handler(w, r)
+			return
+		}
+		w.Header().Set("Allow", allow)
+		s.writeError(w, r, ep.kind, &apiError{status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed,
+			msg: fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow)})
+	})
+}
+
+// handleNotFound answers unknown paths in the shape of the API their prefix names.
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	kind := kindNative
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/v1/"):
+		kind = kindOpenAI
+	case strings.HasPrefix(r.URL.Path, "/api/"):
+		kind = kindOllama
+	}
+	s.writeError(w, r, kind, &apiError{status: http.StatusNotFound, code: CodeNotFound,
+		msg: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
+}
+
+// readBody reads a request body up to the cap; bigger bodies get 413.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	tooLarge := &apiError{status: http.StatusRequestEntityTooLarge, code: CodeBodyTooLarge,
+		msg: fmt.Sprintf("request body exceeds %d bytes", s.cfg.maxBodyBytes)}
+	if r.ContentLength > s.cfg.maxBodyBytes {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.maxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, tooLarge
+		}
+		return nil, badRequest(CodeBadRequest, "", "read request body: %v", err)
+	}
+	return body, nil
+}
+
+// resolveModel checks a requested model against the engine's list before any
+// query runs, and returns the engine's own spelling ("" stays "": the default).
+func (s *Server) resolveModel(ctx context.Context, name string) (string, *apiError) {
+	if name == "" {
+		return "", nil
+	}
+	want := normalizeModel(name)
+	for _, m := range s.engine.Models(ctx) {
+		if normalizeModel(m.Name) == want {
+			return m.Name, nil
+		}
+	}
+	return "", unknownModel(name)
+}
+
+// normalizeModel makes "Qwen2.5" and "qwen2.5:latest" the same name, as Ollama does.
+func normalizeModel(name string) string {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if !strings.Contains(name[strings.LastIndex(name, "/")+1:], ":") {
+		name += ":latest"
+	}
+	return name
+}
+
+// ask runs one validated query through the engine.
+func (s *Server) ask(ctx context.Context, req Request) (*Response, *apiError) {
+	model, aerr := s.resolveModel(ctx, req.Model)
+	if aerr != nil {
+		return nil, aerr
+	}
+	req.Model = model
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.askTimeout)
+	defer cancel()
+	resp, err := s.engine.Ask(ctx, req)
+	if err != nil {
+		return nil, engineError(fmt.Errorf("ask: %w", err))
+	}
+	if resp == nil {
+		return nil, &apiError{status: http.StatusInternalServerError, code: CodeInternal, msg: "ask: engine returned no answer"}
+	}
+	return resp, nil
+}
+
+// writeAnswer sends an encoded answer with its route header.
+func writeAnswer(w http.ResponseWriter, resp *Response, contentType string, body []byte) {
+	w.Header().Set(HeaderRoute, resp.Trace.Route.String())
+	w.Header().Set("Content-Type", contentType)
+	_, _ = w.Write(body)
+}
+
+// writeJSON encodes v before sending anything, so an encoding failure still
+// becomes a clean 500 in the API's shape.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, kind apiKind, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.writeError(w, r, kind, &apiError{status: http.StatusInternalServerError, code: CodeInternal,
+			msg: fmt.Sprintf("encode response: %v", err)})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, kind apiKind, e *apiError) {
+	level := slog.LevelDebug
+	if e.status >= 500 {
+		level = slog.LevelWarn
+	}
+	s.cfg.logger.Log(r.Context(), level, "http request failed", "method", r.Method, "path", r.URL.Path,
+		"status", e.status, "code", e.code, "err", e.msg)
+	body, _ := json.Marshal(errorBody(kind, e)) // plain structs of strings: cannot fail
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.status)
+	_, _ = w.Write(append(body, '\n'))
+}
