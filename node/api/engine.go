@@ -97,12 +97,15 @@ type ModelInfo struct {
 // ModelDetails is what /api/show reports about one model.
 type ModelDetails struct {
 	ModelInfo
-	Capabilities []string       `json:"capabilities,omitempty"` // "completion", "embedding", "tools", "vision"…
-	Info         map[string]any `json:"model_info,omitempty"`   // the backend's model_info ("<arch>.context_length"…), passed through
-	Parameters   string         `json:"parameters,omitempty"`
-	Template     string         `json:"template,omitempty"`
-	System       string         `json:"system,omitempty"`
-	License      string         `json:"license,omitempty"`
+	ContextLength int      `json:"context_length,omitempty"`
+	Capabilities  []string `json:"capabilities,omitempty"` // "completion", "embedding", "tools", "vision"…
+	// Info is the backend's model_info, passed through. When nil, /api/show
+	// builds the two keys `ollama show` prints from Family and ContextLength.
+	Info       map[string]any `json:"model_info,omitempty"`
+	Parameters string         `json:"parameters,omitempty"`
+	Template   string         `json:"template,omitempty"`
+	System     string         `json:"system,omitempty"`
+	License    string         `json:"license,omitempty"`
 }
 
 // PeerInfo is one peer as this node sees it.

@@ -145,6 +145,10 @@ func newFakeEngine() *fakeEngine {
 			Capabilities: []string{"completion"},
 			Info:         map[string]any{"general.architecture": "llama", "llama.context_length": 4096},
 			Template:     "{{ .Prompt }}",
+		}, "swarm": {
+			ModelInfo:     ModelInfo{Name: "swarm", Family: "swarm"},
+			ContextLength: 8192,
+			Capabilities:  []string{"completion"},
 		}},
 		peers: []PeerInfo{{ID: peerA, Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}, Model: "sim-geo:3b",
 			Domains: []string{"geography"}, Healthy: true, LatencyMS: 0.4}},

@@ -216,3 +216,21 @@ func TestEngineErrorsMapToStatuses(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteHeaderOnEveryAnswer(t *testing.T) {
+	for _, route := range []router.Route{router.RouteLocal, router.RouteSwarm, router.RouteCloud} {
+		for _, a := range apis {
+			t.Run(route.String()+"/"+a.name, func(t *testing.T) {
+				srv, f := newTestServer(t)
+				f.resp.Trace.Route = route
+				status, hdr, body := do(t, srv, http.MethodPost, a.path, strings.NewReader(a.body(okPrompt, "")), nil)
+				if status != http.StatusOK || hdr.Get(HeaderRoute) != route.String() {
+					t.Errorf("status %d %s = %q, want %q (%s)", status, HeaderRoute, hdr.Get(HeaderRoute), route, body)
+				}
+				if !bytes.Contains(body, []byte(`"route":"`+route.String()+`"`)) {
+					t.Errorf("body lacks the trace's route: %s", body)
+				}
+			})
+		}
+	}
+}

@@ -279,6 +279,12 @@ func (s *Server) handleOllamaShow(w http.ResponseWriter, r *http.Request) {
 		License: d.License, Parameters: d.Parameters, Template: d.Template, System: d.System,
 		Details: ollamaDetails(d.ModelInfo), ModelInfo: d.Info, ModifiedAt: d.ModifiedAt,
 	}
+	if out.ModelInfo == nil && d.Family != "" {
+		out.ModelInfo = map[string]any{"general.architecture": d.Family}
+		if d.ContextLength > 0 {
+			out.ModelInfo[d.Family+".context_length"] = d.ContextLength
+		}
+	}
 	for _, c := range d.Capabilities {
 		out.Capabilities = append(out.Capabilities, model.Capability(c))
 	}

@@ -148,13 +148,17 @@ func TestOllamaClientListShowVersion(t *testing.T) {
 	if err != nil || v != "0.1.0" {
 		t.Errorf("version = %q, %v", v, err)
 	}
+	sw, err := client.Show(t.Context(), &ollama.ShowRequest{Model: "swarm"})
+	if err != nil || sw.ModelInfo["general.architecture"] != "swarm" || sw.ModelInfo["swarm.context_length"] != 8192.0 {
+		t.Errorf("show swarm = %+v, %v (model_info built from family and context length)", sw, err)
+	}
 	_, err = client.Show(t.Context(), &ollama.ShowRequest{Model: "missing"})
 	var se ollama.StatusError
 	if !errors.As(err, &se) || se.StatusCode != http.StatusNotFound || !strings.Contains(se.ErrorMessage, "not found") {
 		t.Errorf("show missing model: %v", err)
 	}
-	if f.showCount() != 0 {
-		t.Error("engine.Show called for an unknown model")
+	if f.showCount() != 1 {
+		t.Errorf("engine.Show called %d times, want once (not for the unknown model)", f.showCount())
 	}
 }
 
