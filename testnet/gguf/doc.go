@@ -1,0 +1,11 @@
+// Package gguf writes tiny, random llama-architecture models as GGUF v3 files,
+// so tests can run a real Ollama without downloading any model.
+//
+// It owns the file layout (header, metadata, tensor infos, alignment, f32/f16
+// data), a unique word-level SentencePiece vocabulary, and the weight recipe
+// that makes a model confident or unsure: the output sharpness scales the
+// output projection, hence how peaked the next-token distribution is.
+//
+// It must not start processes or talk to Ollama (see testnet/realollama), and
+// production code must not import it.
+package gguf
