@@ -121,9 +121,15 @@ func TestRealOllama(t *testing.T) {
 	s := Start(ctx, t, bin)
 
 	dir := t.TempDir()
-	sharpness := map[string]float64{"tiny-sharp": 10, "tiny-flat": 0.5}
-	for name, sh := range sharpness {
-		m, err := gguf.New(gguf.WithSharpness(sh), gguf.WithName(name))
+	models := map[string][]gguf.Option{
+		"tiny-sharp": {gguf.WithSharpness(10)},
+		"tiny-flat":  {gguf.WithSharpness(0.5)},
+		// Another shape: grouped-query attention, f32, more blocks and words.
+		"small-gqa": {gguf.WithSharpness(4), gguf.WithEmbed(128), gguf.WithHeads(8, 2),
+			gguf.WithBlocks(4), gguf.WithVocab(4096), gguf.WithDType(gguf.F32), gguf.WithSeed(9)},
+	}
+	for name, opts := range models {
+		m, err := gguf.New(append(opts, gguf.WithName(name))...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +157,7 @@ func TestRealOllama(t *testing.T) {
 
 	prompts := []string{"What is the capital of France?", "tell me a story about the sea and the moon", "hello"}
 	mean := map[string]float64{}
-	for name := range sharpness {
+	for name := range models {
 		var sum float64
 		var n int
 		var evalCount int

@@ -13,23 +13,24 @@ import (
 func TestRun(t *testing.T) {
 	cases := []struct {
 		name      string
+		noOut     bool // leave out -o
 		args      []string
 		wantErr   bool
 		wantModel bool
 		wantMF    bool
 	}{
-		{"model and Modelfile", []string{"-sharpness", "8", "-blocks", "1", "-embd", "32", "-vocab", "400", "-seed", "3", "-modelfile"}, false, true, true},
-		{"model only, f32", []string{"-f32"}, false, true, false},
-		{"missing -o", nil, true, false, false},
-		{"invalid option", []string{"-vocab", "10"}, true, false, false},
-		{"stray argument", []string{"extra"}, true, false, false},
+		{"model and Modelfile", false, []string{"-sharpness", "8", "-blocks", "1", "-embd", "32", "-vocab", "400", "-seed", "3", "-modelfile"}, false, true, true},
+		{"model only, f32", false, []string{"-f32"}, false, true, false},
+		{"missing -o", true, nil, true, false, false},
+		{"invalid option", false, []string{"-vocab", "10"}, true, false, false},
+		{"stray argument", false, []string{"extra"}, true, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "tiny.gguf")
 			args := tc.args
-			if tc.name != "missing -o" {
+			if !tc.noOut {
 				args = append([]string{"-o", out}, args...)
 			}
 			var stdout, stderr bytes.Buffer
