@@ -7,4 +7,15 @@ var (
 	ErrUnknownRoute = errors.New("unknown route")
 	// ErrUnknownPolicy is returned for a policy name that is not in Policies.
 	ErrUnknownPolicy = errors.New("unknown policy")
+	// ErrUnknownPrivacyPolicy is returned for a privacy policy other than redact, block or allow.
+	ErrUnknownPrivacyPolicy = errors.New("unknown privacy policy")
+	// ErrPrivacyBlocked is returned by Redact when the prompt holds personal
+	// data and the privacy policy is block: the prompt must not leave the swarm.
+	ErrPrivacyBlocked = errors.New("personal data blocked by privacy policy")
+	// ErrOverBudget is returned by Budget.Allow when a cloud call would exceed the budget.
+	ErrOverBudget = errors.New("cloud budget exceeded")
+	// ErrInvalidConfig is returned by constructors and Validate methods for out-of-range settings.
+	ErrInvalidConfig = errors.New("invalid router configuration")
+	// ErrUnknownOutcome is returned when a tally outcome name is not recognised.
+	ErrUnknownOutcome = errors.New("unknown tally outcome")
 )

@@ -1,5 +1,7 @@
 package router
 
+import "fmt"
+
 // Trace tells where one answer came from and why. The node fills it stage by
 // stage; every API renders it (OpenAI responses carry it as the extra "swarm"
 // object). Durations are milliseconds so the JSON reads without a parser.
@@ -40,6 +42,7 @@ const (
 	SafetyLegal         SafetyCategory = "legal"
 	SafetyIllegal       SafetyCategory = "illegal-activity"
 	SafetyHate          SafetyCategory = "hate"
+	SafetyViolence      SafetyCategory = "violence" // harming other people, without a weapon named
 )
 
 // PIIKind names a kind of personal data found in a prompt.
@@ -118,15 +121,35 @@ func (o TallyOutcome) String() string {
 // MarshalText renders the outcome by name.
 func (o TallyOutcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
+// UnmarshalText parses an outcome name, so clients can decode a trace.
+func (o *TallyOutcome) UnmarshalText(b []byte) error {
+	for k, v := range outcomeNames {
+		if v == string(b) {
+			*o = k
+			return nil
+		}
+	}
+	return fmt.Errorf("parse tally outcome %q: %w", b, ErrUnknownOutcome)
+}
+
 // TallyResult is the weighted count of a round.
 type TallyResult struct {
-	Outcome  TallyOutcome `json:"outcome"`
-	Winner   int          `json:"winner"` // index into Trace.Peers; Escalate when none
-	Ballots  int          `json:"ballots"`
-	Quorum   int          `json:"quorum"`
-	Share    float64      `json:"share"`    // winner's share of the weight cast
-	Weights  []float64    `json:"weights"`  // weight per proposal
-	Escalate float64      `json:"escalate"` // weight cast for escalation
+	Outcome TallyOutcome `json:"outcome"`
+	// Winner is the leading proposal (index into Trace.Peers) whatever the
+	// outcome, so a round without consensus still names its best-effort
+	// answer; Escalate only when no proposal is usable.
+	Winner   int       `json:"winner"`
+	Ballots  int       `json:"ballots"` // ballots counted
+	Quorum   int       `json:"quorum"`
+	Share    float64   `json:"share"`    // winner's group's share of the weight cast
+	Weights  []float64 `json:"weights"`  // weight per proposal
+	Escalate float64   `json:"escalate"` // weight cast for escalation
+	// Cluster labels each proposal with its group of equivalent answers (the
+	// lowest index in the group); -1 for a proposal with no usable answer.
+	Cluster []int `json:"cluster,omitempty"`
+	// Counted lists the indexes of the ballots that counted; the rest came
+	// from non-participants, repeated voters or named no usable choice.
+	Counted []int `json:"counted,omitempty"`
 }
 
 // ChainStep is one link of sequential collaboration (draft, then refine).

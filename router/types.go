@@ -58,7 +58,8 @@ const (
 // Policies lists every policy in a stable order (for flags, docs and evals).
 var Policies = []Policy{PolicySwarm, PolicyLocalOnly, PolicyCloudOnly, PolicyAlwaysSwarm, PolicyCascade}
 
-// ParsePolicy accepts a policy name; the empty string means the caller's default.
+// ParsePolicy accepts a policy name. The empty string is an error too:
+// callers substitute their own default before parsing.
 func ParsePolicy(s string) (Policy, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
 	for _, p := range Policies {

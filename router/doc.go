@@ -1,0 +1,99 @@
+// Package router owns the pure decision of swarmllm: for one query, whether
+// the local SLM's answer stands, the swarm collaborates (a vote, or a chain
+// for multi-step tasks), or the cloud FM is summoned — and why. It holds the
+// Classifier Engine, personal-data redaction, uncertainty estimates, the
+// ballot and the tally, voters' track records, the cloud budget, and the
+// Trace every answer carries.
+//
+// It must not do I/O, import libp2p or net/http, start goroutines or read
+// the clock: the node passes time in and wires the results to the network.
+// Everything here is a function of its arguments except Reputation and
+// Budget, which hold their own mutex and are safe for concurrent use;
+// Classifier is immutable once built.
+//
+// # One query
+//
+//	cls := clf.Classify(prompt)                       // + cls.AddDomains(from the CMS ranking)
+//	d := DecideBeforeLocal(Features{Class: cls, Cloud: state}, rules)
+//	// local answer with logprobs → u := Estimate(tokens, rules.Thresholds.Weights)
+//	d = DecideAfterLocal(Features{Class: cls, Cloud: state, Confidence: u.Confidence, Peers: k}, rules)
+//	// RouteSwarm + CollabVote: ask peers, each participant runs ChooseBallot, then
+//	t := Tally(proposals, ballots, rules.Thresholds.TallyParams(participants))
+//	d = DecideAfterVote(Features{…, Tally: &t}, rules)
+//	// RouteCloud: text, redactions, err := clf.Redact(prompt, rules.Privacy); budget.Record(now, tokens)
+//
+// The cloud state comes from configuration, health and Budget.Allow. If a
+// cloud call then fails, decide again with Cloud: CloudDown: the same
+// function then picks the best swarm or local answer and flags it.
+//
+// # Decision table (policy swarm; the others are baselines)
+//
+//   - before local: a safety category in Rules.SendUp → cloud, if the cloud
+//     can take it; otherwise the local model answers first.
+//   - after local: confident (Confidence ≥ Bar(difficulty)) and no safety
+//     category → local. Otherwise, with peers → swarm (a chain when the prompt
+//     is multi-step, a vote otherwise); without peers → cloud; without cloud
+//     → the local answer, flagged best-effort (or no-answer if it failed).
+//   - after the vote: consensus → swarm; split, quorum missed or an
+//     escalation majority → cloud; cloud not usable → the leading proposal,
+//     flagged best-effort, else the local answer.
+//
+// The cloud is usable when it is configured, up, within budget and, for a
+// prompt with personal data, the privacy policy is redact (flag "redact":
+// the node must send clf.Redact's text) or allow; block keeps it in the swarm
+// (flag "pii-blocked"). local-only never leaves the device; cloud-only goes
+// to the cloud whenever it is usable; always-swarm opens a round even when
+// confident; cascade is local, then cloud, never peers.
+//
+// # Confidence
+//
+// From the local answer's tokens (Estimate), with logprobs floored at -30:
+//
+//	pMean = exp(mean logprob)         geometric-mean token probability
+//	pMin  = exp(min logprob)          the least likely token
+//	H̄     = mean over tokens with ≥ 2 top alternatives of H/ln(k), where H is
+//	        the entropy of the top-k logprobs renormalised to sum to one
+//	Confidence = (wMean·pMean + wMin·pMin + wEnt·(1 − H̄)) / (wMean + wMin + wEnt)
+//
+// with weights 0.5, 0.2, 0.3 by default; the entropy term drops out (from
+// numerator and denominator) when no token has alternatives. Uncertainty
+// reports MeanEntropy in nats, unnormalised. Without logprobs,
+// SelfConsistency over n sampled answers gives the share of the modal answer.
+//
+// # Default thresholds (Thresholds; configuration, checked by Validate)
+//
+//	Confident 0.70         local answer kept at or above Bar = Confident + DifficultyMargin·difficulty
+//	DifficultyMargin 0.10  so a prompt of difficulty 1 needs 0.80
+//	Agreement 0.80         two answers are the same answer (ballots, tally groups)
+//	Consensus 0.50         the leading group needs more than half of the weight cast
+//	Quorum 0.50            more than half of the round's participants must have voted
+//
+// # Difficulty
+//
+// 0.25·min(words/60, 1) + 0.25·min((numbers + operators)/10, 1) +
+// 0.25·min(reasoning cues/3, 1) + 0.15·[multi-step] + 0.10·min((extra
+// question marks)/2 + (commas + semicolons)/6, 1), rounded to 3 decimals.
+// Reasoning cues are words such as why, explain, prove, compare, estimate,
+// "how many".
+//
+// # Agreement
+//
+// Agree(a, b) compares Normalize'd answers: if each holds exactly one number
+// they agree (1) when equal within a relative 1e-4 (absolute 1e-9) and
+// neither or both are negated, else 0; equal text scores 1; otherwise the
+// larger of token F1 and containment (a short answer of at most 4 words
+// found verbatim in the other, negated on neither or both sides, scores
+// 0.85). Tally groups proposals whose agreement reaches Agreement, chaining
+// (a~b, b~c ⇒ one group); an AgreeFunc may add embeddings through Cosine.
+//
+// # Safety and personal data
+//
+// Safety rules are ordered by severity (self-harm, violence, weapons, hate,
+// illegal activity, medical dosing, legal); each may blank benign idioms
+// ("kill the process", "shoot a photo") before matching. Personal data:
+// emails; phone numbers (9–15 digits, or 7–15 after "+"); US SSNs, UK NI
+// numbers and ids after a cue (passport number, MRN…); card numbers that pass
+// Luhn; public IP addresses (private, loopback, documentation and reserved
+// ranges are how networking questions are written and are left alone); and
+// capitalised names after a cue (patient, my name is, I'm, Mr./Dr.…).
+package router

@@ -1,0 +1,227 @@
+package router
+
+import (
+	"math"
+	"slices"
+	"strings"
+)
+
+// AgreeFunc scores how far two proposals give the same answer, 0…1. The
+// default compares text with Agree; a node whose peers share an embedding
+// model may combine it with Cosine over the answers' embeddings.
+type AgreeFunc func(a, b Proposal) float64
+
+// BallotParams steer ChooseBallot. Zero fields take the defaults of
+// DefaultThresholds (Agreement) and 1 (TrackRecord).
+type BallotParams struct {
+	Agreement   float64   // vote for a proposal only if it agrees at least this much with one's own answer
+	TrackRecord float64   // the voter's own record, 0…1, scaling its weight
+	Agree       AgreeFunc // nil: Agree on the answers' text
+}
+
+// ChooseBallot is one participant's vote: the usable proposal that agrees
+// best with its own answer (ties: the more confident, then the earlier) if
+// that agreement reaches the threshold, else Escalate. The weight is the
+// voter's confidence × track record, each clamped to 0…1. A voter without a
+// usable answer of its own has no opinion: it escalates with weight 0, which
+// still counts towards the quorum.
+func ChooseBallot(own Proposal, proposals []Proposal, p BallotParams) Ballot {
+	b := Ballot{Voter: own.Peer, Choice: Escalate}
+	if !usable(own) {
+		return b
+	}
+	threshold := p.Agreement
+	if threshold <= 0 || math.IsNaN(threshold) {
+		threshold = DefaultThresholds().Agreement
+	}
+	track := p.TrackRecord
+	if track <= 0 || math.IsNaN(track) {
+		track = 1
+	}
+	b.Weight = clamp01(own.Confidence) * clamp01(track)
+	agree := p.Agree
+	if agree == nil {
+		ownKey := keyOf(own.Answer)
+		agree = func(_, q Proposal) float64 { return agreeKeys(ownKey, keyOf(q.Answer)) }
+	}
+	best, bestScore := Escalate, 0.0
+	for i, q := range proposals {
+		if !usable(q) {
+			continue
+		}
+		s := clamp01(agree(own, q))
+		if best == Escalate || s > bestScore || (s == bestScore && clamp01(q.Confidence) > clamp01(proposals[best].Confidence)) {
+			best, bestScore = i, s
+		}
+	}
+	if best != Escalate && bestScore >= threshold {
+		b.Choice = best
+	}
+	return b
+}
+
+// usable reports whether a proposal carries an answer that can win a vote.
+func usable(p Proposal) bool { return p.Err == "" && strings.TrimSpace(p.Answer) != "" }
+
+// TallyParams steer Tally. Participants is required: only their ballots
+// count. Zero Quorum, Consensus and Agreement take defaults (a strict
+// majority of participants, DefaultThresholds otherwise).
+type TallyParams struct {
+	Participants []string
+	Quorum       int     // ballots needed; ≤0: more than half of the participants
+	Consensus    float64 // the leading group needs more than this share of the weight cast
+	Agreement    float64 // proposals agreeing at least this much count as one answer
+	Agree        AgreeFunc
+	// Trust, if set, is the tallier's own view of each voter's record (for
+	// example Reputation.Weight); it scales what the voter claims.
+	Trust func(voter string) float64
+}
+
+// Tally counts a round's ballots. Equivalent answers are grouped first, so
+// "Paris" and "paris." pool their votes. A ballot counts only if its voter is
+// a participant that has not voted yet in this slice, its choice is Escalate
+// or a usable proposal, and its weight is a finite number ≥ 0; a weight
+// above 1 counts as 1, so no voter casts more than one vote. A proposal
+// whose peer failed (Err set) can be neither chosen nor voted for, which is
+// how a peer lost mid-round drops out without losing the query.
+//
+// The outcome is, in order: QuorumMissed if fewer ballots counted than the
+// quorum; Escalate if the escalation weight is at least the leading group's
+// (ties go to the cloud); Consensus if the leading group holds more than
+// Consensus of all weight cast; else Split. Whatever the outcome, Winner
+// names the best proposal of the leading group, the best-effort answer.
+// Groups are ranked by weight, then size, then best confidence, then first
+// index; within a group by weight, confidence, index — so equal inputs give
+// equal results.
+func Tally(proposals []Proposal, ballots []Ballot, p TallyParams) TallyResult {
+	p = p.withDefaults()
+	n := len(proposals)
+	res := TallyResult{Winner: Escalate, Quorum: p.Quorum, Weights: make([]float64, n)}
+	agree := p.Agree
+	var keys []answerKey
+	if agree == nil {
+		keys = make([]answerKey, n)
+		for i, q := range proposals {
+			keys[i] = keyOf(q.Answer)
+		}
+	}
+	res.Cluster = clusters(n, func(i int) bool { return usable(proposals[i]) }, func(i, j int) float64 {
+		if agree == nil {
+			return agreeKeys(keys[i], keys[j])
+		}
+		return agree(proposals[i], proposals[j])
+	}, p.Agreement)
+
+	allowed := make(map[string]bool, len(p.Participants))
+	for _, v := range p.Participants {
+		allowed[v] = true
+	}
+	voted := make(map[string]bool, len(ballots))
+	total := 0.0
+	for i, b := range ballots {
+		validChoice := b.Choice == Escalate || (b.Choice >= 0 && b.Choice < n && res.Cluster[b.Choice] >= 0)
+		if !allowed[b.Voter] || voted[b.Voter] || !validChoice || math.IsNaN(b.Weight) || math.IsInf(b.Weight, 0) || b.Weight < 0 {
+			continue
+		}
+		voted[b.Voter] = true
+		res.Counted = append(res.Counted, i)
+		w := min(b.Weight, 1)
+		if p.Trust != nil {
+			w *= clamp01(p.Trust(b.Voter))
+		}
+		total += w
+		if b.Choice == Escalate {
+			res.Escalate += w
+		} else {
+			res.Weights[b.Choice] += w
+		}
+	}
+	res.Ballots = len(res.Counted)
+
+	leadWeight := 0.0
+	if lead := leadingGroup(proposals, res); lead >= 0 {
+		res.Winner = bestInGroup(proposals, res, lead)
+		for i, l := range res.Cluster {
+			if l == lead {
+				leadWeight += res.Weights[i]
+			}
+		}
+	}
+	if total > 0 {
+		res.Share = leadWeight / total
+	}
+	switch {
+	case res.Ballots < res.Quorum:
+		res.Outcome = OutcomeQuorumMissed
+	case res.Escalate > 0 && res.Escalate >= leadWeight:
+		res.Outcome = OutcomeEscalate
+	case res.Winner != Escalate && res.Share > p.Consensus:
+		res.Outcome = OutcomeConsensus
+	default:
+		res.Outcome = OutcomeSplit
+	}
+	return res
+}
+
+func (p TallyParams) withDefaults() TallyParams {
+	d := DefaultThresholds()
+	if p.Quorum <= 0 {
+		p.Quorum = d.QuorumOf(len(p.Participants))
+	}
+	if !(p.Consensus > 0 && p.Consensus < 1) {
+		p.Consensus = d.Consensus
+	}
+	if !(p.Agreement > 0 && p.Agreement <= 1) {
+		p.Agreement = d.Agreement
+	}
+	return p
+}
+
+// groupStats summarises one group of equivalent proposals for ranking.
+type groupStats struct {
+	label, size int
+	weight      float64
+	confidence  float64
+}
+
+func leadingGroup(proposals []Proposal, res TallyResult) int {
+	var groups []groupStats
+	for i, l := range res.Cluster {
+		if l < 0 {
+			continue
+		}
+		g := slices.IndexFunc(groups, func(g groupStats) bool { return g.label == l })
+		if g < 0 {
+			groups = append(groups, groupStats{label: l})
+			g = len(groups) - 1
+		}
+		groups[g].size++
+		groups[g].weight += res.Weights[i]
+		groups[g].confidence = max(groups[g].confidence, clamp01(proposals[i].Confidence))
+	}
+	if len(groups) == 0 {
+		return -1
+	}
+	lead := groups[0]
+	for _, g := range groups[1:] { // groups appear in order of label, so the first of equals wins
+		if g.weight > lead.weight ||
+			(g.weight == lead.weight && (g.size > lead.size || (g.size == lead.size && g.confidence > lead.confidence))) {
+			lead = g
+		}
+	}
+	return lead.label
+}
+
+func bestInGroup(proposals []Proposal, res TallyResult, label int) int {
+	best := label
+	for i, l := range res.Cluster {
+		if l != label || i == best {
+			continue
+		}
+		if res.Weights[i] > res.Weights[best] ||
+			(res.Weights[i] == res.Weights[best] && clamp01(proposals[i].Confidence) > clamp01(proposals[best].Confidence)) {
+			best = i
+		}
+	}
+	return best
+}

@@ -1,0 +1,191 @@
+package router
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+func TestChooseBallot(t *testing.T) {
+	props := []Proposal{
+		{Peer: "a", Answer: "Canberra", Confidence: 0.6},
+		{Peer: "b", Answer: "Sydney", Confidence: 0.9},
+		{Peer: "c", Err: "timeout"},
+		{Peer: "d", Answer: "canberra.", Confidence: 0.8},
+	}
+	cases := []struct {
+		name       string
+		own        Proposal
+		proposals  []Proposal
+		params     BallotParams
+		wantChoice int
+		wantWeight float64
+	}{
+		{"votes for the agreeing proposal, ties to the more confident",
+			Proposal{Peer: "v", Answer: "Canberra", Confidence: 0.8}, props, BallotParams{}, 3, 0.8},
+		{"weight is confidence × track record",
+			Proposal{Peer: "v", Answer: "Sydney", Confidence: 0.5}, props, BallotParams{TrackRecord: 0.5}, 1, 0.25},
+		{"nothing agrees: escalate",
+			Proposal{Peer: "v", Answer: "Melbourne", Confidence: 0.7}, props, BallotParams{}, Escalate, 0.7},
+		{"threshold from params",
+			Proposal{Peer: "v", Answer: "Canberra city", Confidence: 1}, props, BallotParams{Agreement: 0.9}, Escalate, 1},
+		{"containment reaches the default threshold",
+			Proposal{Peer: "v", Answer: "Canberra city", Confidence: 1}, props, BallotParams{}, 3, 1},
+		{"no usable own answer: no opinion",
+			Proposal{Peer: "v", Err: "model down"}, props, BallotParams{}, Escalate, 0},
+		{"no proposals",
+			Proposal{Peer: "v", Answer: "Canberra", Confidence: 0.9}, nil, BallotParams{}, Escalate, 0.9},
+		{"confidence and track record are clamped",
+			Proposal{Peer: "v", Answer: "Sydney", Confidence: 7}, props, BallotParams{TrackRecord: 3}, 1, 1},
+		{"custom agreement (embeddings)",
+			Proposal{Peer: "v", Answer: "the harbour city", Confidence: 1}, props,
+			BallotParams{Agree: func(_, q Proposal) float64 {
+				if q.Answer == "Sydney" {
+					return 0.95
+				}
+				return 0.1
+			}}, 1, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := ChooseBallot(tc.own, tc.proposals, tc.params)
+			if b.Voter != tc.own.Peer || b.Choice != tc.wantChoice || math.Abs(b.Weight-tc.wantWeight) > 1e-12 {
+				t.Errorf("ballot = %+v, want choice %d weight %v", b, tc.wantChoice, tc.wantWeight)
+			}
+		})
+	}
+}
+
+func TestTally(t *testing.T) {
+	three := []string{"a", "b", "c"}
+	paris := []Proposal{
+		{Peer: "a", Answer: "Paris", Confidence: 0.7},
+		{Peer: "b", Answer: "paris.", Confidence: 0.9},
+		{Peer: "c", Answer: "Lyon", Confidence: 0.8},
+	}
+	cases := []struct {
+		name      string
+		proposals []Proposal
+		ballots   []Ballot
+		params    TallyParams
+		want      TallyOutcome
+		winner    int
+		share     float64
+		counted   []int
+	}{
+		{"consensus pools equivalent answers", paris,
+			[]Ballot{{"a", 0, 0.7}, {"b", 1, 0.9}, {"c", 2, 0.8}},
+			TallyParams{Participants: three}, OutcomeConsensus, 1, 1.6 / 2.4, []int{0, 1, 2}},
+		{"split", paris,
+			[]Ballot{{"a", 0, 0.5}, {"c", 2, 0.5}},
+			TallyParams{Participants: three}, OutcomeSplit, 0, 0.5, []int{0, 1}},
+		{"quorum missed still names the leader", paris,
+			[]Ballot{{"a", 1, 0.9}},
+			TallyParams{Participants: three}, OutcomeQuorumMissed, 1, 1, []int{0}},
+		{"escalate majority", paris,
+			[]Ballot{{"a", Escalate, 0.8}, {"b", Escalate, 0.6}, {"c", 2, 0.9}},
+			TallyParams{Participants: three}, OutcomeEscalate, 2, 0.9 / 2.3, []int{0, 1, 2}},
+		{"escalate tie goes to the cloud", paris,
+			[]Ballot{{"a", Escalate, 0.5}, {"c", 2, 0.5}},
+			TallyParams{Participants: three}, OutcomeEscalate, 2, 0.5, []int{0, 1}},
+		{"non-participant, duplicate and bad choices do not count", paris,
+			[]Ballot{{"a", 2, 0.6}, {"mallory", 2, 1}, {"a", 2, 1}, {"b", 9, 1}, {"b", -7, 1}, {"c", 2, math.NaN()},
+				{"c", 2, math.Inf(1)}, {"c", 2, -1}, {"b", 0, 0.5}},
+			TallyParams{Participants: three}, OutcomeConsensus, 2, 0.6 / 1.1, []int{0, 8}},
+		{"weight above one counts as one", paris,
+			[]Ballot{{"a", 0, 50}, {"b", 2, 0.9}, {"c", 2, 0.9}},
+			TallyParams{Participants: three}, OutcomeConsensus, 2, 1.8 / 2.8, []int{0, 1, 2}},
+		{"trust scales claimed weight", paris,
+			[]Ballot{{"a", 0, 1}, {"b", 2, 1}, {"c", 2, 1}},
+			TallyParams{Participants: three, Trust: func(v string) float64 {
+				if v == "a" {
+					return 1
+				}
+				return 0.1
+			}}, OutcomeConsensus, 0, 1 / 1.2, []int{0, 1, 2}},
+		{"a peer that died mid-round cannot be chosen; the rest still agree",
+			[]Proposal{{Peer: "a", Answer: "Paris", Confidence: 0.7}, {Peer: "b", Err: "stream reset"}, {Peer: "c", Answer: "PARIS", Confidence: 0.6}},
+			[]Ballot{{"a", 0, 0.7}, {"c", 2, 0.6}, {"c", 1, 1}},
+			TallyParams{Participants: three}, OutcomeConsensus, 0, 1, []int{0, 1}},
+		{"no proposals and no ballots", nil, nil,
+			TallyParams{Participants: three}, OutcomeQuorumMissed, Escalate, 0, nil},
+		{"no participants: nothing counts", paris,
+			[]Ballot{{"a", 0, 1}},
+			TallyParams{}, OutcomeQuorumMissed, 1, 0, nil},
+		{"explicit quorum", paris,
+			[]Ballot{{"a", 0, 1}, {"b", 1, 1}},
+			TallyParams{Participants: three, Quorum: 3}, OutcomeQuorumMissed, 1, 1, []int{0, 1}},
+		{"consensus threshold", paris,
+			[]Ballot{{"a", 0, 0.7}, {"b", 1, 0.9}, {"c", 2, 0.8}},
+			TallyParams{Participants: three, Consensus: 0.7}, OutcomeSplit, 1, 1.6 / 2.4, []int{0, 1, 2}},
+		{"zero weights: no consensus", paris,
+			[]Ballot{{"a", 0, 0}, {"b", 1, 0}},
+			TallyParams{Participants: three}, OutcomeSplit, 1, 0, []int{0, 1}},
+		{"deterministic tie-break: equal groups go to the first", []Proposal{
+			{Peer: "a", Answer: "Lima", Confidence: 0.5}, {Peer: "b", Answer: "Quito", Confidence: 0.5}},
+			[]Ballot{{"a", 0, 0.5}, {"b", 1, 0.5}},
+			TallyParams{Participants: []string{"a", "b"}}, OutcomeSplit, 0, 0.5, []int{0, 1}},
+		{"tie-break by group size", []Proposal{
+			{Peer: "a", Answer: "Lima", Confidence: 0.5}, {Peer: "b", Answer: "Quito", Confidence: 0.5}, {Peer: "c", Answer: "quito", Confidence: 0.1}},
+			nil, TallyParams{Participants: three}, OutcomeQuorumMissed, 1, 0, nil},
+		{"tie-break by confidence", []Proposal{
+			{Peer: "a", Answer: "Lima", Confidence: 0.5}, {Peer: "b", Answer: "Quito", Confidence: 0.6}},
+			nil, TallyParams{Participants: three}, OutcomeQuorumMissed, 1, 0, nil},
+		{"custom agreement groups synonyms", []Proposal{
+			{Peer: "a", Answer: "NYC", Confidence: 0.5}, {Peer: "b", Answer: "New York City", Confidence: 0.6}, {Peer: "c", Answer: "Boston", Confidence: 0.9}},
+			[]Ballot{{"a", 0, 0.5}, {"b", 1, 0.6}, {"c", 2, 0.9}},
+			TallyParams{Participants: three, Agree: func(a, b Proposal) float64 {
+				if (a.Peer == "a" && b.Peer == "b") || (a.Peer == "b" && b.Peer == "a") {
+					return 1
+				}
+				return 0
+			}}, OutcomeConsensus, 1, 1.1 / 2.0, []int{0, 1, 2}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Tally(tc.proposals, tc.ballots, tc.params)
+			if got.Outcome != tc.want || got.Winner != tc.winner || math.Abs(got.Share-tc.share) > 1e-9 {
+				t.Errorf("Tally = %s winner %d share %v, want %s winner %d share %v (%+v)",
+					got.Outcome, got.Winner, got.Share, tc.want, tc.winner, tc.share, got)
+			}
+			if !slices.Equal(got.Counted, tc.counted) || got.Ballots != len(tc.counted) {
+				t.Errorf("counted %v (%d ballots), want %v", got.Counted, got.Ballots, tc.counted)
+			}
+			if len(got.Weights) != len(tc.proposals) || len(got.Cluster) != len(tc.proposals) {
+				t.Errorf("weights %v clusters %v for %d proposals", got.Weights, got.Cluster, len(tc.proposals))
+			}
+		})
+	}
+}
+
+func TestTallyGroups(t *testing.T) {
+	props := []Proposal{
+		{Peer: "a", Answer: "Paris"}, {Peer: "b", Err: "down"}, {Peer: "c", Answer: "Lyon"}, {Peer: "d", Answer: "PARIS!"}, {Peer: "e", Answer: "lyon"},
+	}
+	got := Tally(props, nil, TallyParams{Participants: []string{"a"}})
+	if want := []int{0, -1, 2, 0, 2}; !slices.Equal(got.Cluster, want) {
+		t.Errorf("clusters = %v, want %v", got.Cluster, want)
+	}
+	if got.Quorum != 1 {
+		t.Errorf("quorum = %d, want 1 for one participant", got.Quorum)
+	}
+}
+
+// TestTallyIgnoresMaliciousBallots: forged voters, repeats and out-of-range
+// choices change nothing, whatever order they arrive in.
+func TestTallyIgnoresMaliciousBallots(t *testing.T) {
+	props := []Proposal{{Peer: "a", Answer: "4"}, {Peer: "b", Answer: "5"}}
+	params := TallyParams{Participants: []string{"a", "b", "c"}}
+	honest := []Ballot{{"a", 0, 0.9}, {"b", 1, 0.4}, {"c", 0, 0.8}}
+	want := Tally(props, honest, params)
+	malicious := []Ballot{{"x", 1, 1}, {"y", 1, 1}, {"", 1, 1}, {"b", 7, 1}}
+	for _, order := range [][]Ballot{
+		append(slices.Clone(honest), malicious...),
+		append(append(slices.Clone(honest), Ballot{"b", 1, 1}, Ballot{"a", 1, 1}), malicious...),
+	} {
+		got := Tally(props, order, params)
+		if got.Outcome != want.Outcome || got.Winner != want.Winner || got.Share != want.Share || !slices.Equal(got.Weights, want.Weights) {
+			t.Errorf("tally changed: %+v, want %+v", got, want)
+		}
+	}
+}
