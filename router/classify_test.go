@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -116,18 +117,10 @@ func TestClassifyDifficulty(t *testing.T) {
 	if !(hard > 0.5 && hard <= 1) {
 		t.Errorf("hard difficulty = %v, want in (0.5, 1]", hard)
 	}
-	long := Classify(string(make([]byte, 0)) + repeat("why explain prove compare 1 + 2 = 3, step by step? ", 40)).Difficulty
+	long := Classify(strings.Repeat("why explain prove compare 1 + 2 = 3, step by step? ", 40)).Difficulty
 	if long != 1 {
 		t.Errorf("saturated difficulty = %v, want 1", long)
 	}
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for range n {
-		out += s
-	}
-	return out
 }
 
 func TestClassifyPII(t *testing.T) {

@@ -50,14 +50,14 @@ func (c Collab) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 // UnmarshalText parses a mode name.
 func (c *Collab) UnmarshalText(b []byte) error { return parseEnum(collabNames, c, b, "collaboration") }
 
-func enumName[E comparable](names map[E]string, e E) string {
+func enumName[E ~int](names map[E]string, e E) string {
 	if s, ok := names[e]; ok {
 		return s
 	}
-	return fmt.Sprintf("unknown(%v)", any(e))
+	return fmt.Sprintf("unknown(%d)", int(e))
 }
 
-func parseEnum[E comparable](names map[E]string, e *E, b []byte, what string) error {
+func parseEnum[E ~int](names map[E]string, e *E, b []byte, what string) error {
 	for k, v := range names {
 		if v == string(b) {
 			*e = k

@@ -63,19 +63,27 @@ func (c *Classifier) Redact(prompt string, policy PrivacyPolicy) (text string, r
 		}
 		return "", nil, fmt.Errorf("redact prompt: it holds %s: %w", strings.Join(names, ", "), ErrPrivacyBlocked)
 	}
-	var b strings.Builder
-	b.Grow(len(prompt))
-	last := 0
-	redactions = make([]string, 0, len(spans))
-	for _, s := range spans {
-		b.WriteString(prompt[last:s.start])
-		b.WriteString(s.placeholder)
-		last = s.end
-		redactions = append(redactions, string(s.kind))
+	text = prompt
+	// Removing one piece can expose another that overlapped it (a name
+	// glued to an email), so redact until nothing is left, within a bound.
+	for pass := 0; len(spans) > 0 && pass < maxRedactPasses; pass++ {
+		var b strings.Builder
+		b.Grow(len(text))
+		last := 0
+		for _, s := range spans {
+			b.WriteString(text[last:s.start])
+			b.WriteString(s.placeholder)
+			last = s.end
+			redactions = append(redactions, string(s.kind))
+		}
+		b.WriteString(text[last:])
+		text = b.String()
+		spans = c.detectPII(text)
 	}
-	b.WriteString(prompt[last:])
-	return b.String(), redactions, nil
+	return text, redactions, nil
 }
+
+const maxRedactPasses = 4
 
 type piiDetector struct {
 	kind  PIIKind
@@ -192,7 +200,7 @@ var builtinPII = []piiDetector{
 		valid: validPhone, minDigits: 7, minRun: 2},
 	{kind: PIIPerson, re: regexp.MustCompile(`^(?:(?i:patient|client|my name is|name is|i am|i'm|i’m|name:|` +
 		`my (?:wife|husband|partner|son|daughter|mother|father|mom|dad|brother|sister|friend|colleague|boss|neighbou?r))[\s:]+` +
-		`|(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)(\p{Lu}[\p{L}'’-]+(?:[ \t]+\p{Lu}[\p{L}'’-]+){0,2})`), group: 1, valid: notAStopWord,
+		`|(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)(\p{Lu}[\p{L}'’-]*\p{L}(?:[ \t]+\p{Lu}[\p{L}'’-]*\p{L}){0,2})\b`), group: 1, valid: notAStopWord,
 		cues: []string{"patient", "client", "my ", "name", "i am", "i'm", "i’m", "mr", "ms", "miss", "mx", "dr", "prof"}},
 }
 
