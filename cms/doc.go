@@ -1,0 +1,25 @@
+// Package cms is the Capability Metadata Store: the signed record each node
+// publishes about its model (cmspb.CapabilityRecord), the DHT and gossip
+// validators that refuse forged, tampered, expired, oversized or garbage
+// records, the Store that publishes this node's record (a DHT value under
+// /swarmcap/<peer-id>, DHT provider records per declared domain, and
+// announcements on the /swarmllm/v1/cms gossip topic) and caches everyone
+// else's, and semantic discovery: ranking peers for a query by embedding
+// similarity combined with health, load and calibration (Ranker).
+//
+// Wiring (the node does this):
+//
+//	kad, _ := dht.New(h, dht.Mode(dht.ModeServer),
+//		dht.ProtocolPrefix(protocol.DHTProtocolPrefix),
+//		dht.NamespacedValidator(protocol.CapabilityNamespace, cms.Validator{}))
+//	ps, _ := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true))
+//	topic, _ := ps.Join(protocol.TopicCMS)
+//	store, _ := cms.New(h, kad, topic, self, cms.WithEmbedder(e))
+//	_ = ps.RegisterTopicValidator(protocol.TopicCMS, store.GossipValidator())
+//	defer store.Close()
+//
+// cms must not open streams or call models: it reaches other peers only
+// through the Routing and Topic it is given, and embeds text only through the
+// Embedder it is given (the node adapts Ollama /api/embed; LexicalEmbedder is
+// the built-in fallback).
+package cms

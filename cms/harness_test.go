@@ -1,0 +1,207 @@
+package cms
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/swarmllm/swarmllm/cms/cmspb"
+	"github.com/swarmllm/swarmllm/protocol"
+)
+
+// The real types satisfy the store's interfaces.
+var (
+	_ Routing    = (*dht.IpfsDHT)(nil)
+	_ Topic      = (*pubsub.Topic)(nil)
+	_ SelfSource = (*selfDesc)(nil)
+)
+
+// selfDesc is a node's mutable self-description.
+type selfDesc struct {
+	mu  sync.Mutex // owns rec
+	rec *cmspb.CapabilityRecord
+}
+
+func (d *selfDesc) CapabilityRecord(context.Context) (*cmspb.CapabilityRecord, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return proto.CloneOf(d.rec), nil
+}
+
+func (d *selfDesc) update(f func(*cmspb.CapabilityRecord)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f(d.rec)
+}
+
+// testNode is one in-process swarmllm node: a TCP-only loopback host, a
+// server-mode DHT under our prefix, gossipsub with flood publish, a store.
+type testNode struct {
+	h      host.Host
+	kad    *dht.IpfsDHT
+	ps     *pubsub.PubSub
+	store  *Store
+	self   *selfDesc
+	cancel context.CancelFunc
+	closed bool
+}
+
+type nodeConfig struct {
+	topic  string // gossip topic (default protocol.TopicCMS)
+	mute   bool   // the store's announcements are lost
+	opts   []Option
+	domain string
+	desc   string
+}
+
+func newTestNode(t testing.TB, cfg nodeConfig) *testNode {
+	t.Helper()
+	h, err := libp2p.New(
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.DisableRelay(),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kad, err := dht.New(h, dht.Mode(dht.ModeServer),
+		dht.ProtocolPrefix(protocol.DHTProtocolPrefix),
+		dht.NamespacedValidator(protocol.CapabilityNamespace, Validator{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := cfg.topic
+	if name == "" {
+		name = protocol.TopicCMS
+	}
+	topic, err := ps.Join(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.domain == "" {
+		cfg.domain = "general"
+	}
+	self := &selfDesc{rec: &cmspb.CapabilityRecord{
+		Model:        &cmspb.Model{Name: "tiny:1", Family: "llama", ParameterSize: "10M", Quantization: "F16", ContextLength: 2048},
+		Capabilities: []string{"completion"},
+		Domains:      []string{cfg.domain},
+		Description:  cfg.desc,
+		Health:       cmspb.Health_HEALTH_OK,
+		Load:         &cmspb.Load{Slots: 1},
+	}}
+	var st Topic = topic
+	if cfg.mute {
+		st = mutedTopic{topic}
+	}
+	store, err := New(h, kad, st, self, cfg.opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.RegisterTopicValidator(name, store.GossipValidator()); err != nil {
+		t.Fatal(err)
+	}
+	n := &testNode{h: h, kad: kad, ps: ps, store: store, self: self, cancel: cancel}
+	t.Cleanup(n.close)
+	return n
+}
+
+// mutedTopic loses everything the store publishes.
+type mutedTopic struct{ *pubsub.Topic }
+
+func (mutedTopic) Publish(context.Context, []byte, ...pubsub.PubOpt) error { return nil }
+
+func (n *testNode) close() {
+	if n.closed {
+		return
+	}
+	n.closed = true
+	_ = n.store.Close()
+	n.cancel()
+	_ = n.kad.Close()
+	_ = n.h.Close()
+}
+
+func (n *testNode) connect(t testing.TB, to *testNode) {
+	t.Helper()
+	var err error
+	// Retry with jitter: DHT lookups make the other side dial us too, and
+	// two TCP dials crossing can both fail the handshake.
+	for attempt := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = n.h.Connect(ctx, peer.AddrInfo{ID: to.h.ID(), Addrs: to.h.Addrs()})
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(time.Duration(rand.IntN(20*(attempt+1))) * time.Millisecond)
+	}
+	t.Fatalf("connect %s → %s: %v", n.h.ID(), to.h.ID(), err)
+}
+
+// startSwarm starts n nodes and connects each to up to three earlier ones
+// (only the newer side dials, so no simultaneous-dial races).
+func startSwarm(t testing.TB, n int, cfg func(i int) nodeConfig) []*testNode {
+	t.Helper()
+	nodes := make([]*testNode, n)
+	for i := range nodes {
+		c := nodeConfig{}
+		if cfg != nil {
+			c = cfg(i)
+		}
+		nodes[i] = newTestNode(t, c)
+	}
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	for i := 1; i < n; i++ {
+		for _, j := range rng.Perm(i)[:min(i, 3)] {
+			nodes[i].connect(t, nodes[j])
+		}
+	}
+	return nodes
+}
+
+// waitFor polls cond every 5 ms until it holds or the deadline passes, and
+// returns how long it took.
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// holds reports whether n's cache has a record of p satisfying ok (nil: any).
+func (n *testNode) holds(p peer.ID, ok func(*Record) bool) bool {
+	r := n.store.cached(p)
+	return r != nil && (ok == nil || ok(r))
+}
+
+// allHold reports whether every node holds every other node's record.
+func allHold(nodes []*testNode) bool {
+	for _, a := range nodes {
+		for _, b := range nodes {
+			if a != b && !a.holds(b.h.ID(), nil) {
+				return false
+			}
+		}
+	}
+	return true
+}

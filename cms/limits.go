@@ -1,0 +1,55 @@
+package cms
+
+import "time"
+
+// SchemaVersion is the version of cmspb.CapabilityRecord this build writes
+// and the only one its validators accept. Additive fields do not bump it
+// (protobuf keeps unknown fields); a change an older reader would misread does.
+const SchemaVersion uint32 = 1
+
+// Size caps. A record travels in every DHT get and to every gossip peer, so
+// it stays small; MaxRecordBytes bounds the whole signed envelope and is
+// checked before anything is decoded.
+const (
+	// MaxRecordBytes bounds one signed envelope (payload, public key and
+	// signature). It fits a MaxEmbeddingDim float32 vector (16 KiB) with room
+	// for every text field at its cap.
+	MaxRecordBytes = 32 << 10
+	// MaxEmbeddingDim bounds the description embedding's dimension.
+	MaxEmbeddingDim = 4096
+	// MaxDescriptionBytes bounds the free-text description.
+	MaxDescriptionBytes = 2048
+	// MaxListLen bounds each repeated field (addresses, capabilities,
+	// domains, knowledge and data sources).
+	MaxListLen = 32
+	// MaxNameBytes bounds each short string: a domain, capability, model
+	// fact, source name or kind, embedding model name, software version.
+	MaxNameBytes = 128
+	// MaxAddrBytes bounds one binary multiaddr.
+	MaxAddrBytes = 256
+)
+
+// Lifetimes.
+const (
+	// DefaultTTL is how long a published record stays valid. The store
+	// republishes every TTL/3, so two lost refreshes still leave it alive.
+	DefaultTTL = 10 * time.Minute
+	// MinTTL is the shortest TTL a store accepts (tests use it for expiry).
+	MinTTL = time.Second
+	// MaxTTL is the longest validity a record may claim; validators refuse
+	// an expiry further ahead (plus MaxClockSkew) so a leaked or buggy record
+	// cannot live forever.
+	MaxTTL = 24 * time.Hour
+	// MaxClockSkew is how far ahead of our clock a peer's clock may run.
+	MaxClockSkew = time.Minute
+)
+
+// Names on the wire of the signed envelope: the signature domain keeps a
+// capability signature from being replayed as any other libp2p record, the
+// payload type identifies the schema family.
+const (
+	envelopeDomain = "swarmllm-cms-capability-record"
+	payloadType    = "/swarmllm/cms/record"
+	// domainCIDPrefix derives a domain's provider-record key.
+	domainCIDPrefix = "swarmllm-domain:"
+)

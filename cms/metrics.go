@@ -1,0 +1,73 @@
+package cms
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Label values.
+const (
+	viaGossip  = "gossip"
+	viaDHT     = "dht"
+	viaProvide = "provide"
+
+	resultOK       = "ok"
+	resultError    = "error"
+	resultAccepted = "accepted"
+	resultStale    = "stale"
+	resultInvalid  = "invalid"
+)
+
+type metrics struct {
+	records  prometheus.Gauge
+	publish  *prometheus.CounterVec
+	received *prometheus.CounterVec
+	expired  prometheus.Counter
+	lookup   *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		records: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "swarmllm_cms_records",
+			Help: "Unexpired capability records of other peers in the local cache.",
+		}),
+		publish: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "swarmllm_cms_publish_total",
+			Help: "Publications of this node's record, by channel (gossip, dht, provide) and result.",
+		}, []string{"via", "result"}),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "swarmllm_cms_received_total",
+			Help: "Records received from peers, by channel (gossip, dht) and result (accepted, stale, invalid).",
+		}, []string{"via", "result"}),
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "swarmllm_cms_expired_total",
+			Help: "Cached records dropped because they expired.",
+		}),
+		lookup: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "swarmllm_cms_lookup_duration_seconds",
+			Help:    "DHT lookups of a record by peer id or of providers by domain.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9), // 0.5 ms .. 33 s
+		}, []string{"kind"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var errs []error
+	for _, c := range []prometheus.Collector{m.records, m.publish, m.received, m.expired, m.lookup} {
+		errs = append(errs, reg.Register(c))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("register cms metrics: %w", err)
+	}
+	return m, nil
+}
+
+func result(err error) string {
+	if err != nil {
+		return resultError
+	}
+	return resultOK
+}

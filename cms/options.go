@@ -1,0 +1,92 @@
+package cms
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type config struct {
+	ttl             time.Duration
+	minInterval     time.Duration
+	announceDelay   time.Duration
+	provideInterval time.Duration
+	opTimeout       time.Duration
+	now             func() time.Time
+	embedder        Embedder
+	registerer      prometheus.Registerer
+	log             *slog.Logger
+}
+
+func defaultConfig() config {
+	return config{
+		ttl:             DefaultTTL,
+		minInterval:     500 * time.Millisecond,
+		announceDelay:   100 * time.Millisecond,
+		provideInterval: 10 * time.Minute,
+		opTimeout:       10 * time.Second,
+		now:             time.Now,
+		log:             slog.Default(),
+	}
+}
+
+func (c config) validate() error {
+	switch {
+	case c.ttl < MinTTL || c.ttl > MaxTTL:
+		return fmt.Errorf("ttl %s outside [%s, %s]", c.ttl, MinTTL, MaxTTL)
+	case c.minInterval <= 0 || c.minInterval > c.ttl/3:
+		return fmt.Errorf("min publish interval %s outside (0, ttl/3]", c.minInterval)
+	case c.announceDelay <= 0:
+		return fmt.Errorf("announce delay %s not positive", c.announceDelay)
+	case c.provideInterval <= 0:
+		return fmt.Errorf("provide interval %s not positive", c.provideInterval)
+	case c.opTimeout <= 0:
+		return fmt.Errorf("operation timeout %s not positive", c.opTimeout)
+	case c.now == nil || c.log == nil:
+		return fmt.Errorf("nil clock or logger")
+	}
+	return nil
+}
+
+// Option configures a Store.
+type Option func(*config)
+
+// WithTTL sets how long this node's records stay valid (default DefaultTTL,
+// within [MinTTL, MaxTTL]); the store republishes every TTL/3.
+func WithTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
+
+// WithMinPublishInterval bounds how often Changed leads to a new signed
+// record (default 500 ms): a burst of changes becomes one record at the
+// interval's end. At most TTL/3.
+func WithMinPublishInterval(d time.Duration) Option { return func(c *config) { c.minInterval = d } }
+
+// WithAnnounceDelay bounds how often the store re-announces its current
+// record when a peer joins the topic or an unknown peer's record arrives
+// (default 100 ms): the first such event announces at once, a burst after it
+// once more when the delay is up.
+func WithAnnounceDelay(d time.Duration) Option { return func(c *config) { c.announceDelay = d } }
+
+// WithProvideInterval sets how often each declared domain's provider record
+// is re-announced in the DHT (default 10 min; also at once when a domain is added).
+func WithProvideInterval(d time.Duration) Option { return func(c *config) { c.provideInterval = d } }
+
+// WithOpTimeout bounds each DHT operation and SelfSource call (default 10 s).
+func WithOpTimeout(d time.Duration) Option { return func(c *config) { c.opTimeout = d } }
+
+// WithClock sets the clock records are stamped and judged by (default
+// time.Now). Timers still run on real time.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithEmbedder makes the store publish the embedding of its ProfileText by
+// e, so peers sharing e's model rank it without embedding anything. Without
+// it (or with LexicalEmbedder, whose vectors any peer recomputes for free)
+// records carry no embedding.
+func WithEmbedder(e Embedder) Option { return func(c *config) { c.embedder = e } }
+
+// WithRegisterer registers the store's metrics (default: not registered).
+func WithRegisterer(r prometheus.Registerer) Option { return func(c *config) { c.registerer = r } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }

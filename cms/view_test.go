@@ -1,0 +1,55 @@
+package cms
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+func TestRecordViewGolden(t *testing.T) {
+	// A fixed key, so the peer id (and the golden file) is stable.
+	priv, err := crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := Seal(priv, testFields(id, 42, testNow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Open(raw, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.MarshalIndent(rec.View(testNow.Add(30*time.Second), true), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", "record_view.golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("view differs from %s:\n%s", path, got)
+	}
+}
