@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"unicode"
 )
 
 // gatedRegexp skips a regular expression on text that cannot match it: the
@@ -57,12 +58,29 @@ func requiredLiterals(re *syntax.Regexp) []string {
 			return requiredLiterals(re.Sub[0])
 		}
 	case syntax.OpConcat:
-		var best []string
-		for _, sub := range re.Sub {
-			if lits := requiredLiterals(sub); lits != nil && (best == nil || shortest(lits) > shortest(best)) {
+		// Any child's literals will do, and so will the products of runs of
+		// children that match a small, known set of strings ("how (many|much)"
+		// → "how many", "how much"); keep the set whose shortest literal is longest.
+		var best, run []string
+		consider := func(lits []string) {
+			if lits == nil || shortest(lits) == 0 {
+				return
+			}
+			if best == nil || shortest(lits) > shortest(best) || (shortest(lits) == shortest(best) && len(lits) < len(best)) {
 				best = lits
 			}
 		}
+		for _, sub := range re.Sub {
+			consider(requiredLiterals(sub))
+			if set, ok := exactSet(sub); ok {
+				if run = product(run, set); run != nil {
+					continue
+				}
+			}
+			consider(run)
+			run = nil
+		}
+		consider(run)
 		return best
 	case syntax.OpAlternate:
 		var all []string
@@ -76,6 +94,82 @@ func requiredLiterals(re *syntax.Regexp) []string {
 		return all
 	}
 	return nil
+}
+
+// maxExact bounds the literal sets built from products.
+const maxExact = 64
+
+// exactSet lists every string re can match, if that is a small set; zero-
+// width assertions match "" (they never add characters to a substring).
+func exactSet(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
+			return nil, false
+		}
+		return []string{string(re.Rune)}, true
+	case syntax.OpEmptyMatch, syntax.OpWordBoundary, syntax.OpNoWordBoundary,
+		syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		return []string{""}, true
+	case syntax.OpCharClass:
+		// Small classes only, and never spacing: "\s" would multiply a set
+		// into literals such as ". " that nearly every prompt holds.
+		var set []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if set = append(set, string(r)); len(set) > 8 || unicode.IsSpace(r) {
+					return nil, false
+				}
+			}
+		}
+		return set, true
+	case syntax.OpCapture:
+		return exactSet(re.Sub[0])
+	case syntax.OpQuest:
+		set, ok := exactSet(re.Sub[0])
+		return append(set, ""), ok
+	case syntax.OpConcat:
+		set := []string{""}
+		for _, sub := range re.Sub {
+			s, ok := exactSet(sub)
+			if !ok {
+				return nil, false
+			}
+			if set = product(set, s); set == nil {
+				return nil, false
+			}
+		}
+		return set, true
+	case syntax.OpAlternate:
+		var set []string
+		for _, sub := range re.Sub {
+			s, ok := exactSet(sub)
+			if !ok || len(set)+len(s) > maxExact {
+				return nil, false
+			}
+			set = append(set, s...)
+		}
+		return set, true
+	}
+	return nil, false
+}
+
+// product concatenates every string of a (nil: the start of a run, {""})
+// with every string of b; nil when the result would exceed maxExact.
+func product(a, b []string) []string {
+	if a == nil {
+		a = []string{""}
+	}
+	if len(a)*len(b) > maxExact {
+		return nil
+	}
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, x+y)
+		}
+	}
+	return out
 }
 
 func shortest(lits []string) int {
