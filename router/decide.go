@@ -172,7 +172,7 @@ func DecideBeforeLocal(f Features, r Rules) Decision {
 	case r.sendsUp(f.Class.Safety) && cloudOK:
 		return decision(RouteCloud, fmt.Sprintf("safety category %s goes straight to the cloud FM", f.Class.Safety), safetyFlag, cloudFlags)
 	case r.sendsUp(f.Class.Safety):
-		return decision(RouteLocal, fmt.Sprintf("safety category %s would go to the cloud FM, but %s: answering in the swarm",
+		return decision(RouteLocal, fmt.Sprintf("safety category %s would go to the cloud FM, but %s: the local model answers first",
 			f.Class.Safety, cloudWhy), safetyFlag, cloudFlags)
 	}
 	return decision(RouteLocal, "answering locally first")
@@ -217,7 +217,7 @@ func DecideAfterLocal(f Features, r Rules) Decision {
 	}
 	if len(whys) == 0 {
 		bar := r.Thresholds.Bar(f.Class.Difficulty)
-		if f.Confidence < bar {
+		if !(f.Confidence >= bar) { // NaN is no confidence
 			whys = append(whys, fmt.Sprintf("local confidence %.2f is below the bar %.2f", f.Confidence, bar))
 		} else {
 			confident := fmt.Sprintf("local confidence %.2f reaches the bar %.2f", f.Confidence, bar)

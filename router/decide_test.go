@@ -1,6 +1,7 @@
 package router
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -143,6 +144,8 @@ func TestDecideAfterLocal(t *testing.T) {
 			rulesWith(PolicyCascade, PrivacyRedact), wantDecision{RouteCloud, CollabNone, nil, "summoning"}},
 		{"cascade: unsure, cloud down", Features{Class: plain, Cloud: CloudDown, Confidence: 0.3, Peers: 3},
 			rulesWith(PolicyCascade, PrivacyRedact), wantDecision{RouteLocal, CollabNone, []string{FlagCloudDown, FlagBestEffort}, "unreachable"}},
+		{"nan confidence is no confidence", Features{Class: plain, Cloud: CloudReady, Confidence: math.NaN(), Peers: 1}, DefaultRules(),
+			wantDecision{RouteSwarm, CollabVote, nil, "below the bar"}},
 		{"unknown policy behaves as swarm", Features{Class: plain, Cloud: CloudReady, Confidence: 0.3, Peers: 3},
 			rulesWith("bogus", PrivacyRedact), wantDecision{RouteSwarm, CollabVote, nil, "asking 3 peers"}},
 		{"unknown privacy blocks", Features{Class: withPII, Cloud: CloudReady, Confidence: 0.2},

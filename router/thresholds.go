@@ -61,9 +61,9 @@ func (t Thresholds) Validate() error {
 	inRange("agreement", t.Agreement, 0.01, 1)
 	inRange("consensus", t.Consensus, 0.01, 0.99)
 	inRange("quorum", t.Quorum, 0, 1)
-	inRange("weights.mean", t.Weights.Mean, 0, 1e6)
-	inRange("weights.min", t.Weights.Min, 0, 1e6)
-	inRange("weights.entropy", t.Weights.Entropy, 0, 1e6)
+	inRange("weights.mean", t.Weights.Mean, 0, math.MaxFloat64)
+	inRange("weights.min", t.Weights.Min, 0, math.MaxFloat64)
+	inRange("weights.entropy", t.Weights.Entropy, 0, math.MaxFloat64)
 	if t.Weights.Mean+t.Weights.Min == 0 {
 		errs = append(errs, fmt.Errorf("confidence weights: mean or min must be positive: %w", ErrInvalidConfig))
 	}
