@@ -51,7 +51,9 @@ type Config struct {
 	CloudMaxShare float64       // at most this share of queries per hour may go to the cloud (0 = no limit)
 	TopK          int           // peers asked per round
 	AskTimeout    time.Duration // deadline for one peer's answer
-	RoundTimeout  time.Duration // deadline for a whole vote round
+	RoundTimeout  time.Duration // deadline for a whole collaboration round (asks and vote)
+	VoteTimeout   time.Duration // how long a round waits for ballots once the proposals are in
+	Confident     float64       // local confidence at or above which an easy query stays local
 	LocalTimeout  time.Duration // deadline for the local model's answer
 
 	LogLevel string // debug | info | warn | error
@@ -76,6 +78,8 @@ func Default() Config {
 		TopK:          3,
 		AskTimeout:    60 * time.Second,
 		RoundTimeout:  90 * time.Second,
+		VoteTimeout:   3 * time.Second,
+		Confident:     router.DefaultThresholds().Confident,
 		LocalTimeout:  60 * time.Second,
 		LogLevel:      "info",
 	}
@@ -144,6 +148,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.TopK, "top-k", c.TopK, "peers asked per collaboration round")
 	fs.DurationVar(&c.AskTimeout, "ask-timeout", c.AskTimeout, "deadline for one peer's answer")
 	fs.DurationVar(&c.RoundTimeout, "round-timeout", c.RoundTimeout, "deadline for a whole vote round")
+	fs.DurationVar(&c.VoteTimeout, "vote-timeout", c.VoteTimeout, "how long a round waits for ballots")
+	fs.Float64Var(&c.Confident, "confident", c.Confident, "local confidence (0..1) at or above which an easy query is answered locally")
 	fs.DurationVar(&c.LocalTimeout, "local-timeout", c.LocalTimeout, "deadline for the local model's answer")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug | info | warn | error")
 }
@@ -166,6 +172,15 @@ func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// Rules are the routing rules this config asks for.
+func (c *Config) Rules() router.Rules {
+	r := router.DefaultRules()
+	r.Policy = c.Policy
+	r.Privacy = router.PrivacyPolicy(c.Privacy)
+	r.Thresholds.Confident = c.Confident
+	return r
 }
 
 // Validate checks the whole config and reports every problem at once.
@@ -205,10 +220,8 @@ func (c *Config) Validate() error {
 	if _, err := router.ParsePolicy(string(c.Policy)); err != nil {
 		bad("--policy: %v", err)
 	}
-	switch c.Privacy {
-	case "redact", "block", "allow":
-	default:
-		bad("--privacy %q: want redact, block or allow", c.Privacy)
+	if _, err := router.ParsePrivacyPolicy(c.Privacy); err != nil {
+		bad("--privacy: %v", err)
 	}
 	if c.CloudURL != "" {
 		if u, err := url.Parse(c.CloudURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -221,10 +234,14 @@ func (c *Config) Validate() error {
 	if c.CloudMaxShare < 0 || c.CloudMaxShare > 1 {
 		bad("--cloud-max-share %v: want 0..1", c.CloudMaxShare)
 	}
+	if c.Confident < 0 || c.Confident > 1 {
+		bad("--confident %v: want 0..1", c.Confident)
+	}
 	if c.TopK < 1 || c.TopK > 32 {
 		bad("--top-k %d: want 1..32", c.TopK)
 	}
-	for name, d := range map[string]time.Duration{"--ask-timeout": c.AskTimeout, "--round-timeout": c.RoundTimeout, "--local-timeout": c.LocalTimeout} {
+	for name, d := range map[string]time.Duration{"--ask-timeout": c.AskTimeout, "--round-timeout": c.RoundTimeout,
+		"--vote-timeout": c.VoteTimeout, "--local-timeout": c.LocalTimeout} {
 		if d <= 0 {
 			bad("%s %v: must be positive", name, d)
 		}

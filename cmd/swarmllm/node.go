@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/swarmllm/swarmllm/node"
+	"github.com/swarmllm/swarmllm/node/config"
+)
+
+// shutdownGrace bounds how long a node may take to stop after SIGINT/SIGTERM.
+const shutdownGrace = 5 * time.Second
+
+func version() string { return node.Version }
+
+// nodeConfig parses a node's flags over its SWARM_* environment over the defaults.
+func nodeConfig(args []string) (config.Config, error) {
+	cfg := config.Default()
+	fs := flag.NewFlagSet("swarmllm node", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: swarmllm node [flags]\n\nEvery flag can also be set as SWARM_<NAME> (e.g. --data-dir ⇄ SWARM_DATA_DIR); flags win.")
+		fs.PrintDefaults()
+	}
+	if err := config.ApplyEnv(fs, os.LookupEnv); err != nil {
+		return cfg, fmt.Errorf("environment: %w", err)
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	// The cloud API key is read from the environment only, never a flag (ps shows flags).
+	cfg.CloudAPIKey = os.Getenv("SWARM_CLOUD_API_KEY")
+	return cfg, cfg.Validate()
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated with the config
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func runNode(ctx context.Context, args []string) error {
+	cfg, err := nodeConfig(args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	n, err := node.New(cfg, node.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	runErr := n.Run(ctx)
+	log.Info("shutting down")
+	done := make(chan error, 1)
+	go func() { done <- n.Close() }()
+	select {
+	case err := <-done:
+		if runErr != nil {
+			return runErr
+		}
+		return err
+	case <-time.After(shutdownGrace):
+		return fmt.Errorf("shutdown took longer than %v; exiting anyway", shutdownGrace)
+	}
+}
