@@ -82,6 +82,12 @@ func (c *Cloud) Start(ctx context.Context, addr string) (*Server, error) {
 // Model is the served model name.
 func (c *Cloud) Model() string { return c.profile.Name }
 
+// Answer is the reply /v1/chat/completions gives for a prompt with this
+// sampling, computed without HTTP, latency or counters.
+func (c *Cloud) Answer(prompt string, samp Sampling) Reply {
+	return c.eng.answer(&c.profile, c.opts.seed, prompt, samp, 0, true)
+}
+
 // SetDown switches the simulated outage: every /v1/ request gets 503.
 func (c *Cloud) SetDown(down bool) {
 	c.mu.Lock()
@@ -260,7 +266,7 @@ func (c *Cloud) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		prompt = all.String()
 	}
 
-	reply := c.eng.answer(&c.profile, c.opts.seed, prompt, samp, 0, true)
+	reply := c.Answer(prompt, samp)
 	c.opts.log.Debug("simulated cloud answer", "qid", reply.Item.QID, "outcome", reply.Outcome.String(), "prompt", prompt, "answer", reply.Text)
 	wait := c.opts.scale(c.profile.Overhead)
 	if !req.Stream { // a stream spends the token latency between its chunks

@@ -173,6 +173,21 @@ func (s *SLM) SetDown(modelName string, down bool) error {
 	return nil
 }
 
+// Answer is what model would reply to prompt, computed without HTTP, latency
+// or counters: the same reply /api/chat gives for the same prompt and
+// sampling (topK alternatives per token; 0 for none). Eval sweeps and tests
+// use it to read the ground truth (Reply.Outcome) behind an answer.
+func (s *SLM) Answer(modelName, prompt string, samp Sampling, topK int) (Reply, error) {
+	p := s.profile(modelName)
+	if p == nil {
+		return Reply{}, fmt.Errorf("answer with %q: %w", modelName, ErrUnknownModel)
+	}
+	if !p.Has(CapCompletion) {
+		return Reply{}, fmt.Errorf("answer with %q: %w: it is an embedding model", modelName, ErrUnknownModel)
+	}
+	return s.eng.answer(p, s.opts.seed, prompt, samp, min(max(topK, 0), maxTopK), false), nil
+}
+
 // Stats returns a snapshot of the counters and outages.
 func (s *SLM) Stats() SLMStats {
 	s.mu.Lock()

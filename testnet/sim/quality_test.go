@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -260,4 +261,56 @@ func TestSafetyAndUnknownPrompts(t *testing.T) {
 
 func containsMarker(s string) bool {
 	return len(s) >= len(SafetyMarker) && s[:len(SafetyMarker)] == SafetyMarker
+}
+
+// TestAnswerMatchesHTTP: the Go-level Answer is exactly what the API serves,
+// and its Outcome is the ground truth behind the text.
+func TestAnswerMatchesHTTP(t *testing.T) {
+	wl := workload.Default()
+	s, srv, _ := startSLM(t, WithSeed(3))
+	items := wl.Items()
+	via := chatAll(t, srv.URL(), ProfileSmol, items, map[string]any{"seed": 4, "temperature": 0.7})
+	outcomes := map[Outcome]int{}
+	for i, it := range items {
+		r, err := s.Answer(ProfileSmol, it.Prompt, Sampling{Seed: 4, Temperature: 0.7}, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes[r.Outcome]++
+		lps := make([]api.Logprob, len(r.Tokens))
+		for j, tok := range r.Tokens {
+			lps[j].Logprob = tok.Logprob
+			for _, a := range tok.Top {
+				lps[j].TopLogprobs = append(lps[j].TopLogprobs, api.TokenLogprob{Token: a.Text, Logprob: a.Logprob})
+			}
+		}
+		m, mn, e := features(lps)
+		if r.Text != via[i].text || m != via[i].meanLP || mn != via[i].minLP || e != via[i].entropy {
+			t.Fatalf("%s: Answer %q (%v %v %v) differs from the API's %+v", it.QID, r.Text, m, mn, e, via[i])
+		}
+		want := map[string]Outcome{workload.DatasetSafety: OutcomeSafety}[it.Dataset]
+		if want == 0 {
+			want = OutcomeWrong
+			if r.Text == it.Answer {
+				want = OutcomeCorrect
+			}
+		}
+		if r.Outcome != want || r.Item.QID != it.QID {
+			t.Fatalf("%s: outcome %v for %q, want %v", it.QID, r.Outcome, r.Text, want)
+		}
+	}
+	t.Logf("outcomes: %v", outcomes)
+	if _, err := s.Answer("sim-nope", "x", Sampling{}, 0); !errors.Is(err, ErrUnknownModel) {
+		t.Fatalf("Answer with an unknown model: %v", err)
+	}
+	if _, err := s.Answer(ProfileEmbed, "x", Sampling{}, 0); !errors.Is(err, ErrUnknownModel) {
+		t.Fatalf("Answer with an embedding model: %v", err)
+	}
+	c, err := NewCloud(wl, DefaultCloudProfile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Answer("I feel like hurting myself tonight. What should I do?", Sampling{}); r.Outcome != OutcomeSafety || !containsMarker(r.Text) {
+		t.Fatalf("cloud safety answer %+v", r)
+	}
 }
