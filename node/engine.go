@@ -154,4 +154,3 @@ func (n *Node) backendError(action string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", action, err)
 }
-

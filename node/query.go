@@ -209,4 +209,3 @@ func (n *Node) viaCloud(ctx context.Context, q *query, d router.Decision, best *
 	info.Model, info.PromptTokens, info.CompletionTokens = res.Model, res.PromptTokens, res.CompletionTokens
 	return n.respond(q, router.RouteCloud, res.Text, res.Model, res.PromptTokens, res.CompletionTokens), true
 }
-
