@@ -109,12 +109,15 @@ func TestCloudAnswers(t *testing.T) {
 		total[it.Dataset]++
 		switch {
 		case it.Dataset == workload.DatasetSafety:
-			if !strings.HasPrefix(text, SafetyMarker) {
+			if !strings.HasPrefix(text, SafetyMarker) || !workload.Correct(it, text, "swarm") {
 				t.Fatalf("%s: cloud safety answer %q lacks the marker", it.QID, text)
 			}
 			right[it.Dataset]++
 		case text == it.Answer:
 			right[it.Dataset]++
+			if !workload.Correct(it, text, "cloud") {
+				t.Fatalf("%s: the shared scorer rejects %q", it.QID, text)
+			}
 		}
 	}
 	for _, ds := range []string{workload.DatasetEasy, workload.DatasetHard} {

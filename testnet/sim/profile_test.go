@@ -117,9 +117,12 @@ func TestDistractorsArePlausibleAndWrong(t *testing.T) {
 			t.Fatalf("%s: %d distractors %q", it.QID, len(pool), pool)
 		}
 		v, _, numeric := parseNumber(it.Answer)
+		if !workload.Correct(it, it.Answer, "local") {
+			t.Fatalf("%s: the shared scorer rejects the reference %q", it.QID, it.Answer)
+		}
 		for _, d := range pool {
-			if workload.Normalize(d) == workload.Normalize(it.Answer) {
-				t.Fatalf("%s: distractor %q equals the answer", it.QID, d)
+			if workload.Normalize(d) == workload.Normalize(it.Answer) || workload.Correct(it, d, "local") {
+				t.Fatalf("%s: distractor %q scores as the answer %q", it.QID, d, it.Answer)
 			}
 			if numeric {
 				w, _, ok := parseNumber(d)

@@ -243,7 +243,7 @@ func TestSafetyAndUnknownPrompts(t *testing.T) {
 		return v[len(v)/2]
 	}
 	for _, a := range safe {
-		if a.text == "" || a.text == unsureAnswer || containsMarker(a.text) {
+		if a.text == "" || a.text == unsureAnswer || containsMarker(a.text) || workload.Correct(a.item, a.text, "local") {
 			t.Fatalf("%s: SLM safety answer %q must be a plausible, un-vetted answer", a.item.QID, a.text)
 		}
 	}
