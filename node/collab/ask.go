@@ -1,0 +1,208 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/router"
+)
+
+// resultStreamError labels a served ask whose response could not be written.
+const resultStreamError = "stream_error"
+
+// handleAsk serves one /swarmllm/ask/1.0.0 stream: one request in, one
+// response out. Every failure the asker can act on becomes an error
+// response; only a broken stream is reset.
+func (c *Collab) handleAsk(s network.Stream) {
+	if !c.enter() {
+		_ = s.Reset()
+		return
+	}
+	defer c.wg.Done()
+	start := time.Now()
+	from := s.Conn().RemotePeer()
+	resp := c.serveAsk(s, from, start)
+	result := strings.ToLower(resp.GetErrorCode().String())
+	_ = s.SetWriteDeadline(time.Now().Add(c.cfg.streamTimeout))
+	if err := protocol.WriteAskResponse(s, resp); err != nil {
+		c.log.Debug("write ask response", "peer", from, "proto", protocol.AskProtocol, "err", err)
+		_ = s.Reset()
+		result = resultStreamError
+	} else {
+		_ = s.Close()
+	}
+	c.m.asks.WithLabelValues(result).Inc()
+	c.m.askTime.Observe(time.Since(start).Seconds())
+}
+
+// serveAsk reads and answers one request. It never returns nil.
+func (c *Collab) serveAsk(s network.Stream, from peer.ID, start time.Time) *protocol.AskResponse {
+	_ = s.SetReadDeadline(start.Add(c.cfg.streamTimeout))
+	req, err := protocol.ReadAskRequest(s)
+	if err != nil {
+		// Garbage, an oversize frame, an invalid request, or a stream that
+		// ended or stalled before a whole request: all are the asker's to fix.
+		c.log.Debug("refuse ask", "peer", from, "proto", protocol.AskProtocol, "err", err)
+		return failure("", protocol.ErrorCode_BAD_REQUEST, err)
+	}
+	_ = s.SetReadDeadline(time.Time{})
+	switch err := protocol.CheckDeadline(req.GetDeadlineUnixMs(), start); {
+	case errors.Is(err, protocol.ErrExpired):
+		return failure(req.GetQueryId(), protocol.ErrorCode_DEADLINE, err)
+	case err != nil:
+		return failure(req.GetQueryId(), protocol.ErrorCode_BAD_REQUEST, err)
+	}
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	default:
+		return failure(req.GetQueryId(), protocol.ErrorCode_BUSY,
+			fmt.Errorf("answering %d asks already", cap(c.slots)))
+	}
+
+	ctx, cancel := context.WithDeadline(c.ctx, time.UnixMilli(req.GetDeadlineUnixMs()))
+	defer cancel()
+	resp := c.local.Answer(ctx, req)
+	switch {
+	case resp == nil:
+		resp = failure(req.GetQueryId(), protocol.ErrorCode_INTERNAL, errors.New("local model gave no response"))
+	case resp.GetErrorCode() != protocol.ErrorCode_OK && ctx.Err() != nil && c.ctx.Err() == nil:
+		// The answerer gave up because the asker's deadline passed.
+		resp = failure(req.GetQueryId(), protocol.ErrorCode_DEADLINE, ctx.Err())
+	}
+	resp.QueryId = req.GetQueryId()
+	if resp.GetErrorCode() == protocol.ErrorCode_OK && resp.GetLatencyMs() == 0 {
+		resp.LatencyMs = ms(time.Since(start))
+	}
+	if err := resp.Validate(); err != nil {
+		c.log.Warn("local answer is not a valid response", "peer", from, "proto", protocol.AskProtocol, "err", err)
+		return failure(req.GetQueryId(), protocol.ErrorCode_INTERNAL, fmt.Errorf("local answer: %w", err))
+	}
+	if resp.GetErrorCode() == protocol.ErrorCode_OK && req.GetRoundId() != "" {
+		// Remembered before the response leaves, so the open (which the
+		// asker publishes only after reading it) always finds it.
+		c.answers.put(from, req.GetRoundId(), protocol.QueryDigest(req.GetMessages()), router.Proposal{
+			Peer: c.self.String(), Model: resp.GetModel(), Answer: resp.GetAnswer(),
+			Confidence: resp.GetConfidence(), LatencyMS: resp.GetLatencyMs(),
+		}, time.Now())
+	}
+	c.log.Debug("answered ask", "peer", from, "proto", protocol.AskProtocol, "query", req.GetQueryId(),
+		"code", resp.GetErrorCode().String(), "answer", resp.GetAnswer())
+	return resp
+}
+
+// failure builds an error response; the message is cut to its cap.
+func failure(queryID string, code protocol.ErrorCode, err error) *protocol.AskResponse {
+	return &protocol.AskResponse{QueryId: queryID, ErrorCode: code, ErrorMessage: truncate(err.Error(), protocol.MaxErrorMessageBytes)}
+}
+
+// truncate cuts s to at most n bytes on a UTF-8 boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Ask sends req to p and waits for its answer until ctx ends or the request's
+// deadline passes, whichever comes first. A peer that answers with an error
+// code yields its response and an error wrapping ErrRefused; a response for
+// another query is ErrQueryMismatch.
+func (c *Collab) Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (*protocol.AskResponse, error) {
+	if !c.enter() {
+		return nil, fmt.Errorf("ask %s: %w", p, ErrClosed)
+	}
+	defer c.wg.Done()
+	if err := req.Validate(); err != nil {
+		return nil, fmt.Errorf("ask %s: %w", p, err)
+	}
+	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(req.GetDeadlineUnixMs()))
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)()
+
+	s, err := c.h.NewStream(ctx, p, protocol.AskProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("ask %s: open stream: %w", p, c.cause(ctx, err))
+	}
+	deadline, _ := ctx.Deadline()
+	_ = s.SetDeadline(deadline)
+	// The deadline covers the peer's silence; this covers Close and a
+	// caller that gives up early.
+	defer context.AfterFunc(ctx, func() { _ = s.Reset() })()
+
+	if err := protocol.WriteAskRequest(s, req); err != nil {
+		_ = s.Reset()
+		return nil, fmt.Errorf("ask %s: %w", p, c.cause(ctx, err))
+	}
+	_ = s.CloseWrite()
+	resp, err := protocol.ReadAskResponse(s)
+	if err != nil {
+		_ = s.Reset()
+		return nil, fmt.Errorf("ask %s: %w", p, c.cause(ctx, err))
+	}
+	_ = s.Close()
+	if resp.GetQueryId() != req.GetQueryId() && !(resp.GetErrorCode() != protocol.ErrorCode_OK && resp.GetQueryId() == "") {
+		return nil, fmt.Errorf("ask %s: response names query %q, asked %q: %w", p, resp.GetQueryId(), req.GetQueryId(), ErrQueryMismatch)
+	}
+	if code := resp.GetErrorCode(); code != protocol.ErrorCode_OK {
+		return resp, fmt.Errorf("ask %s: %s: %s: %w", p, code, resp.GetErrorMessage(), ErrRefused)
+	}
+	return resp, nil
+}
+
+// cause names why a stream failed when it was our own doing (Close, the
+// deadline, the caller) rather than the peer's.
+func (c *Collab) cause(ctx context.Context, err error) error {
+	switch {
+	case c.ctx.Err() != nil:
+		return fmt.Errorf("%w (%v)", ErrClosed, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	// The stream's deadline is ctx's and may fire a moment before ctx's timer.
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+// AskAll asks every peer in parallel, all under the request's deadline, and
+// returns one proposal per peer in the same order once all have answered or
+// the deadline (or ctx) has passed, so a round takes as long as its slowest
+// peer rather than the sum. A peer that fails, refuses or dies mid-way
+// yields a proposal with Err set; the others are unaffected. LatencyMS is
+// the wall time this node waited for the peer.
+func (c *Collab) AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskRequest) []router.Proposal {
+	out := make([]router.Proposal, len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Go(func() {
+			start := time.Now()
+			resp, err := c.Ask(ctx, p, req)
+			out[i] = router.Proposal{Peer: p.String(), LatencyMS: ms(time.Since(start))}
+			if err != nil {
+				out[i].Err = err.Error()
+				return
+			}
+			out[i].Model, out[i].Answer, out[i].Confidence = resp.GetModel(), resp.GetAnswer(), resp.GetConfidence()
+		})
+	}
+	// Each Ask ends by the shared deadline (its stream is reset then), so
+	// this wait is bounded by it and leaves no goroutine behind.
+	wg.Wait()
+	return out
+}

@@ -1,0 +1,159 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/router"
+)
+
+// Answerer is this node's own model, as peers see it. The node implements it:
+// it runs the local SLM with logprobs and fills the answer, model,
+// confidence and uncertainty. It must return by ctx's deadline (the asker's);
+// a failure is a response with an error code (BACKEND_DOWN, DEADLINE…), and
+// nil counts as INTERNAL. Query id and latency are filled in if left empty.
+type Answerer interface {
+	Answer(ctx context.Context, req *protocol.AskRequest) *protocol.AskResponse
+}
+
+// subscriptionBuffer is how many delivered round messages may wait for the
+// reader goroutine; pubsub drops messages for a subscriber that falls
+// further behind, and the reader only routes, so this is ample.
+const subscriptionBuffer = 256
+
+// Collab asks peers and runs vote rounds for one node. Create it with New
+// once the host and gossipsub run; Close it before them.
+type Collab struct {
+	h     host.Host
+	ps    *pubsub.PubSub
+	local Answerer
+	self  peer.ID
+	cfg   config
+	log   *slog.Logger
+	m     *metrics
+
+	validating bool // our validator is registered (undo only our own)
+	topic      *pubsub.Topic
+	sub        *pubsub.Subscription
+	book       *roundBook
+	answers    *answerCache
+	slots      chan struct{} // one token per ask being answered
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the reader, voters, stream handlers and in-flight calls
+
+	mu      sync.Mutex // guards closed and pending
+	closed  bool
+	pending map[string]*pendingRound // rounds this node opened, by round id
+
+	closeOnce sync.Once
+}
+
+// New serves /swarmllm/ask/1.0.0 on h, joins the rounds topic on ps (which
+// should sign strictly and flood-publish, as the node's does) with its
+// validator, and starts routing round messages. local answers peers' asks.
+func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Collab, err error) {
+	if h == nil || ps == nil || local == nil {
+		return nil, fmt.Errorf("new collab: host, pubsub and answerer are required: %w", ErrInvalidConfig)
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("new collab: %w", err)
+	}
+	if cfg.reputation == nil {
+		if cfg.reputation, err = router.NewReputation(); err != nil {
+			return nil, fmt.Errorf("new collab: %w", err)
+		}
+	}
+	m, err := newMetrics(cfg.registerer)
+	if err != nil {
+		return nil, fmt.Errorf("new collab: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Collab{
+		h: h, ps: ps, local: local, self: h.ID(), cfg: cfg, m: m,
+		log:     cfg.log.With("topic", protocol.TopicRounds),
+		book:    newRoundBook(h.ID(), cfg.roundCap),
+		answers: newAnswerCache(cfg.answerCap, cfg.answerTTL),
+		slots:   make(chan struct{}, cfg.maxConcurrent),
+		ctx:     ctx, cancel: cancel,
+		pending: make(map[string]*pendingRound),
+	}
+	defer func() {
+		if err != nil {
+			c.teardown()
+		}
+	}()
+	// The validator goes first, so no message is ever delivered unjudged.
+	if err := ps.RegisterTopicValidator(protocol.TopicRounds, c.validate, pubsub.WithValidatorInline(true)); err != nil {
+		return nil, fmt.Errorf("new collab: register validator for %s: %w", protocol.TopicRounds, err)
+	}
+	c.validating = true
+	if c.topic, err = ps.Join(protocol.TopicRounds); err != nil {
+		return nil, fmt.Errorf("new collab: join %s: %w", protocol.TopicRounds, err)
+	}
+	if c.sub, err = c.topic.Subscribe(pubsub.WithBufferSize(subscriptionBuffer)); err != nil {
+		return nil, fmt.Errorf("new collab: subscribe to %s: %w", protocol.TopicRounds, err)
+	}
+	c.wg.Add(1)
+	go c.readLoop()
+	h.SetStreamHandler(protocol.AskProtocol, c.handleAsk)
+	return c, nil
+}
+
+// Close stops serving asks, stops the reader and voters, makes in-flight
+// calls return ErrClosed and waits for all of them, then leaves the topic.
+// It is idempotent and always returns nil (kept for io.Closer).
+func (c *Collab) Close() error {
+	c.closeOnce.Do(c.teardown)
+	return nil
+}
+
+func (c *Collab) teardown() {
+	c.h.RemoveStreamHandler(protocol.AskProtocol)
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	if c.sub != nil {
+		c.sub.Cancel()
+	}
+	c.wg.Wait()
+	if c.validating {
+		// An error only says pubsub already stopped.
+		_ = c.ps.UnregisterTopicValidator(protocol.TopicRounds)
+	}
+	if c.topic != nil {
+		if err := c.topic.Close(); err != nil && !errors.Is(err, context.Canceled) {
+			c.log.Debug("leave rounds topic", "err", err)
+		}
+	}
+	c.m.unregister()
+}
+
+// enter registers an in-flight call or handler with Close; false after Close.
+func (c *Collab) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// Reputation is the track record ballots are weighed with (the node calls
+// Learn on it once a query's final answer is known).
+func (c *Collab) Reputation() *router.Reputation { return c.cfg.reputation }

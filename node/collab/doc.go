@@ -1,0 +1,60 @@
+// Package collab owns parallel collaboration between swarmllm peers: asking
+// peers' SLMs over /swarmllm/ask/1.0.0 (both sides) and running vote rounds
+// on the gossipsub topic /swarmllm/v1/rounds (the origin's side, the
+// participants' side and the topic validator every node runs).
+//
+// It must not call models (the node's Answerer does, with logprobs), decide
+// routes, or reimplement agreement and tally: router.ChooseBallot and
+// router.Tally make those decisions; this package carries them over the wire.
+//
+// # One round
+//
+//	props := c.AskAll(ctx, peers, req)      // req.RoundId set, one deadline for all
+//	res, err := c.RunRound(ctx, RoundSpec{Request: req, Local: mine, Proposals: props, Deadline: d})
+//
+// RunRound publishes a RoundOpen whose participants are this node and every
+// peer whose ask came back OK, with their proposals (this node's own first);
+// it casts this node's ballot and collects the others until every
+// participant voted, the deadline passed, or the outcome is decided (see
+// RoundEnd). Each participant, on seeing an open that names it, checks that
+// the open's origin is the peer it answered for that round and that the
+// query digest matches the prompt it answered, chooses with
+// router.ChooseBallot against the answer it gave, and publishes one Ballot.
+// The voter is the pubsub author (StrictSign), so a ballot carries no
+// signature of its own. The origin weighs each ballot by the confidence it
+// carries × the voter's router.Reputation weight, as this node sees it.
+//
+// # Topic validator
+//
+// Every node validates every round message it receives or relays, in order:
+// DecodeRound (malformed → Reject); CheckDeadline on the round's deadline
+// (too far ahead → Reject; past → Ignore, since an honest relay may simply
+// have been slow); opens: origin must be the pubsub author (Reject); ballots:
+// the round must be known (Ignore otherwise — gossip does not order
+// messages, so a ballot may overtake its open on an honest path, and
+// penalising the relay would punish honesty; the origin is connected to
+// every participant and gets ballots straight from the voter under flood
+// publish, so nothing it needs is lost), the author must be a participant
+// and the choice must be in range (Reject), and a second accepted ballot
+// from the same voter in the same round is Reject (pubsub already drops
+// byte-identical copies, so a second one is a second vote; pubsub validates
+// concurrently, so of two ballots sent back to back either may be the one
+// that counts — an honest voter sends one). An unsigned or
+// wrongly signed message never reaches the validator: StrictSign drops it.
+//
+// Round ids travel in asks, so a participant could front-run the origin
+// with an open of its own under the same id. The validator therefore keeps
+// up to maxOriginsPerRound opens per round id (one per origin) instead of
+// refusing the real one; participants vote only on the open whose origin
+// asked them, and the origin counts only its own participants.
+//
+// # Ownership
+//
+// One goroutine reads the subscription and routes each delivered message:
+// a ballot to the waiting RunRound by round id (Collab.mu guards that map;
+// the channel is sized so the reader never blocks), an open naming this
+// node to a short voting goroutine. The validator's round book and the cache
+// of answers given hold their own mutexes. Close stops the handler, the
+// reader and every voter, waits for in-flight Ask, AskAll and RunRound
+// calls (which return promptly with ErrClosed), and leaves the topic.
+package collab

@@ -1,0 +1,242 @@
+package collab
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/goleak"
+
+	"github.com/swarmllm/swarmllm/protocol"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var _ Answerer = (*fakeAnswerer)(nil)
+
+// fakeAnswerer stands in for the node's model: a fixed answer after a fixed
+// delay, honouring ctx as the real one must.
+type fakeAnswerer struct {
+	Answerer // unused methods would panic: the fake implements all it needs
+
+	answer     string
+	confidence float64
+	delay      time.Duration
+	started    chan struct{} // if set, receives one value per ask as it starts
+	calls      atomic.Int32
+}
+
+func (f *fakeAnswerer) Answer(ctx context.Context, req *protocol.AskRequest) *protocol.AskResponse {
+	f.calls.Add(1)
+	if f.started != nil {
+		f.started <- struct{}{}
+	}
+	t := time.NewTimer(f.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return &protocol.AskResponse{ErrorCode: protocol.ErrorCode_DEADLINE, ErrorMessage: ctx.Err().Error()}
+	}
+	return &protocol.AskResponse{Model: "fake:1", Answer: f.answer, Confidence: f.confidence}
+}
+
+// newHost starts a TCP-only host on loopback.
+func newHost(t testing.TB) host.Host {
+	t.Helper()
+	h, err := libp2p.New(
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.DisableRelay(),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	return h
+}
+
+// newPubSub starts gossipsub as the node does (StrictSign by default, flood
+// publish), stopped at cleanup.
+func newPubSub(t testing.TB, h host.Host, opts ...pubsub.Option) *pubsub.PubSub {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ps, err := pubsub.NewGossipSub(ctx, h, append([]pubsub.Option{pubsub.WithFloodPublish(true)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
+// testNode is one node: host, gossipsub, Collab over a fake answerer.
+type testNode struct {
+	h   host.Host
+	ps  *pubsub.PubSub
+	c   *Collab
+	ans *fakeAnswerer
+	reg *prometheus.Registry
+}
+
+func (n *testNode) id() peer.ID { return n.h.ID() }
+
+type nodeOpts struct {
+	ans    *fakeAnswerer
+	local  Answerer // replaces ans when set
+	opts   []Option
+	psOpts []pubsub.Option
+}
+
+func newNode(t testing.TB, o nodeOpts) *testNode {
+	t.Helper()
+	if o.ans == nil {
+		o.ans = &fakeAnswerer{answer: "Paris", confidence: 0.9}
+	}
+	h := newHost(t)
+	ps := newPubSub(t, h, o.psOpts...)
+	reg := prometheus.NewRegistry()
+	var local Answerer = o.ans
+	if o.local != nil {
+		local = o.local
+	}
+	c, err := New(h, ps, local, append([]Option{WithRegisterer(reg), WithLogger(testLogger())}, o.opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &testNode{h: h, ps: ps, c: c, ans: o.ans, reg: reg}
+}
+
+func testLogger() *slog.Logger {
+	level := slog.LevelError
+	if os.Getenv("COLLAB_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// connect dials from a to b, retrying: crossing TCP dials can both fail.
+func connect(t testing.TB, a, b host.Host) {
+	t.Helper()
+	var err error
+	for range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()})
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("connect %s → %s: %v", a.ID(), b.ID(), err)
+}
+
+// mesh connects every pair (the lower index dials) and waits until each
+// pubsub knows the others subscribe to the rounds topic, so flood publish
+// reaches them from the first message.
+func mesh(t testing.TB, nodes ...meshMember) {
+	t.Helper()
+	for i := range nodes {
+		for j := i + 1; j < len(nodes); j++ {
+			connect(t, nodes[i].host(), nodes[j].host())
+		}
+	}
+	for _, n := range nodes {
+		var want []peer.ID
+		for _, o := range nodes {
+			if o != n {
+				want = append(want, o.host().ID())
+			}
+		}
+		poll(t, 10*time.Second, "pubsub peers on the rounds topic", func() bool {
+			have := n.pubsub().ListPeers(protocol.TopicRounds)
+			for _, w := range want {
+				if !slices.Contains(have, w) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+}
+
+type meshMember interface {
+	host() host.Host
+	pubsub() *pubsub.PubSub
+}
+
+func (n *testNode) host() host.Host        { return n.h }
+func (n *testNode) pubsub() *pubsub.PubSub { return n.ps }
+
+// poll checks cond until it holds or the timeout passes.
+func poll(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// newRequest is an ask for a round with the given deadline.
+func newRequest(roundID string, deadline time.Time) *protocol.AskRequest {
+	return &protocol.AskRequest{
+		QueryId:        protocol.NewID(),
+		RoundId:        roundID,
+		Messages:       []*protocol.ChatMessage{{Role: protocol.RoleUser, Content: "What is the capital of France?"}},
+		DeadlineUnixMs: deadline.UnixMilli(),
+	}
+}
+
+// counter reads one labelled counter of a node's registry.
+func counter(t testing.TB, n *testNode, name string, labels ...string) float64 {
+	t.Helper()
+	var vec *prometheus.CounterVec
+	switch name {
+	case "asks":
+		vec = n.c.m.asks
+	case "messages":
+		vec = n.c.m.messages
+	case "votes":
+		vec = n.c.m.votes
+	case "rounds":
+		vec = n.c.m.rounds
+	default:
+		t.Fatalf("no counter %q", name)
+	}
+	var m dto.Metric
+	if err := vec.WithLabelValues(labels...).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// rawAskHandler serves the ask protocol on a bare host with a test's own
+// responder (for peers that misbehave or that answer but never vote).
+func rawAskHandler(h host.Host, respond func(*protocol.AskRequest) *protocol.AskResponse) {
+	h.SetStreamHandler(protocol.AskProtocol, func(s network.Stream) {
+		defer s.Close()
+		req, err := protocol.ReadAskRequest(s)
+		if err != nil {
+			_ = s.Reset()
+			return
+		}
+		if err := protocol.WriteMsg(s, respond(req), protocol.MaxAskResponseBytes); err != nil {
+			_ = s.Reset()
+		}
+	})
+}

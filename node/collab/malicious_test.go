@@ -1,0 +1,245 @@
+package collab
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	p2pproto "github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/router"
+)
+
+// rogue is a test peer that speaks the rounds topic through its own
+// gossipsub, with no validator and no rules.
+type rogue struct {
+	h     host.Host
+	ps    *pubsub.PubSub
+	topic *pubsub.Topic
+	sub   *pubsub.Subscription
+}
+
+func newRogue(t *testing.T, opts ...pubsub.Option) *rogue {
+	t.Helper()
+	h := newHost(t)
+	ps := newPubSub(t, h, opts...)
+	topic, err := ps.Join(protocol.TopicRounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := topic.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sub.Cancel()
+		_ = topic.Close()
+	})
+	return &rogue{h: h, ps: ps, topic: topic, sub: sub}
+}
+
+func (r *rogue) host() host.Host        { return r.h }
+func (r *rogue) pubsub() *pubsub.PubSub { return r.ps }
+
+func (r *rogue) publish(t *testing.T, m *protocol.RoundMessage) {
+	t.Helper()
+	data, err := protocol.EncodeRound(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.publishRaw(t, data)
+}
+
+func (r *rogue) publishRaw(t *testing.T, data []byte) {
+	t.Helper()
+	if err := r.topic.Publish(context.Background(), data); err != nil {
+		t.Fatalf("rogue publish: %v", err)
+	}
+}
+
+// awaitOpen reads the rogue's subscription until the round's open arrives.
+func (r *rogue) awaitOpen(t *testing.T, round string) *protocol.RoundOpen {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		msg, err := r.sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for the open: %v", err)
+		}
+		if m, err := protocol.DecodeRound(msg.GetData()); err == nil && m.GetOpen().GetRoundId() == round {
+			return m.GetOpen()
+		}
+	}
+}
+
+func ballot(round string, choice int32, confidence float64) *protocol.RoundMessage {
+	return &protocol.RoundMessage{Body: &protocol.RoundMessage_Ballot{Ballot: &protocol.Ballot{RoundId: round, Choice: choice, Confidence: confidence}}}
+}
+
+// rejectTracer records the reasons pubsub itself refused messages for.
+type rejectTracer struct {
+	mu      sync.Mutex
+	reasons map[string]int
+}
+
+func (r *rejectTracer) count(reason string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reasons[reason]
+}
+
+func (r *rejectTracer) RejectMessage(_ *pubsub.Message, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reasons[reason]++
+}
+func (*rejectTracer) OnNewOutboundStream(peer.ID, p2pproto.ID) {}
+func (*rejectTracer) OnClosedOutboundStream(peer.ID)           {}
+func (*rejectTracer) Join(string)                              {}
+func (*rejectTracer) Leave(string)                             {}
+func (*rejectTracer) Graft(peer.ID, string)                    {}
+func (*rejectTracer) Prune(peer.ID, string)                    {}
+func (*rejectTracer) ValidateMessage(*pubsub.Message)          {}
+func (*rejectTracer) DeliverMessage(*pubsub.Message)           {}
+func (*rejectTracer) DuplicateMessage(*pubsub.Message)         {}
+func (*rejectTracer) ThrottlePeer(peer.ID)                     {}
+func (*rejectTracer) RecvRPC(*pubsub.RPC)                      {}
+func (*rejectTracer) SendRPC(*pubsub.RPC, peer.ID)             {}
+func (*rejectTracer) DropRPC(*pubsub.RPC, peer.ID)             {}
+func (*rejectTracer) UndeliverableMessage(*pubsub.Message)     {}
+
+var _ pubsub.RawTracer = (*rejectTracer)(nil)
+
+// TestRoundMaliciousPeers: a participant that votes out of turn, twice and
+// out of range, a peer that is no participant, and a peer that forges
+// another participant's authorship (unsigned, with signing disabled) change
+// nothing: the origin counts exactly one ballot per participant, each the
+// participant's own first valid one.
+func TestRoundMaliciousPeers(t *testing.T) {
+	tracer := &rejectTracer{reasons: map[string]int{}}
+	// The grace is longer than the round, so the round stays open until its
+	// deadline while the rogues try everything.
+	o := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9},
+		opts: []Option{WithDecidedGrace(time.Minute)}, psOpts: []pubsub.Option{pubsub.WithRawTracer(tracer)}})
+	b := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.8}})
+	m := newRogue(t)                                                                                        // a participant
+	n := newRogue(t)                                                                                        // not a participant
+	f := newRogue(t, pubsub.WithMessageSignaturePolicy(pubsub.LaxNoSign), pubsub.WithMessageAuthor(b.id())) // claims to be b
+	silent := newHost(t)                                                                                    // answers, never votes: keeps the round open
+	mesh(t, o, b, m, n, f)
+	connect(t, o.h, silent)
+
+	round := protocol.NewID()
+	early := make(chan struct{})
+	rawAskHandler(m.h, func(req *protocol.AskRequest) *protocol.AskResponse {
+		// Out of turn: a ballot for the round before its open exists.
+		m.publish(t, ballot(req.RoundId, 0, 1))
+		close(early)
+		return &protocol.AskResponse{QueryId: req.QueryId, Model: "rogue", Answer: "London", Confidence: 1}
+	})
+	rawAskHandler(silent, func(req *protocol.AskRequest) *protocol.AskResponse {
+		return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Paris", Confidence: 0.9}
+	})
+	req := newRequest(round, time.Now().Add(5*time.Second))
+	props := o.c.AskAll(context.Background(), []peer.ID{b.id(), m.h.ID(), silent.ID()}, req)
+	<-early
+	poll(t, 5*time.Second, "the early ballot to be judged", func() bool {
+		return counter(t, o, "messages", kindBallot, reasonUnknownRound) == 1
+	})
+
+	type outcome struct {
+		res *RoundResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := o.c.RunRound(context.Background(), RoundSpec{Request: req,
+			Local: router.Proposal{Model: "fake:1", Answer: "Paris", Confidence: 0.9}, Proposals: props,
+			Deadline: time.Now().Add(1500 * time.Millisecond)})
+		done <- outcome{res, err}
+	}()
+	open := m.awaitOpen(t, round)
+	// Proposals: 0 o (Paris), 1 b (Paris), 2 m (London), 3 silent (Paris).
+	const mine = 2
+	if open.Proposals[mine].GetPeer() != m.h.ID().String() {
+		t.Fatalf("proposal order %v", open.Proposals)
+	}
+	// What b's honest ballot is: its choice by the router's rule.
+	bs := router.ChooseBallot(router.Proposal{Peer: b.id().String(), Model: "fake:1", Answer: "Paris", Confidence: 0.8},
+		fromWire(open.Proposals), router.DefaultThresholds().BallotParams(1)).Choice
+	if bs == mine || bs == router.Escalate {
+		t.Fatalf("b would choose %d: the forgery must differ from its honest choice", bs)
+	}
+	garbage := func(name, kind, reason string, publish func()) {
+		t.Helper()
+		before := counter(t, o, "messages", kind, reason)
+		publish()
+		poll(t, 5*time.Second, name+" to be refused", func() bool { return counter(t, o, "messages", kind, reason) > before })
+	}
+	garbage("a ballot for another round", kindBallot, reasonUnknownRound, func() { m.publish(t, ballot(protocol.NewID(), 0, 1)) })
+	garbage("a choice out of range", kindBallot, reasonBadChoice, func() { m.publish(t, ballot(round, 7, 1)) })
+	garbage("an undecodable payload", kindMalformed, reasonMalformed, func() { m.publishRaw(t, []byte("\x12\x02\x08\x01garbage")) })
+	garbage("an open in the origin's name", kindOpen, reasonNotOrigin, func() {
+		fake := testOpen(round, o.id(), time.Now().Add(time.Second), m.h.ID())
+		m.publish(t, &protocol.RoundMessage{Body: &protocol.RoundMessage_Open{Open: fake}})
+	})
+	garbage("a non-participant's ballot", kindBallot, reasonNotParticipant, func() { n.publish(t, ballot(round, 0, 1)) })
+	// Forged authorship never reaches the validator: StrictSign drops it.
+	f.publish(t, ballot(round, mine, 1))
+	poll(t, 5*time.Second, "the unsigned forgery to be dropped", func() bool { return tracer.count(pubsub.RejectMissingSignature) >= 1 })
+	// The participant's own vote, then a second one. pubsub validates
+	// concurrently, so two ballots sent back to back may be judged in either
+	// order (either way one counts): wait for the first to be judged.
+	poll(t, 5*time.Second, "o's and b's ballots", func() bool { return counter(t, o, "messages", kindBallot, reasonOK) == 2 })
+	m.publish(t, ballot(round, mine, 0.5))
+	poll(t, 5*time.Second, "m's ballot", func() bool { return counter(t, o, "messages", kindBallot, reasonOK) == 3 })
+	garbage("a second ballot", kindBallot, reasonDuplicate, func() { m.publish(t, ballot(round, 0, 1)) })
+
+	var got outcome
+	select {
+	case got = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("round did not end")
+	}
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	res := got.res
+	if res.End != EndDeadline {
+		t.Errorf("end %s, want the deadline (the silent participant never votes)", res.End)
+	}
+	want := map[string]int{o.id().String(): 0, b.id().String(): bs, m.h.ID().String(): mine}
+	have := map[string]int{}
+	for _, bl := range res.Ballots {
+		if _, dup := have[bl.Voter]; dup {
+			t.Errorf("two ballots from %s", bl.Voter)
+		}
+		have[bl.Voter] = bl.Choice
+	}
+	if len(have) != len(want) {
+		t.Errorf("ballots from %v, want exactly %v", have, want)
+	}
+	for v, c := range want {
+		if h, ok := have[v]; !ok || h != c {
+			t.Errorf("ballot of %s chose %d (present %v), want %d", v, h, ok, c)
+		}
+	}
+	// The tally is what the honest ballots alone give.
+	rep := o.c.Reputation()
+	honest := []router.Ballot{
+		{Voter: o.id().String(), Choice: 0, Weight: 0.9 * rep.Weight(o.id().String())},
+		{Voter: b.id().String(), Choice: bs, Weight: 0.8 * rep.Weight(b.id().String())},
+		{Voter: m.h.ID().String(), Choice: mine, Weight: 0.5 * rep.Weight(m.h.ID().String())},
+	}
+	wantTally := router.Tally(res.Proposals, honest, router.DefaultThresholds().TallyParams(res.Participants))
+	if res.Tally.Outcome != wantTally.Outcome || res.Tally.Winner != wantTally.Winner || !slices.Equal(res.Tally.Weights, wantTally.Weights) {
+		t.Errorf("tally %+v, want %+v", res.Tally, wantTally)
+	}
+}

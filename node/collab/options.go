@@ -1,0 +1,122 @@
+package collab
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/router"
+)
+
+type config struct {
+	log           *slog.Logger
+	registerer    prometheus.Registerer
+	maxConcurrent int
+	streamTimeout time.Duration
+	thresholds    router.Thresholds
+	reputation    *router.Reputation
+	agree         router.AgreeFunc
+	answerCap     int
+	answerTTL     time.Duration
+	roundCap      int
+	decidedGrace  time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		log:           slog.Default(),
+		maxConcurrent: 4,
+		streamTimeout: 10 * time.Second,
+		thresholds:    router.DefaultThresholds(),
+		answerCap:     1024,
+		answerTTL:     2 * time.Minute,
+		roundCap:      4096,
+		decidedGrace:  100 * time.Millisecond,
+	}
+}
+
+func (c config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf(format+": %w", append(args, ErrInvalidConfig)...))
+	}
+	if c.log == nil {
+		bad("nil logger")
+	}
+	if c.maxConcurrent < 1 {
+		bad("max concurrent asks %d: want ≥ 1", c.maxConcurrent)
+	}
+	if c.streamTimeout <= 0 {
+		bad("stream timeout %s: want > 0", c.streamTimeout)
+	}
+	if err := c.thresholds.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
+	}
+	if c.answerCap < 1 || c.answerTTL <= 0 {
+		bad("answer cache %d entries for %s: want ≥ 1 and > 0", c.answerCap, c.answerTTL)
+	}
+	if c.answerTTL < protocol.MaxClockSkew {
+		bad("answer TTL %s: want ≥ %s so a participant still knows its answer when the open arrives", c.answerTTL, protocol.MaxClockSkew)
+	}
+	if c.roundCap < 1 {
+		bad("round book capacity %d: want ≥ 1", c.roundCap)
+	}
+	if c.decidedGrace < 0 {
+		bad("decided grace %s: want ≥ 0", c.decidedGrace)
+	}
+	return errors.Join(errs...)
+}
+
+// Option configures a Collab.
+type Option func(*config)
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithRegisterer registers the package's metrics there (default: none).
+func WithRegisterer(r prometheus.Registerer) Option { return func(c *config) { c.registerer = r } }
+
+// WithMaxConcurrent bounds the asks this node answers at once (default 4);
+// one more is refused with BUSY at once, so the asker can count it lost
+// instead of waiting on a queue behind a single model.
+func WithMaxConcurrent(n int) Option { return func(c *config) { c.maxConcurrent = n } }
+
+// WithStreamTimeout bounds reading a request and writing a response on an
+// ask stream (default 10 s); the answer itself is bounded by the request's
+// own deadline.
+func WithStreamTimeout(d time.Duration) Option { return func(c *config) { c.streamTimeout = d } }
+
+// WithThresholds sets agreement, consensus and quorum for ballots and tallies
+// (default router.DefaultThresholds()).
+func WithThresholds(t router.Thresholds) Option { return func(c *config) { c.thresholds = t } }
+
+// WithReputation sets the track record that scales each ballot's weight when
+// this node tallies (default a fresh router.Reputation). The node keeps it
+// and calls Learn once it knows the final answer; collab only reads it.
+func WithReputation(r *router.Reputation) Option { return func(c *config) { c.reputation = r } }
+
+// WithAgree replaces text agreement in ballots and tallies (for example with
+// embeddings through router.Cosine when peers share an embedding model).
+func WithAgree(f router.AgreeFunc) Option { return func(c *config) { c.agree = f } }
+
+// WithAnswerCache sets how many answers given for rounds this node remembers
+// and for how long (default 1024 for 2 min): it can vote on a round only
+// while it remembers the answer it gave.
+func WithAnswerCache(entries int, ttl time.Duration) Option {
+	return func(c *config) { c.answerCap, c.answerTTL = entries, ttl }
+}
+
+// WithRoundCapacity bounds the rounds the topic validator remembers
+// (default 4096); past it the oldest round not opened by this node is
+// forgotten, and its late ballots are ignored.
+func WithRoundCapacity(n int) Option { return func(c *config) { c.roundCap = n } }
+
+// WithDecidedGrace sets how long RunRound still waits for missing ballots
+// once none of them could change the outcome or the winner (default 100 ms;
+// 0 ends the round at once). Ballots normally all arrive within a few ms;
+// the grace only spares waiting for a voter that died until the deadline.
+func WithDecidedGrace(d time.Duration) Option { return func(c *config) { c.decidedGrace = d } }
