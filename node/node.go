@@ -39,9 +39,10 @@ var ErrClosed = errors.New("node closed")
 
 // Node is one running swarm member. Create it with New, serve with Run, stop with Close.
 type Node struct {
-	cfg config.Config
-	log *slog.Logger
-	reg *prometheus.Registry
+	cfg  config.Config
+	opts options
+	log  *slog.Logger
+	reg  *prometheus.Registry
 
 	host   host.Host
 	dht    *dht.IpfsDHT
@@ -80,12 +81,16 @@ type Node struct {
 type Option func(*options)
 
 type options struct {
-	log *slog.Logger
-	reg *prometheus.Registry
+	log            *slog.Logger
+	reg            *prometheus.Registry
+	healthInterval time.Duration
 }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithHealthInterval sets how often the model backend is probed (default 5 s).
+func WithHealthInterval(d time.Duration) Option { return func(o *options) { o.healthInterval = d } }
 
 // WithRegistry sets the Prometheus registry /metrics serves (default a fresh one,
 // so several in-process nodes never collide).
@@ -98,7 +103,7 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	o := options{log: slog.Default()}
+	o := options{log: slog.Default(), healthInterval: 5 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -107,7 +112,7 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 		o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Node{cfg: cfg, log: o.log, reg: o.reg, ctx: ctx, cancel: cancel}
+	n := &Node{cfg: cfg, log: o.log, reg: o.reg, opts: o, ctx: ctx, cancel: cancel}
 	defer func() {
 		if err != nil {
 			_ = n.Close()
@@ -308,7 +313,7 @@ func (n *Node) startModels() error {
 	}
 	// The store does not exist yet when the first probe lands; changes after
 	// it exists republish the record (model pulled, Ollama back, facts known).
-	n.monitor, err = slm.NewMonitor(n.backend, slm.WithLogger(n.log), slm.WithOnChange(func(slm.Status) {
+	n.monitor, err = slm.NewMonitor(n.backend, slm.WithLogger(n.log), slm.WithInterval(n.opts.healthInterval), slm.WithOnChange(func(slm.Status) {
 		if s := n.cmsStore(); s != nil {
 			s.Changed()
 		}

@@ -169,6 +169,11 @@ func (m *Monitor) probe() {
 		next.Version = v
 		next.Facts, err = m.backend.Show(ctx)
 	}
+	select {
+	case <-m.stop: // a probe cut short by Close says nothing about the backend
+		return
+	default:
+	}
 	if err != nil {
 		next.State = StateUnreachable
 		if errors.Is(err, ErrModelMissing) {

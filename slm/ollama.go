@@ -1,9 +1,12 @@
 package slm
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -76,6 +79,7 @@ type ModelFacts struct {
 // Ollama is a client for one model on one Ollama server. Safe for concurrent use.
 type Ollama struct {
 	client      *api.Client
+	http        *http.Client // for chatOnce; the same one client uses
 	base        string
 	model       string
 	topLogprobs int
@@ -86,7 +90,7 @@ type OllamaOption func(*Ollama)
 
 // WithHTTPClient replaces the HTTP client (its Timeout bounds every call).
 func WithHTTPClient(c *http.Client) OllamaOption {
-	return func(o *Ollama) { o.client = api.NewClient(mustParse(o.base), c) }
+	return func(o *Ollama) { o.http, o.client = c, api.NewClient(mustParse(o.base), c) }
 }
 
 // WithTopLogprobs sets how many alternatives per token to request (0..20).
@@ -106,8 +110,9 @@ func NewOllama(baseURL, model string, opts ...OllamaOption) (*Ollama, error) {
 		model:       model,
 		topLogprobs: DefaultTopLogprobs,
 		// Generation can legitimately take minutes on a Pi; callers bound it with ctx.
-		client: api.NewClient(u, &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}),
+		http: &http.Client{Transport: ollamaTransport()},
 	}
+	o.client = api.NewClient(u, o.http)
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -115,6 +120,14 @@ func NewOllama(baseURL, model string, opts ...OllamaOption) (*Ollama, error) {
 		return nil, fmt.Errorf("new ollama client: top logprobs %d out of 0..20", o.topLogprobs)
 	}
 	return o, nil
+}
+
+// ollamaTransport keeps enough idle connections for the queries a node runs
+// at once (the default keeps 2 per host and re-dials under load).
+func ollamaTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 func mustParse(s string) *url.URL {
@@ -151,18 +164,7 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest) (*ChatResult, error)
 		creq.Logprobs = true
 		creq.TopLogprobs = o.topLogprobs
 	}
-	var resp api.ChatResponse
-	err := o.client.Chat(ctx, creq, func(r api.ChatResponse) error {
-		// stream=false delivers one final object; accumulate anyway in case a
-		// server streams regardless.
-		resp.Model = r.Model
-		resp.Message.Content += r.Message.Content
-		resp.Logprobs = append(resp.Logprobs, r.Logprobs...)
-		if r.Done {
-			resp.Metrics = r.Metrics
-		}
-		return nil
-	})
+	resp, err := o.chatOnce(ctx, creq)
 	if err != nil {
 		return nil, fmt.Errorf("chat with %s: %w", o.model, classify(err))
 	}
@@ -183,6 +185,47 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest) (*ChatResult, error)
 		EvalDuration:     resp.EvalDuration,
 		Latency:          time.Since(start),
 	}, nil
+}
+
+// maxChatResponseBytes bounds one non-streamed chat answer from Ollama.
+const maxChatResponseBytes = 16 << 20
+
+// chatOnce posts one non-streamed /api/chat. api.Client.Chat would do, but it
+// allocates an 8 MiB line buffer on every call (it always reads as a stream),
+// which costs milliseconds per answer and megabytes per concurrent query on a
+// Raspberry Pi; the request and response types are still Ollama's own.
+func (o *Ollama) chatOnce(ctx context.Context, creq *api.ChatRequest) (*api.ChatResponse, error) {
+	body, err := json.Marshal(creq)
+	if err != nil {
+		return nil, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, o.base+"/api/chat", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	hresp, err := o.http.Do(hreq)
+	if err != nil {
+		return nil, err
+	}
+	defer hresp.Body.Close()
+	dec := json.NewDecoder(io.LimitReader(hresp.Body, maxChatResponseBytes))
+	if hresp.StatusCode >= http.StatusBadRequest {
+		se := api.StatusError{StatusCode: hresp.StatusCode, Status: hresp.Status}
+		var e struct {
+			Error string `json:"error"`
+		}
+		if dec.Decode(&e) == nil {
+			se.ErrorMessage = e.Error
+		}
+		return nil, se
+	}
+	var resp api.ChatResponse
+	if err := dec.Decode(&resp); err != nil {
+		return nil, fmt.Errorf("decode chat response: %w", err)
+	}
+	return &resp, nil
 }
 
 // Version returns the Ollama server's version; it doubles as a liveness probe.

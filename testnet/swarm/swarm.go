@@ -49,6 +49,8 @@ type Spec struct {
 	Log          *slog.Logger
 	// Configure, if set, adjusts each node's config after the harness fills it.
 	Configure func(i int, c *config.Config)
+	// NodeOptions are passed to every node.New after the harness's own.
+	NodeOptions []node.Option
 }
 
 // Swarm is a running harness swarm.
@@ -137,7 +139,7 @@ func Start(ctx context.Context, spec Spec) (_ *Swarm, err error) {
 		if spec.Configure != nil {
 			spec.Configure(i, &cfg)
 		}
-		n, err := node.New(cfg, node.WithLogger(log.With("node", cfg.Name)))
+		n, err := node.New(cfg, append([]node.Option{node.WithLogger(log.With("node", cfg.Name))}, spec.NodeOptions...)...)
 		if err != nil {
 			return nil, fmt.Errorf("start swarm: node %d: %w", i+1, err)
 		}

@@ -1,0 +1,200 @@
+package slm_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/swarmllm/swarmllm/slm"
+	"github.com/swarmllm/swarmllm/testnet/sim"
+	"github.com/swarmllm/swarmllm/testnet/workload"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func startSLM(t *testing.T) (*sim.SLM, string) {
+	t.Helper()
+	s, err := sim.NewSLM(workload.Default(), sim.BuiltinProfiles(), sim.WithLatencyScale(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := s.Start(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return s, srv.URL()
+}
+
+func TestOllamaChatShowEmbed(t *testing.T) {
+	_, url := startSLM(t)
+	ctx := context.Background()
+	o, err := slm.NewOllama(url, sim.ProfileLlama)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := o.Chat(ctx, slm.ChatRequest{Messages: []slm.Message{{Role: "user", Content: "What is the capital of France?"}}, Logprobs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text == "" || res.Model != sim.ProfileLlama || len(res.Logprobs) == 0 || len(res.Logprobs[0].TopLogprobs) == 0 {
+		t.Fatalf("chat result %+v: want text, model and logprobs with alternatives", res)
+	}
+	if res.CompletionTokens == 0 {
+		t.Errorf("no completion token count: %+v", res)
+	}
+	f, err := o.Show(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Family == "" || f.ParameterSize == "" || f.ContextLength == 0 || !strings.Contains(strings.Join(f.Capabilities, ","), "completion") {
+		t.Errorf("model facts %+v incomplete", f)
+	}
+	v, err := o.Version(ctx)
+	if err != nil || v == "" {
+		t.Errorf("version %q, %v", v, err)
+	}
+	emb, err := slm.NewOllamaEmbedder(o, sim.ProfileEmbed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vecs, err := emb.Embed(ctx, []string{"capital of France", "capital city of France", "TCP handshake"})
+	if err != nil || len(vecs) != 3 || emb.Dim() != len(vecs[0]) || emb.Dim() == 0 {
+		t.Fatalf("embed: %d vectors, dim %d, err %v", len(vecs), emb.Dim(), err)
+	}
+}
+
+func TestOllamaErrors(t *testing.T) {
+	_, url := startSLM(t)
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		url   string
+		model string
+		want  error
+	}{
+		{"model missing", url, "nope:1b", slm.ErrModelMissing},
+		{"nothing listens", "http://" + closedAddr(t), sim.ProfileQwen, slm.ErrUnreachable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := slm.NewOllama(tc.url, tc.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = o.Chat(ctx, slm.ChatRequest{Messages: []slm.Message{{Role: "user", Content: "hi"}}})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Chat err = %v, want %v", err, tc.want)
+			}
+			if _, err := o.Show(ctx); !errors.Is(err, tc.want) {
+				t.Fatalf("Show err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	for _, bad := range []struct{ url, model string }{{"localhost:11434", "m"}, {"http://127.0.0.1:1", " "}} {
+		if _, err := slm.NewOllama(bad.url, bad.model); err == nil {
+			t.Errorf("NewOllama(%q, %q) accepted", bad.url, bad.model)
+		}
+	}
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestMonitorStatesAndHints(t *testing.T) {
+	s, url := startSLM(t)
+	o, err := slm.NewOllama(url, sim.ProfileSmol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := make(chan slm.Status, 16)
+	m, err := slm.NewMonitor(o, slm.WithInterval(20*time.Millisecond), slm.WithOnChange(func(st slm.Status) { changes <- st }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+
+	want := func(state slm.BackendState, hint string) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case st := <-changes:
+				if st.State == state {
+					if !strings.Contains(st.Hint, hint) {
+						t.Fatalf("state %v hint %q, want it to mention %q", state, st.Hint, hint)
+					}
+					return
+				}
+			case <-deadline:
+				t.Fatalf("never reached %v (now %+v)", state, m.Status())
+			}
+		}
+	}
+	want(slm.StateHealthy, "")
+	if m.Status().Facts == nil || m.Status().Facts.Family == "" {
+		t.Errorf("healthy status without model facts: %+v", m.Status())
+	}
+	if err := s.SetDown(sim.ProfileSmol, true); err != nil {
+		t.Fatal(err)
+	}
+	want(slm.StateModelMissing, "ollama pull "+sim.ProfileSmol)
+	if err := s.SetDown(sim.ProfileSmol, false); err != nil {
+		t.Fatal(err)
+	}
+	want(slm.StateHealthy, "")
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestCloud(t *testing.T) {
+	c, err := sim.NewCloud(workload.Default(), sim.DefaultCloudProfile(), sim.WithLatencyScale(0), sim.WithAPIKey("k3y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := c.Start(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	msgs := []slm.Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "What is the capital of Australia?"}}
+
+	cl, err := slm.NewCloud(srv.URL(), sim.ProfileCloudFM, "k3y", slm.WithCloudRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Complete(ctx, msgs, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text == "" || res.PromptTokens == 0 || res.CompletionTokens == 0 {
+		t.Fatalf("cloud result %+v: want text and token counts", res)
+	}
+
+	bad, _ := slm.NewCloud(srv.URL(), sim.ProfileCloudFM, "wrong", slm.WithCloudRetries(0))
+	if _, err := bad.Complete(ctx, msgs, 0); !errors.Is(err, slm.ErrCloudUnavailable) {
+		t.Errorf("wrong key: %v, want ErrCloudUnavailable", err)
+	}
+	c.SetDown(true)
+	if _, err := cl.Complete(ctx, msgs, 0); !errors.Is(err, slm.ErrCloudUnavailable) {
+		t.Errorf("cloud down: %v, want ErrCloudUnavailable", err)
+	}
+}
