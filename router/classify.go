@@ -221,15 +221,16 @@ var apostrophes = strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u02bc", "'
 // personal data and whether it asks for several steps.
 func (c *Classifier) Classify(prompt string) Classification {
 	lower := apostrophes.Replace(strings.ToLower(prompt))
+	idx := newTextIndex(lower)
 	words := wordsOf(lower)
 	padded, starts := joinWords(words)
 	score, reasoning := c.scanTerms(words, padded, starts)
 	num := scanNumeric(prompt)
 	cls := Classification{
 		Domains:   c.domainsOf(score, num, padded),
-		Safety:    c.safetyOf(lower),
+		Safety:    c.safetyOf(idx),
 		PII:       piiKinds(c.detectPII(prompt)),
-		MultiStep: c.multiStepOf(lower),
+		MultiStep: c.multiStepOf(idx),
 	}
 	cls.Difficulty = difficulty(prompt, len(words), num, reasoning, cls.MultiStep)
 	return cls
@@ -320,17 +321,17 @@ func (c *Classifier) domainsOf(score []int, num numeric, padded string) []string
 	return out
 }
 
-func (c *Classifier) safetyOf(lower string) SafetyCategory {
+func (c *Classifier) safetyOf(lower *textIndex) SafetyCategory {
 	for _, m := range c.safety {
 		blanked := false
-		text := lower
+		text := lower.text
 		for _, p := range m.patterns {
 			// The gate is checked on the full text: blanking only removes.
 			if !p.mayMatch(lower) {
 				continue
 			}
 			if !blanked && m.unless != nil && m.unless.mayMatch(lower) {
-				text, blanked = m.unless.re.ReplaceAllLiteralString(lower, " "), true
+				text, blanked = m.unless.re.ReplaceAllLiteralString(lower.text, " "), true
 			}
 			if p.re.MatchString(text) {
 				return m.category
@@ -340,13 +341,8 @@ func (c *Classifier) safetyOf(lower string) SafetyCategory {
 	return SafetyNone
 }
 
-func (c *Classifier) multiStepOf(lower string) bool {
-	for _, re := range c.multiStep {
-		if re.MatchString(lower) {
-			return true
-		}
-	}
-	return false
+func (c *Classifier) multiStepOf(lower *textIndex) bool {
+	return slices.ContainsFunc(c.multiStep, func(re gatedRegexp) bool { return re.match(lower) })
 }
 
 // Difficulty weights (they sum to 1) and the counts at which each signal saturates.

@@ -2,6 +2,8 @@ package router
 
 import (
 	"math"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +20,7 @@ var fuzzSeeds = []string{
 	"\xff\xfe invalid utf-8 \xc3",
 	"İstanbul ǅ ﬁ café’s",
 	"std::vector<int> a; a::b::c 12:30:45 255.255.240.0/20",
+	"a@b.cc+d@e.ff x4111111111111111 AB123456C (030) 1234-5678",
 }
 
 // FuzzClassify: any text classifies and redacts without panicking, the
@@ -41,18 +44,17 @@ func FuzzClassify(f *testing.F) {
 			}
 		}
 		lower := apostrophes.Replace(strings.ToLower(prompt))
+		idx := newTextIndex(lower)
+		gated := slices.Clone(defaultClassifier.multiStep)
 		for _, m := range defaultClassifier.safety {
-			for _, p := range m.patterns {
-				if p.re.MatchString(lower) && !p.mayMatch(lower) {
-					t.Fatalf("gate %q hides a match of %s", p.gate, p.re)
-				}
-			}
+			gated = append(gated, m.patterns...)
 		}
-		for _, p := range defaultClassifier.multiStep {
-			if p.re.MatchString(lower) && !p.mayMatch(lower) {
+		for _, p := range gated {
+			if p.re.MatchString(lower) && !p.mayMatch(idx) {
 				t.Fatalf("gate %q hides a match of %s", p.gate, p.re)
 			}
 		}
+		checkPIIStarts(t, prompt)
 		for _, policy := range PrivacyPolicies {
 			text, red, err := Redact(prompt, policy)
 			switch {
@@ -144,4 +146,27 @@ func FuzzTally(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkPIIStarts: trying an anchored detector only at its candidate starts
+// finds exactly what the unanchored pattern finds everywhere.
+func checkPIIStarts(t *testing.T, text string) {
+	t.Helper()
+	pointer := func(f any) uintptr { return reflect.ValueOf(f).Pointer() }
+	lower := asciiLower(text)
+	for _, d := range defaultClassifier.pii {
+		var prefix string
+		switch pointer(d.starts) {
+		case pointer(digitStarts), pointer(ninoStarts):
+			prefix = `\b`
+		case pointer(phoneStarts), pointer(emailStarts):
+		default:
+			continue // no starts, or cue words, which are stricter than \b by design
+		}
+		ref := regexp.MustCompile(prefix + strings.TrimPrefix(d.re.String(), "^"))
+		got, want := d.matches(text, lower), ref.FindAllStringSubmatchIndex(text, -1)
+		if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("%s: starts find %v, the unanchored pattern %v in %q", d.kind, got, want, text)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package router
 import (
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -28,19 +29,40 @@ func compileGated(pattern string) (gatedRegexp, error) {
 	return g, nil
 }
 
-func (g gatedRegexp) mayMatch(text string) bool {
-	if g.gate == nil {
-		return true
-	}
-	for _, lit := range g.gate {
-		if strings.Contains(text, lit) {
-			return true
-		}
-	}
-	return false
+func (g gatedRegexp) mayMatch(x *textIndex) bool {
+	return g.gate == nil || slices.ContainsFunc(g.gate, x.contains)
 }
 
-func (g gatedRegexp) MatchString(text string) bool { return g.mayMatch(text) && g.re.MatchString(text) }
+func (g gatedRegexp) match(x *textIndex) bool { return g.mayMatch(x) && g.re.MatchString(x.text) }
+
+// textIndex is a text with the set of its byte pairs, so most gate literals
+// are refused by two bit tests instead of a substring search: the rules hold
+// a few thousand literals, and a prompt contains few of them.
+type textIndex struct {
+	text  string
+	pairs [1 << 16 / 64]uint64
+}
+
+func newTextIndex(text string) *textIndex {
+	x := &textIndex{text: text}
+	for i := 0; i+1 < len(text); i++ {
+		k := uint16(text[i])<<8 | uint16(text[i+1])
+		x.pairs[k/64] |= 1 << (k % 64)
+	}
+	return x
+}
+
+func (x *textIndex) hasPair(s string, i int) bool {
+	k := uint16(s[i])<<8 | uint16(s[i+1])
+	return x.pairs[k/64]&(1<<(k%64)) != 0
+}
+
+func (x *textIndex) contains(lit string) bool {
+	if len(lit) >= 2 && (!x.hasPair(lit, 0) || !x.hasPair(lit, len(lit)-2)) {
+		return false
+	}
+	return strings.Contains(x.text, lit)
+}
 
 // requiredLiterals returns literals of which every match of re contains at
 // least one, or nil when it cannot tell (which only costs speed).

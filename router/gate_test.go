@@ -55,10 +55,14 @@ func TestGatedRegexp(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.text, func(t *testing.T) {
-			if may, got := g.mayMatch(tc.text), g.MatchString(tc.text); may != tc.may || got != tc.want {
+			x := newTextIndex(tc.text)
+			if may, got := g.mayMatch(x), g.match(x); may != tc.may || got != tc.want {
 				t.Errorf("mayMatch %v MatchString %v, want %v %v", may, got, tc.may, tc.want)
 			}
 		})
+	}
+	if !newTextIndex("ab").contains("b") || newTextIndex("ab").contains("ba") || !newTextIndex("").contains("") {
+		t.Error("textIndex.contains disagrees with strings.Contains")
 	}
 	if _, err := compileGated("("); err == nil {
 		t.Error("bad pattern compiled")

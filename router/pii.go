@@ -93,52 +93,140 @@ type piiDetector struct {
 	// shield keeps a match that fails valid from other detectors: a textbook
 	// address such as 192.168.10.77 is not personal, and not a phone number either.
 	shield bool
-	// cues, when set, are where a match may start (ASCII, lower-case, at the
-	// start of a word); re is anchored and tried only there. Go's regexp
-	// engine has no fast scan for a leading alternation, so searching the cues
-	// with strings.Index is far cheaper than an unanchored pattern.
-	cues []string
+	// starts, when set, lists where a match may begin, in ascending order;
+	// re is then anchored and tried only there. Go's regexp engine has no
+	// fast scan for a pattern that opens with a class or an alternation, so
+	// trying it at every byte costs far more than finding the few places a
+	// match could start (a digit after a word boundary, an "@", a cue word).
+	starts func(text, lower string) []int
 	// A cheap gate before the regexp: at least minDigits ASCII digits, a run
-	// of at least minRun of them, and one of needAny in the ASCII-lower-cased
-	// text unless needAny is empty.
+	// of at least minRun of them, one of needAny in the ASCII-lower-cased
+	// text unless needAny is empty, and need(text) unless need is nil.
 	minDigits, minRun int
 	needAny           []string
+	need              func(text string) bool
 	placeholder       string
 }
 
-func (d *piiDetector) mayMatch(lower string, digits, run int) bool {
+func (d *piiDetector) mayMatch(text, lower string, digits, run int) bool {
 	return digits >= d.minDigits && run >= d.minRun &&
-		(len(d.needAny) == 0 || slices.ContainsFunc(d.needAny, func(s string) bool { return strings.Contains(lower, s) }))
+		(len(d.needAny) == 0 || slices.ContainsFunc(d.needAny, func(s string) bool { return strings.Contains(lower, s) })) &&
+		(d.need == nil || d.need(text))
 }
 
-// matches lists the detector's submatch index slices in text.
+// atLeast gates on a character that a match holds n times (dots in an IPv4 address).
+func atLeast(n int, c string) func(string) bool {
+	return func(text string) bool { return strings.Count(text, c) >= n }
+}
+
+// matches lists the detector's submatch index slices in text, without
+// overlaps, as FindAllStringSubmatchIndex would.
 func (d *piiDetector) matches(text, lower string) [][]int {
-	if len(d.cues) == 0 {
+	if d.starts == nil {
 		return d.re.FindAllStringSubmatchIndex(text, -1)
 	}
 	var out [][]int
-	for _, cue := range d.cues {
-		for from := 0; ; {
-			i := strings.Index(lower[from:], cue)
-			if i < 0 {
-				break
-			}
-			at := from + i
-			from = at + len(cue)
-			if at > 0 && isWordByte(text[at-1]) {
-				continue
-			}
-			if m := d.re.FindStringSubmatchIndex(text[at:]); m != nil {
-				for k := range m {
-					if m[k] >= 0 {
-						m[k] += at
-					}
-				}
-				out = append(out, m)
+	next := 0
+	for _, at := range d.starts(text, lower) {
+		if at < next {
+			continue
+		}
+		m := d.re.FindStringSubmatchIndex(text[at:])
+		if m == nil {
+			continue
+		}
+		for k := range m {
+			if m[k] >= 0 {
+				m[k] += at
 			}
 		}
+		out = append(out, m)
+		next = max(m[1], at+1)
 	}
 	return out
+}
+
+// asciiWord is RE2's \b notion of a word character.
+func asciiWord(b byte) bool {
+	return b == '_' || (b >= '0' && b <= '9') || (b|0x20 >= 'a' && b|0x20 <= 'z')
+}
+
+// digitStarts are the digits that begin a word: where \b\d can match.
+func digitStarts(text, _ string) []int {
+	var at []int
+	for i := range len(text) {
+		if text[i] >= '0' && text[i] <= '9' && (i == 0 || !asciiWord(text[i-1])) {
+			at = append(at, i)
+		}
+	}
+	return at
+}
+
+// phoneStarts adds "+" and "(" to digitStarts: a number may open with either.
+func phoneStarts(text, lower string) []int {
+	var at []int
+	for i := range len(text) {
+		if c := text[i]; c == '+' || c == '(' || (c >= '0' && c <= '9' && (i == 0 || !asciiWord(text[i-1]))) {
+			at = append(at, i)
+		}
+	}
+	return at
+}
+
+// ninoStarts are two capitals at a word start followed by a digit.
+func ninoStarts(text, _ string) []int {
+	var at []int
+	for i := 0; i+2 < len(text); i++ {
+		if text[i] >= 'A' && text[i] <= 'Z' && text[i+1] >= 'A' && text[i+1] <= 'Z' && text[i+2] >= '0' && text[i+2] <= '9' &&
+			(i == 0 || !asciiWord(text[i-1])) {
+			at = append(at, i)
+		}
+	}
+	return at
+}
+
+// emailStarts are the positions of the local part before each "@": the
+// whole run, since a match that ends inside it may leave a later start.
+func emailStarts(text, _ string) []int {
+	var at []int
+	for i := range len(text) {
+		if text[i] != '@' {
+			continue
+		}
+		j := i
+		for j > 0 && (asciiWord(text[j-1]) || strings.IndexByte(".%+-", text[j-1]) >= 0) {
+			j--
+		}
+		if len(at) > 0 {
+			j = max(j, at[len(at)-1]+1)
+		}
+		for ; j < i; j++ {
+			at = append(at, j)
+		}
+	}
+	return at
+}
+
+// cueStarts finds cue words (ASCII, lower-case) at the start of a word.
+func cueStarts(cues ...string) func(text, lower string) []int {
+	return func(text, lower string) []int {
+		var at []int
+		for _, cue := range cues {
+			for from := 0; ; {
+				i := strings.Index(lower[from:], cue)
+				if i < 0 {
+					break
+				}
+				pos := from + i
+				from = pos + len(cue)
+				if pos == 0 || !isWordByte(text[pos-1]) {
+					at = append(at, pos)
+				}
+			}
+		}
+		slices.Sort(at)
+		return slices.Compact(at)
+	}
 }
 
 // isWordByte treats any non-ASCII byte as part of a word, so a cue never
@@ -181,27 +269,28 @@ func placeholderFor(kind PIIKind, given string) string {
 // builtinPII lists the detectors in priority order: where matches overlap,
 // the earlier detector keeps the span (a card number is not also a phone).
 var builtinPII = []piiDetector{
-	{kind: PIICard, re: regexp.MustCompile(`\b(?:\d{13,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{4,5})\b`),
-		valid: validCard, minDigits: 13, minRun: 4},
-	{kind: PIIID, re: regexp.MustCompile(`\b\d{3}-\d{2}-\d{4}\b`), valid: validSSN, minDigits: 9, minRun: 3, needAny: []string{"-"}},
+	{kind: PIICard, re: regexp.MustCompile(`^(?:\d{13,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{4,5})\b`),
+		starts: digitStarts, valid: validCard, minDigits: 13, minRun: 4},
+	{kind: PIIID, re: regexp.MustCompile(`^\d{3}-\d{2}-\d{4}\b`), starts: digitStarts, valid: validSSN, minDigits: 9, minRun: 3,
+		needAny: []string{"-"}},
 	{kind: PIIID, re: regexp.MustCompile(`^(?i:ssn|social security(?: number| no\.?)?|passport(?: number| no\.?)?|` +
 		`national id(?:entity)?(?: number| no\.?)?|id (?:number|no\.?)|identity (?:card|number)|nhs (?:number|no\.?)|` +
 		`medical record (?:number|no\.?)|mrn|patient id|tax id|driver'?s licen[cs]e(?: number| no\.?)?)` +
 		`[\s:#]*(?:is\s+)?([A-Za-z0-9][A-Za-z0-9-]{4,19})\b`), group: 1, valid: hasTwoDigits, minDigits: 2,
-		cues: []string{"ssn", "social security", "passport", "national id", "id n", "identity", "nhs", "medical record", "mrn",
-			"patient id", "tax id", "driver"}},
-	{kind: PIIID, re: regexp.MustCompile(`\b[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]\b`), minDigits: 6, minRun: 6}, // UK National Insurance number
-	{kind: PIIEmail, re: regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`), needAny: []string{"@"}},
-	{kind: PIIAddress, re: regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`), valid: personalIP, shield: true, minDigits: 4, minRun: 1,
-		needAny: []string{"."}},
+		starts: cueStarts("ssn", "social security", "passport", "national id", "id n", "identity", "nhs", "medical record", "mrn",
+			"patient id", "tax id", "driver")},
+	{kind: PIIID, re: regexp.MustCompile(`^[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]\b`), starts: ninoStarts, minDigits: 6, minRun: 6}, // UK National Insurance number
+	{kind: PIIEmail, re: regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`), starts: emailStarts},
+	{kind: PIIAddress, re: regexp.MustCompile(`^(?:\d{1,3}\.){3}\d{1,3}\b`), starts: digitStarts, valid: personalIP, shield: true,
+		minDigits: 4, need: atLeast(3, ".")},
 	{kind: PIIAddress, re: regexp.MustCompile(`\b[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*:[0-9A-Fa-f]{0,4}\b`), valid: personalIP, shield: true,
-		needAny: []string{":"}},
-	{kind: PIIPhone, re: regexp.MustCompile(`(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\b\d{2,4}(?:[ .-]\d{2,4}){1,4}\b`),
-		valid: validPhone, minDigits: 7, minRun: 2},
+		need: atLeast(2, ":")},
+	{kind: PIIPhone, re: regexp.MustCompile(`^(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\b\d{2,4}(?:[ .-]\d{2,4}){1,4}\b`),
+		starts: phoneStarts, valid: validPhone, minDigits: 7, minRun: 2},
 	{kind: PIIPerson, re: regexp.MustCompile(`^(?:(?i:patient|client|my name is|name is|i am|i'm|i’m|name:|` +
 		`my (?:wife|husband|partner|son|daughter|mother|father|mom|dad|brother|sister|friend|colleague|boss|neighbou?r))[\s:]+` +
-		`|(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)(\p{Lu}[\p{L}'’-]*\p{L}(?:[ \t]+\p{Lu}[\p{L}'’-]*\p{L}){0,2})\b`), group: 1, valid: notAStopWord,
-		cues: []string{"patient", "client", "my ", "name", "i am", "i'm", "i’m", "mr", "ms", "miss", "mx", "dr", "prof"}},
+		`|(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)(\p{Lu}[\p{L}'’-]*\p{L}(?:[ \t]+\p{Lu}[\p{L}'’-]*\p{L}){0,2})\b`), group: 1,
+		valid: notAStopWord, starts: cueStarts("patient", "client", "my ", "name", "i am", "i'm", "i’m", "mr", "ms", "miss", "mx", "dr", "prof")},
 }
 
 func piiDetectors(extra []PIIRule) ([]piiDetector, error) {
@@ -245,7 +334,7 @@ func (c *Classifier) detectPII(text string) []piiSpan {
 	var spans []piiSpan // shielded spans have no kind and are dropped at the end
 	for i := range c.pii {
 		d := &c.pii[i]
-		if !d.mayMatch(lower, digits, longest) {
+		if !d.mayMatch(text, lower, digits, longest) {
 			continue
 		}
 		for _, m := range d.matches(text, lower) {

@@ -21,6 +21,7 @@ func TestRedact(t *testing.T) {
 		{"redact card and id", "card 4111-1111-1111-1111, SSN 123-45-6789", PrivacyRedact,
 			"card [CARD], SSN [ID]", []string{"card-number", "id-number"}, nil},
 		{"redact public ip only", "from 81.2.69.160 via 10.0.0.1", PrivacyRedact, "from [IP] via 10.0.0.1", []string{"ip-address"}, nil},
+		{"redact emails that touch", "write to a@b.cc+d@e.ff now", PrivacyRedact, "write to [EMAIL][EMAIL] now", []string{"email", "email"}, nil},
 		{"redact without pii is unchanged", "What is 7 + 8?", PrivacyRedact, "What is 7 + 8?", nil, nil},
 		{"block with pii", prompt, PrivacyBlock, "", nil, ErrPrivacyBlocked},
 		{"block without pii passes", "What is the capital of Peru?", PrivacyBlock, "What is the capital of Peru?", nil, nil},
