@@ -1,8 +1,10 @@
 package router
 
 import (
+	"encoding/csv"
 	"fmt"
 	"math"
+	"os"
 	"testing"
 )
 
@@ -26,6 +28,27 @@ func BenchmarkClassify(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkClassifyWorkload classifies every prompt of the shipped workload
+// per iteration; ns/op divided by the prompt count is the mean per query.
+func BenchmarkClassifyWorkload(b *testing.B) {
+	f, err := os.Open("../testnet/workload/workload.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, r := range rows[1:] {
+			Classify(r[2])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(len(rows)-1)), "ns/prompt")
 }
 
 func BenchmarkRedact(b *testing.B) {

@@ -92,9 +92,9 @@
 // illegal activity, medical dosing, legal); each may blank benign idioms
 // ("kill the process", "shoot a photo") before matching. Each pattern is
 // gated by literals derived from its syntax tree (a match must contain one of
-// them), so most prompts skip most regexps: on the shipped workload a
-// classification takes ~10–20 µs. Personal data:
-// emails; phone numbers (9–15 digits, or 7–15 after "+"); US SSNs, UK NI
+// them), and personal-data patterns run only where a match can start, so a
+// classification of a workload prompt takes ~10–20 µs (BenchmarkClassifyWorkload).
+// Personal data: emails; phone numbers (9–15 digits, or 7–15 after "+"); US SSNs, UK NI
 // numbers and ids after a cue (passport number, MRN…); card numbers that pass
 // Luhn; public IP addresses (private, loopback, documentation and reserved
 // ranges are how networking questions are written and are left alone); and

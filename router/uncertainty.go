@@ -75,20 +75,17 @@ func entropy(top []float64) (h float64, k int, ok bool) {
 	if k < 2 {
 		return 0, k, false
 	}
-	z := 0.0
+	// With p = e^(l−hi)/z, H = −Σ p·ln p = ln z − Σ p·(l−hi): one log per token.
+	z, weighted := 0.0, 0.0
 	for _, lp := range top {
 		if !math.IsNaN(lp) {
-			z += math.Exp(clampLogprob(lp) - hi)
+			d := clampLogprob(lp) - hi
+			e := math.Exp(d)
+			z += e
+			weighted += e * d
 		}
 	}
-	for _, lp := range top {
-		if math.IsNaN(lp) {
-			continue
-		}
-		if p := math.Exp(clampLogprob(lp)-hi) / z; p > 0 {
-			h -= p * math.Log(p)
-		}
-	}
+	h = math.Log(z) - weighted/z
 	return max(h, 0), k, true
 }
 
