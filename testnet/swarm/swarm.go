@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/swarmllm/swarmllm/node"
 	"github.com/swarmllm/swarmllm/node/config"
@@ -51,6 +55,11 @@ type Spec struct {
 	Configure func(i int, c *config.Config)
 	// NodeOptions are passed to every node.New after the harness's own.
 	NodeOptions []node.Option
+	// Bootstrap is how many earlier nodes each node bootstraps from: 0 means
+	// all of them; n > 0 picks n at random (seeded by Seed), which large
+	// swarms need — a full mesh of dials costs more than it shows, and the
+	// DHT and gossip introduce the rest.
+	Bootstrap int
 }
 
 // Swarm is a running harness swarm.
@@ -58,8 +67,17 @@ type Swarm struct {
 	Nodes []*node.Node
 	SLM   *sim.SLM
 	Cloud *sim.Cloud // nil without Spec.Cloud
+	// Registries holds each node's Prometheus registry (what its /metrics
+	// serves, unless Spec.NodeOptions sets another), so tools can read one
+	// node's counters.
+	Registries []*prometheus.Registry
 
+	spec             Spec
+	log              *slog.Logger
+	dataDir          string
+	rng              *rand.Rand
 	slmSrv, cloudSrv *sim.Server
+	runCtx           context.Context
 	cancel           context.CancelFunc
 	runDone          []chan error
 	tmp              string
@@ -80,78 +98,106 @@ func Start(ctx context.Context, spec Spec) (_ *Swarm, err error) {
 	if wl == nil {
 		wl = workload.Default()
 	}
-	s := &Swarm{}
-	runCtx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	s := &Swarm{spec: spec, log: log, rng: rand.New(rand.NewPCG(spec.Seed, 0x5eed))}
+	s.runCtx, s.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			_ = s.Close()
 		}
 	}()
-	dataDir := spec.DataDir
-	if dataDir == "" {
+	s.dataDir = spec.DataDir
+	if s.dataDir == "" {
 		if s.tmp, err = os.MkdirTemp("", "swarmllm-harness-"); err != nil {
 			return nil, fmt.Errorf("start swarm: %w", err)
 		}
-		dataDir = s.tmp
+		s.dataDir = s.tmp
 	}
 
 	simOpts := []sim.Option{sim.WithSeed(spec.Seed), sim.WithLatencyScale(spec.LatencyScale), sim.WithLogger(log)}
 	if s.SLM, err = sim.NewSLM(wl, sim.BuiltinProfiles(), simOpts...); err != nil {
 		return nil, fmt.Errorf("start swarm: %w", err)
 	}
-	if s.slmSrv, err = s.SLM.Start(runCtx, "127.0.0.1:0"); err != nil {
+	if s.slmSrv, err = s.SLM.Start(s.runCtx, "127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("start swarm: %w", err)
 	}
 	if spec.Cloud {
 		if s.Cloud, err = sim.NewCloud(wl, sim.DefaultCloudProfile(), simOpts...); err != nil {
 			return nil, fmt.Errorf("start swarm: %w", err)
 		}
-		if s.cloudSrv, err = sim.Serve(runCtx, "127.0.0.1:0", s.Cloud); err != nil {
+		if s.cloudSrv, err = sim.Serve(s.runCtx, "127.0.0.1:0", s.Cloud); err != nil {
 			return nil, fmt.Errorf("start swarm: %w", err)
 		}
 	}
 
-	for i, ns := range spec.Nodes {
-		cfg := config.Default()
-		cfg.Model = ns.Model
-		cfg.OllamaURL = s.slmSrv.URL()
-		cfg.APIAddr = ns.APIAddr
-		if cfg.APIAddr == "" {
-			cfg.APIAddr = "127.0.0.1:0"
+	for _, ns := range spec.Nodes {
+		if _, err := s.Add(ns); err != nil {
+			return nil, fmt.Errorf("start swarm: %w", err)
 		}
-		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-		cfg.MDNS = false
-		cfg.DataDir = filepath.Join(dataDir, fmt.Sprintf("node%d", i+1))
-		cfg.Domains = ns.Domains
-		cfg.Describe = ns.Describe
-		cfg.Name = fmt.Sprintf("node%d", i+1)
-		if s.cloudSrv != nil {
-			cfg.CloudURL, cfg.CloudModel = s.cloudSrv.URL(), sim.ProfileCloudFM
-		}
-		// Each node bootstraps from the ones before it: a chain is enough,
-		// the DHT and gossip introduce the rest.
-		for _, prev := range s.Nodes {
-			for _, a := range prev.Addrs() {
-				cfg.Bootstrap = append(cfg.Bootstrap, a.String())
-			}
-		}
-		if spec.Configure != nil {
-			spec.Configure(i, &cfg)
-		}
-		n, err := node.New(cfg, append([]node.Option{node.WithLogger(log.With("node", cfg.Name))}, spec.NodeOptions...)...)
-		if err != nil {
-			return nil, fmt.Errorf("start swarm: node %d: %w", i+1, err)
-		}
-		s.Nodes = append(s.Nodes, n)
-		done := make(chan error, 1)
-		s.runDone = append(s.runDone, done)
-		go func() { done <- n.Run(runCtx) }()
 	}
 	if err := s.WaitJoined(ctx); err != nil {
 		return nil, fmt.Errorf("start swarm: %w", err)
 	}
 	return s, nil
+}
+
+// Add starts one more node (configured as Start configures the others,
+// Spec.Configure included) and returns its index. It does not wait for the
+// node to join: call WaitJoined. Not safe for concurrent use with Start,
+// Add or Close.
+func (s *Swarm) Add(ns NodeSpec) (int, error) {
+	i := len(s.Nodes)
+	cfg := config.Default()
+	cfg.Model = ns.Model
+	cfg.OllamaURL = s.slmSrv.URL()
+	cfg.APIAddr = ns.APIAddr
+	if cfg.APIAddr == "" {
+		cfg.APIAddr = "127.0.0.1:0"
+	}
+	cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.MDNS = false
+	cfg.DataDir = filepath.Join(s.dataDir, fmt.Sprintf("node%d", i+1))
+	cfg.Domains = ns.Domains
+	cfg.Describe = ns.Describe
+	cfg.Name = fmt.Sprintf("node%d", i+1)
+	if s.cloudSrv != nil {
+		cfg.CloudURL, cfg.CloudModel = s.cloudSrv.URL(), sim.ProfileCloudFM
+	}
+	for _, prev := range s.bootstrapFor(i) {
+		for _, a := range prev.Addrs() {
+			cfg.Bootstrap = append(cfg.Bootstrap, a.String())
+		}
+	}
+	if s.spec.Configure != nil {
+		s.spec.Configure(i, &cfg)
+	}
+	// A registry per node, with the collectors node.New adds to its own
+	// default one, so every node's /metrics reads the same as outside the harness.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts := append([]node.Option{node.WithLogger(s.log.With("node", cfg.Name)), node.WithRegistry(reg)}, s.spec.NodeOptions...)
+	n, err := node.New(cfg, opts...)
+	if err != nil {
+		return 0, fmt.Errorf("node %d: %w", i+1, err)
+	}
+	s.Nodes = append(s.Nodes, n)
+	s.Registries = append(s.Registries, reg)
+	done := make(chan error, 1)
+	s.runDone = append(s.runDone, done)
+	go func() { done <- n.Run(s.runCtx) }()
+	return i, nil
+}
+
+// bootstrapFor picks the earlier nodes node i bootstraps from (Spec.Bootstrap).
+func (s *Swarm) bootstrapFor(i int) []*node.Node {
+	k := s.spec.Bootstrap
+	if k <= 0 || k >= i {
+		return s.Nodes[:i]
+	}
+	out := make([]*node.Node, 0, k)
+	for _, j := range s.rng.Perm(i)[:k] {
+		out = append(out, s.Nodes[j])
+	}
+	return out
 }
 
 // WaitJoined waits until every node holds a capability record from every
@@ -178,6 +224,9 @@ func (s *Swarm) WaitJoined(ctx context.Context) error {
 		}
 	}
 }
+
+// SLMURL is the simulated Ollama's base URL.
+func (s *Swarm) SLMURL() string { return s.slmSrv.URL() }
 
 // APIURL is node i's HTTP API base URL.
 func (s *Swarm) APIURL(i int) string { return "http://" + s.Nodes[i].APIAddr() }
