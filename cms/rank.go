@@ -147,15 +147,17 @@ func (r *Ranker) Rank(ctx context.Context, query string, records []*Record, k in
 	for _, d := range opts.Domains {
 		domains[NormalizeDomain(d)] = true
 	}
+	sims := make([]float64, len(kept))
 	scale := MinRelevanceScale
-	for _, v := range vecs {
-		scale = max(scale, dot(q, v.vec))
+	for i, v := range vecs {
+		sims[i] = clamp01(dot(q, v.vec))
+		scale = max(scale, sims[i])
 	}
 	out := make([]Scored, len(kept))
 	for i, rec := range kept {
 		s := Scored{
 			Record:       rec,
-			Similarity:   clamp01(dot(q, vecs[i].vec)),
+			Similarity:   sims[i],
 			Health:       healthScore(rec.Fields.GetHealth()),
 			Load:         loadScore(rec.Fields.GetLoad()),
 			Calibration:  NeutralCalibration,

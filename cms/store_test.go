@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/swarmllm/swarmllm/cms/cmspb"
 )
 
@@ -227,5 +229,62 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	}
 	if _, err := New(n.h, nil, topic, n.self); err == nil {
 		t.Fatal("nil routing accepted")
+	}
+}
+
+// metricValue sums the samples of the named metric whose labels include
+// want, from reg.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if have[k] != v {
+					continue metrics
+				}
+			}
+			sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
+
+func TestMetrics(t *testing.T) {
+	regs := []*prometheus.Registry{prometheus.NewRegistry(), prometheus.NewRegistry()}
+	nodes := startSwarm(t, 2, func(i int) nodeConfig { return nodeConfig{opts: []Option{WithRegisterer(regs[i])}} })
+	waitFor(t, 10*time.Second, "converge", func() bool { return allHold(nodes) })
+	waitFor(t, 10*time.Second, "dht put counted", func() bool {
+		return metricValue(t, regs[0], "swarmllm_cms_publish_total", map[string]string{"via": viaDHT, "result": resultOK}) >= 1
+	})
+	if got := metricValue(t, regs[0], "swarmllm_cms_records", nil); got != 1 {
+		t.Errorf("swarmllm_cms_records = %v, want 1", got)
+	}
+	if got := metricValue(t, regs[0], "swarmllm_cms_publish_total", map[string]string{"via": viaGossip, "result": resultOK}); got < 1 {
+		t.Errorf("gossip publications = %v", got)
+	}
+	if got := metricValue(t, regs[1], "swarmllm_cms_received_total", map[string]string{"via": viaGossip, "result": resultAccepted}); got < 1 {
+		t.Errorf("gossip receptions = %v", got)
+	}
+	// A second store on the same registry is refused, not a panic.
+	topic, err := nodes[0].ps.Join("/swarmllm/test/duplicate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer topic.Close()
+	if _, err := New(nodes[0].h, nodes[0].kad, topic, nodes[0].self, WithRegisterer(regs[0])); err == nil {
+		t.Fatal("duplicate registration accepted")
 	}
 }
