@@ -283,8 +283,12 @@ func DecideAfterVote(f Features, r Rules) Decision {
 	switch t.Outcome {
 	case OutcomeConsensus:
 		if t.Winner != Escalate {
+			var unvetted []string
+			if len(safety) > 0 { // the policy wanted the cloud FM to vet this one
+				unvetted = bestEffortFlag
+			}
 			return decision(RouteSwarm, fmt.Sprintf("consensus: proposal %d holds %.0f%% of the weight from %d ballots",
-				t.Winner, 100*t.Share, t.Ballots), safety)
+				t.Winner, 100*t.Share, t.Ballots), safety, unvetted)
 		}
 		why = "consensus without a usable proposal"
 	case OutcomeQuorumMissed:
