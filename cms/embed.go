@@ -17,7 +17,8 @@ type Embedder interface {
 	Model() string
 	// Dim is the length of every vector Embed returns.
 	Dim() int
-	// Embed returns one vector per text, in order.
+	// Embed returns one vector per text, in order. The vectors belong to
+	// the caller (the ranker normalizes them in place).
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 }
 

@@ -243,8 +243,11 @@ func (s *Store) Records() []*Record {
 }
 
 // Get returns p's record from the cache, or else from the DHT (caching it).
-// It wraps ErrNotFound when no valid record exists.
+// It wraps ErrNotFound when no valid record exists; ErrClosed after Close.
 func (s *Store) Get(ctx context.Context, p peer.ID) (*Record, error) {
+	if s.ctx.Err() != nil {
+		return nil, ErrClosed
+	}
 	if p == s.h.ID() {
 		if r := s.Self(); r != nil {
 			return r, nil
@@ -280,8 +283,12 @@ func (s *Store) Get(ctx context.Context, p peer.ID) (*Record, error) {
 // FindByDomain returns the unexpired records of other peers that declare
 // domain: those in the cache, plus the DHT's providers of DomainCID(domain)
 // (fetched with Get), so it works through the DHT alone. Sorted by peer id;
-// empty when nobody declares it.
+// empty when nobody declares it (or the lookup timed out: what was found by
+// then is returned). ErrClosed after Close.
 func (s *Store) FindByDomain(ctx context.Context, domain string) ([]*Record, error) {
+	if s.ctx.Err() != nil {
+		return nil, ErrClosed
+	}
 	d := NormalizeDomain(domain)
 	c, err := DomainCID(d)
 	if err != nil {

@@ -186,6 +186,38 @@ func TestGetThroughDHT(t *testing.T) {
 	if r, err := asker.store.Get(ctx, asker.h.ID()); err != nil || r != asker.store.Self() {
 		t.Fatalf("Get(self) = %v, %v", r, err)
 	}
+	views := asker.store.Views()
+	if len(views) != 4 || !views[0].Self || views[0].Peer != asker.h.ID().String() || views[1].Self {
+		t.Fatalf("views: %+v", views)
+	}
+	for _, v := range views {
+		if v.Model.Name != "tiny:1" || v.Health != "ok" || v.ExpiresInSeconds <= 0 {
+			t.Fatalf("view: %+v", v)
+		}
+	}
+}
+
+func TestSelfSourceFailure(t *testing.T) {
+	n := newTestNode(t, nodeConfig{})
+	topic, err := n.ps.Join("/swarmllm/test/selfless")
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("ollama unreachable")
+	s, err := New(n.h, n.kad, topic, SelfFunc(func(context.Context) (*cmspb.CapabilityRecord, error) { return nil, boom }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = s.Close()
+		_ = topic.Close()
+	}()
+	if err := s.Refresh(context.Background()); !errors.Is(err, ErrSelfSource) || !errors.Is(err, boom) {
+		t.Fatalf("Refresh = %v", err)
+	}
+	if s.Self() != nil {
+		t.Fatal("published without a description")
+	}
 }
 
 func TestStoreLifecycle(t *testing.T) {
@@ -200,6 +232,12 @@ func TestStoreLifecycle(t *testing.T) {
 		t.Fatalf("Refresh after Close = %v", err)
 	}
 	n.store.Changed() // must not block or panic
+	if _, err := n.store.Get(context.Background(), newIdentity(t).id); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Get after Close = %v", err)
+	}
+	if _, err := n.store.FindByDomain(context.Background(), "law"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("FindByDomain after Close = %v", err)
+	}
 }
 
 func TestNewRefusesBadOptions(t *testing.T) {
