@@ -51,9 +51,10 @@ func healthOf(st slm.Status) cmspb.Health {
 
 // candidate is a peer that discovery picked for a query.
 type candidate struct {
-	id    peer.ID
-	model string
-	score float64
+	id      peer.ID
+	model   string
+	domains []string
+	score   float64
 }
 
 // discover ranks the connected peers' records for prompt and returns the top
@@ -79,9 +80,27 @@ func (n *Node) discover(ctx context.Context, prompt string, k int) []candidate {
 	}
 	out := make([]candidate, len(scored))
 	for i, s := range scored {
-		out[i] = candidate{id: s.Record.Peer, model: s.Record.Fields.GetModel().GetName(), score: s.Score}
+		out[i] = candidate{id: s.Record.Peer, model: s.Record.Fields.GetModel().GetName(),
+			domains: s.Record.Fields.GetDomains(), score: s.Score}
 	}
 	return out
+}
+
+// offDomain reports whether the query's domains are declared by one of the
+// candidates and by none of this node's own domains.
+func (n *Node) offDomain(queryDomains []string, cands []candidate) bool {
+	declares := func(have []string) bool {
+		for _, d := range queryDomains {
+			if slices.Contains(have, cms.NormalizeDomain(d)) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(queryDomains) == 0 || declares(n.selfDomains) {
+		return false
+	}
+	return slices.ContainsFunc(cands, func(c candidate) bool { return declares(c.domains) })
 }
 
 // calibration is a peer's track record as the ranking sees it.

@@ -56,16 +56,17 @@ type Node struct {
 	monitor *slm.Monitor
 	cloud   *slm.Cloud // nil when no cloud FM is configured
 
-	storeMu    sync.Mutex // guards cms against the monitor's first callbacks
-	cms        *cms.Store
-	ranker     *cms.Ranker
-	collab     *collab.Collab
-	classifier *router.Classifier
-	rules      router.Rules
-	budget     *router.Budget
-	reputation *router.Reputation
-	load       loadMeter
-	metrics    *nodeMetrics
+	storeMu     sync.Mutex // guards cms against the monitor's first callbacks
+	cms         *cms.Store
+	ranker      *cms.Ranker
+	collab      *collab.Collab
+	classifier  *router.Classifier
+	selfDomains []string // normalized --domains
+	rules       router.Rules
+	budget      *router.Budget
+	reputation  *router.Reputation
+	load        loadMeter
+	metrics     *nodeMetrics
 	// cloudDownUntil (unix ns) is when a failed cloud FM may be tried again.
 	cloudDownUntil atomic.Int64
 
@@ -289,6 +290,9 @@ func (n *Node) startModels() error {
 	var err error
 	if n.metrics, err = newNodeMetrics(n.reg); err != nil {
 		return err
+	}
+	for _, d := range n.cfg.Domains {
+		n.selfDomains = append(n.selfDomains, cms.NormalizeDomain(d))
 	}
 	n.rules = n.cfg.Rules()
 	if err := n.rules.Validate(); err != nil {

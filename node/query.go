@@ -67,6 +67,7 @@ func (n *Node) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Response,
 		q.trace.Timings.DiscoverMS = ms(time.Since(t))
 	}
 	feat.Peers = len(candidates)
+	feat.OffDomain = n.offDomain(q.trace.Classification.Domains, candidates)
 	d = router.DecideAfterLocal(feat, q.rules)
 
 	switch d.Route {

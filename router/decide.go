@@ -91,6 +91,8 @@ type Features struct {
 	Confidence  float64
 	LocalFailed bool         // the local model gave no answer
 	Peers       int          // peers available for a round, from discovery
+	// OffDomain: the query's domains are declared by a peer and not by this node.
+	OffDomain bool
 	Tally       *TallyResult // the round's tally, for DecideAfterVote
 }
 
@@ -216,9 +218,14 @@ func DecideAfterLocal(f Features, r Rules) Decision {
 		whys, whyFlags = append(whys, fmt.Sprintf("safety category %s needs a second opinion", cat)), append(whyFlags, FlagSafety)
 	}
 	if len(whys) == 0 {
-		bar := r.Thresholds.Bar(f.Class.Difficulty)
+		offDomain := f.OffDomain && f.Peers > 0
+		bar := r.Thresholds.Bar(f.Class.Difficulty, offDomain)
 		if !(f.Confidence >= bar) { // NaN is no confidence
-			whys = append(whys, fmt.Sprintf("local confidence %.2f is below the bar %.2f", f.Confidence, bar))
+			where := ""
+			if offDomain {
+				where = " for a query in a peer's domain"
+			}
+			whys = append(whys, fmt.Sprintf("local confidence %.2f is below the bar %.2f%s", f.Confidence, bar, where))
 		} else {
 			confident := fmt.Sprintf("local confidence %.2f reaches the bar %.2f", f.Confidence, bar)
 			if r.Policy != PolicyAlwaysSwarm || f.Peers == 0 {

@@ -64,6 +64,7 @@
 //
 //	Confident 0.70         local answer kept at or above Bar = Confident + DifficultyMargin·difficulty
 //	DifficultyMargin 0.10  so a prompt of difficulty 1 needs 0.80
+//	OffDomainMargin 0.15   added when a peer declares the query's domain and this node does not
 //	Agreement 0.80         two answers are the same answer (ballots, tally groups)
 //	Consensus 0.50         the leading group needs more than half of the weight cast
 //	Quorum 0.50            more than half of the round's participants must have voted

@@ -25,6 +25,10 @@ type Thresholds struct {
 	// DifficultyMargin raises that bar by margin × difficulty, so harder
 	// prompts need a surer local answer.
 	DifficultyMargin float64 `json:"difficulty_margin"`
+	// OffDomainMargin raises the bar further when the query is outside the
+	// domains this node declares but inside a peer's: a small model is least
+	// reliable, and most overconfident, out of its domain.
+	OffDomainMargin float64 `json:"off_domain_margin"`
 	// Agreement is the score at which two answers count as the same (ballots
 	// and grouping in the tally).
 	Agreement float64 `json:"agreement"`
@@ -41,6 +45,7 @@ func DefaultThresholds() Thresholds {
 	return Thresholds{
 		Confident:        0.70,
 		DifficultyMargin: 0.10,
+		OffDomainMargin:  0.15,
 		Agreement:        0.80,
 		Consensus:        0.50,
 		Quorum:           0.50,
@@ -58,6 +63,7 @@ func (t Thresholds) Validate() error {
 	}
 	inRange("confident", t.Confident, 0, 1)
 	inRange("difficulty_margin", t.DifficultyMargin, 0, 1)
+	inRange("off_domain_margin", t.OffDomainMargin, 0, 1)
 	inRange("agreement", t.Agreement, 0.01, 1)
 	inRange("consensus", t.Consensus, 0.01, 0.99)
 	inRange("quorum", t.Quorum, 0, 1)
@@ -70,9 +76,14 @@ func (t Thresholds) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Bar is the local confidence needed for a prompt of this difficulty.
-func (t Thresholds) Bar(difficulty float64) float64 {
-	return min(t.Confident+t.DifficultyMargin*clamp01(difficulty), 1)
+// Bar is the local confidence needed for a prompt of this difficulty, and
+// more when a peer's declared domains fit it and this node's do not.
+func (t Thresholds) Bar(difficulty float64, offDomain bool) float64 {
+	bar := t.Confident + t.DifficultyMargin*clamp01(difficulty)
+	if offDomain {
+		bar += t.OffDomainMargin
+	}
+	return min(bar, 1)
 }
 
 // QuorumOf is the number of ballots a round of n participants needs: more

@@ -38,8 +38,11 @@ func TestThresholdsDerived(t *testing.T) {
 	th := DefaultThresholds()
 	bars := []struct{ difficulty, want float64 }{{0, 0.70}, {0.5, 0.75}, {1, 0.80}, {7, 0.80}, {math.NaN(), 0.70}}
 	for _, b := range bars {
-		if got := th.Bar(b.difficulty); math.Abs(got-b.want) > 1e-12 {
+		if got := th.Bar(b.difficulty, false); math.Abs(got-b.want) > 1e-12 {
 			t.Errorf("Bar(%v) = %v, want %v", b.difficulty, got, b.want)
+		}
+		if got := th.Bar(b.difficulty, true); math.Abs(got-min(b.want+th.OffDomainMargin, 1)) > 1e-12 {
+			t.Errorf("Bar(%v, off-domain) = %v, want %v", b.difficulty, got, b.want+th.OffDomainMargin)
 		}
 	}
 	quorums := []struct{ n, want int }{{-1, 1}, {0, 1}, {1, 1}, {2, 2}, {3, 2}, {4, 3}, {5, 3}, {10, 6}}
