@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Run the docker-compose testnet: three swarmllm nodes on simulated backends.
+#
+# Usage: scripts/testnet.sh COMMAND [ARGS]
+#   up                  build the static binary and the FROM scratch image, start
+#                       the testnet, wait until the swarm has joined (every node
+#                       holds every node's capability record), print the time
+#   down                stop and remove everything the testnet started
+#   status              containers, and each node's health and swarm view
+#   ask NODE [FLAGS] "question"
+#                       ask NODE (node1|node2|node3) and print the answer with its
+#                       trace; FLAGS go to `swarmllm ask` (e.g. --policy cloud-only)
+#   peers NODE          the swarm as NODE sees it
+#   kill NODE           SIGKILL NODE's container (start brings it back)
+#   start NODE          start a killed NODE again
+#   partition NODE      cut NODE off the swarm's LAN (it keeps its model and the cloud)
+#   heal NODE           reconnect NODE to the LAN
+#   wait [N]            wait until the running nodes know N records each (default 3)
+#   logs [SERVICE...]   the containers' logs
+#   build               only build the binary and the image
+# Env: SWARM_TESTNET_PROJECT (compose project, default swarmllm-testnet),
+#      SWARM_COMPOSE ("docker compose" or "docker-compose"; default: whichever works),
+#      SWARM_TESTNET_TIMEOUT (seconds `up` and `wait` wait, default 120), and the
+#      SWARM_TESTNET_* settings testnet/docker/docker-compose.yml lists (ports, image…).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DOCKER_DIR="$ROOT/testnet/docker"
+COMPOSE_FILE="$DOCKER_DIR/docker-compose.yml"
+BIN="$DOCKER_DIR/bin/swarmllm"
+PROJECT="${SWARM_TESTNET_PROJECT:-swarmllm-testnet}"
+export SWARM_TESTNET_IMAGE="${SWARM_TESTNET_IMAGE:-swarmllm:local}"
+TIMEOUT="${SWARM_TESTNET_TIMEOUT:-120}"
+NODES=(node1 node2 node3)
+
+log() { echo "testnet: $*" >&2; }
+die() {
+	log "$*"
+	exit 1
+}
+
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+# COMPOSE is the compose command: the Docker CLI plugin or the standalone tool.
+COMPOSE=()
+pick_compose() {
+	if [[ -n "${SWARM_COMPOSE:-}" ]]; then
+		read -r -a COMPOSE <<<"$SWARM_COMPOSE"
+	elif docker compose version >/dev/null 2>&1; then
+		COMPOSE=(docker compose)
+	elif command -v docker-compose >/dev/null; then
+		COMPOSE=(docker-compose)
+	else
+		die "neither 'docker compose' nor 'docker-compose' is installed"
+	fi
+}
+
+compose() { "${COMPOSE[@]}" -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; }
+
+# node_index NODE prints 1..3 for node1..node3 (or 1..3).
+node_index() {
+	case "${1:-}" in
+	node1 | 1) echo 1 ;;
+	node2 | 2) echo 2 ;;
+	node3 | 3) echo 3 ;;
+	*) die "unknown node '${1:-}': want node1, node2 or node3" ;;
+	esac
+}
+
+# api_addr NODE prints the host address of NODE's HTTP API.
+api_addr() {
+	local i var
+	i=$(node_index "$1")
+	var="SWARM_TESTNET_PORT$i"
+	echo "127.0.0.1:${!var:-870$i}"
+}
+
+container() {
+	local id
+	id=$(compose ps -q "$1" 2>/dev/null || true)
+	[[ -n "$id" ]] || die "$1 has no container (is the testnet up?)"
+	echo "$id"
+}
+
+# lan_network prints the id of the compose project's "lan" network.
+lan_network() {
+	local id
+	id=$(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT" \
+		--filter "label=com.docker.compose.network=lan")
+	[[ -n "$id" ]] || die "no lan network for project $PROJECT (is the testnet up?)"
+	echo "$id"
+}
+
+build() {
+	command -v go >/dev/null || die "go not found on PATH"
+	mkdir -p "$DOCKER_DIR/bin"
+	log "building the static swarmllm binary"
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN" ./cmd/swarmllm)
+	log "building image $SWARM_TESTNET_IMAGE (FROM scratch)"
+	docker build -q -t "$SWARM_TESTNET_IMAGE" -f "$DOCKER_DIR/Dockerfile" "$DOCKER_DIR" >/dev/null
+}
+
+# joined reports whether every running node knows at least $1 records.
+joined() {
+	local want="$1" n running=0
+	for n in "${NODES[@]}"; do
+		[[ -n "$(compose ps -q "$n" 2>/dev/null)" ]] || continue
+		[[ "$(docker inspect -f '{{.State.Running}}' "$(compose ps -q "$n")" 2>/dev/null)" == true ]] || continue
+		running=$((running + 1))
+		"$BIN" health -q --timeout 2s --records "$want" --api "$(api_addr "$n")" 2>/dev/null || return 1
+	done
+	((running > 0))
+}
+
+wait_joined() {
+	local want="${1:-${#NODES[@]}}" start=$SECONDS
+	[[ -x "$BIN" ]] || build
+	until joined "$want"; do
+		if ((SECONDS - start >= TIMEOUT)); then
+			for n in "${NODES[@]}"; do
+				"$BIN" health --timeout 2s --records "$want" --api "$(api_addr "$n")" >&2 || true
+			done
+			die "the swarm did not join within ${TIMEOUT}s (see: scripts/testnet.sh logs)"
+		fi
+		sleep 0.2
+	done
+}
+
+cmd_up() {
+	local t0=$SECONDS
+	build
+	local built=$SECONDS
+	local start_ns
+	start_ns=$(date +%s%N)
+	log "starting project $PROJECT with ${COMPOSE[*]}"
+	compose up -d --no-build
+	wait_joined "${#NODES[@]}"
+	local ms=$((($(date +%s%N) - start_ns) / 1000000))
+	log "swarm joined: ${#NODES[@]} nodes, each holding every node's capability record"
+	echo "joined in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s after 'compose up' (build took $((built - t0))s)"
+	for n in "${NODES[@]}"; do
+		echo "  $n  http://$(api_addr "$n")"
+	done
+	echo "try: scripts/testnet.sh ask node2 \"What is the capital of Australia?\""
+}
+
+cmd_down() {
+	compose down -v --remove-orphans -t 5
+}
+
+cmd_status() {
+	compose ps
+	local n
+	[[ -x "$BIN" ]] || build
+	for n in "${NODES[@]}"; do
+		printf '%s: ' "$n"
+		"$BIN" health --timeout 2s --records "${#NODES[@]}" --api "$(api_addr "$n")" 2>&1 || true
+	done
+}
+
+cmd_ask() {
+	(($# >= 2)) || die "usage: testnet.sh ask NODE [FLAGS] \"question\""
+	local addr
+	addr=$(api_addr "$1")
+	shift
+	[[ -x "$BIN" ]] || build
+	"$BIN" ask --api "$addr" --trace "$@"
+}
+
+cmd_peers() {
+	(($# == 1)) || die "usage: testnet.sh peers NODE"
+	[[ -x "$BIN" ]] || build
+	"$BIN" peers --api "$(api_addr "$1")"
+}
+
+cmd_kill() {
+	(($# == 1)) || die "usage: testnet.sh kill NODE"
+	node_index "$1" >/dev/null
+	compose kill -s SIGKILL "$1"
+}
+
+cmd_start() {
+	(($# == 1)) || die "usage: testnet.sh start NODE"
+	node_index "$1" >/dev/null
+	compose start "$1"
+}
+
+cmd_partition() {
+	(($# == 1)) || die "usage: testnet.sh partition NODE"
+	node_index "$1" >/dev/null
+	docker network disconnect "$(lan_network)" "$(container "$1")"
+	log "$1 is cut off the lan (it still reaches its backend and the cloud; its API still answers)"
+}
+
+cmd_heal() {
+	(($# == 1)) || die "usage: testnet.sh heal NODE"
+	node_index "$1" >/dev/null
+	# The alias keeps the bootstrap address /dns4/NODE/… resolving.
+	docker network connect --alias "$1" "$(lan_network)" "$(container "$1")"
+	log "$1 is back on the lan"
+}
+
+main() {
+	local cmd="${1:-}"
+	(($# > 0)) && shift
+	case "$cmd" in
+	-h | --help | help | "")
+		usage
+		[[ -n "$cmd" ]]
+		return
+		;;
+	esac
+	command -v docker >/dev/null || die "docker not found on PATH"
+	pick_compose
+	case "$cmd" in
+	up) cmd_up "$@" ;;
+	down) cmd_down "$@" ;;
+	status) cmd_status "$@" ;;
+	ask) cmd_ask "$@" ;;
+	peers) cmd_peers "$@" ;;
+	kill) cmd_kill "$@" ;;
+	start) cmd_start "$@" ;;
+	partition) cmd_partition "$@" ;;
+	heal) cmd_heal "$@" ;;
+	wait) wait_joined "$@" ;;
+	logs) compose logs --no-color "$@" ;;
+	build) build ;;
+	*)
+		usage >&2
+		die "unknown command '$cmd'"
+		;;
+	esac
+}
+
+main "$@"
