@@ -781,13 +781,19 @@ func (s *Store) eventLoop() {
 // joinFetch is a peer that joined the topic, to look up in the DHT at due
 // unless its record arrived by gossip.
 type joinFetch struct {
-	p   peer.ID
-	due time.Time
+	p       peer.ID
+	due     time.Time
+	attempt int
 }
+
+// maxJoinFetches bounds the DHT lookups for one joined peer (its record may
+// reach the DHT only after our first try).
+const maxJoinFetches = 3
 
 // fetchLoop looks up the records of joined peers that gossip did not deliver
 // (an announcement can be lost while a new peer's gossip stream opens).
-// Every entry has the same delay, so the queue is in due order.
+// Every entry is due joinFetchDelay after it was queued, so the queue is in
+// due order.
 func (s *Store) fetchLoop() {
 	defer s.wg.Done()
 	for {
@@ -807,8 +813,17 @@ func (s *Store) fetchLoop() {
 		if s.cached(jf.p) != nil {
 			continue
 		}
-		if _, err := s.Get(s.ctx, jf.p); err != nil && s.ctx.Err() == nil {
-			s.log.Debug("fetch joined peer's record", "peer", jf.p, "err", err)
+		_, err := s.Get(s.ctx, jf.p)
+		if err == nil || s.ctx.Err() != nil {
+			continue
+		}
+		s.log.Debug("fetch joined peer's record", "peer", jf.p, "attempt", jf.attempt, "err", err)
+		if jf.attempt+1 < maxJoinFetches {
+			// Due after everything queued so far, so the queue stays in due order.
+			select {
+			case s.fetchQ <- joinFetch{p: jf.p, due: time.Now().Add(joinFetchDelay), attempt: jf.attempt + 1}:
+			default:
+			}
 		}
 	}
 }
