@@ -15,6 +15,9 @@
 #   start NODE          start a killed NODE again
 #   partition NODE      cut NODE off the swarm's LAN (it keeps its model and the cloud)
 #   heal NODE           reconnect NODE to the LAN
+#   backend NODE down|up
+#                       SIGKILL / start NODE's model backend (the node notices
+#                       within its health interval and republishes its record)
 #   wait [N]            wait until the running nodes know N records each (default 3)
 #   logs [SERVICE...]   the containers' logs
 #   build               only build the binary and the image
@@ -39,7 +42,8 @@ die() {
 	exit 1
 }
 
-usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+# usage prints the comment block at the top of this file.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 
 # COMPOSE is the compose command: the Docker CLI plugin or the standalone tool.
 COMPOSE=()
@@ -97,7 +101,11 @@ build() {
 	log "building the static swarmllm binary"
 	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN" ./cmd/swarmllm)
 	log "building image $SWARM_TESTNET_IMAGE (FROM scratch)"
-	docker build -q -t "$SWARM_TESTNET_IMAGE" -f "$DOCKER_DIR/Dockerfile" "$DOCKER_DIR" >/dev/null
+	local out
+	out=$(docker build -q -t "$SWARM_TESTNET_IMAGE" -f "$DOCKER_DIR/Dockerfile" "$DOCKER_DIR" 2>&1) || {
+		echo "$out" >&2
+		die "docker build failed"
+	}
 }
 
 # joined reports whether every running node knows at least $1 records.
@@ -200,6 +208,17 @@ cmd_heal() {
 	log "$1 is back on the lan"
 }
 
+cmd_backend() {
+	(($# == 2)) || die "usage: testnet.sh backend NODE down|up"
+	local slm
+	slm="slm$(node_index "$1")"
+	case "$2" in
+	down) compose kill -s SIGKILL "$slm" ;;
+	up) compose start "$slm" ;;
+	*) die "usage: testnet.sh backend NODE down|up" ;;
+	esac
+}
+
 main() {
 	local cmd="${1:-}"
 	(($# > 0)) && shift
@@ -222,6 +241,7 @@ main() {
 	start) cmd_start "$@" ;;
 	partition) cmd_partition "$@" ;;
 	heal) cmd_heal "$@" ;;
+	backend) cmd_backend "$@" ;;
 	wait) wait_joined "$@" ;;
 	logs) compose logs --no-color "$@" ;;
 	build) build ;;
