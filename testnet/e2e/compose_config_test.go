@@ -66,7 +66,7 @@ func TestComposeConfig(t *testing.T) {
 	}
 	for _, tool := range tools {
 		for _, tc := range cases {
-			t.Run(strings.Join(tool, "-")+"/"+tc.name, func(t *testing.T) {
+			t.Run(strings.Join(tool, " ")+"/"+tc.name, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
 				args := append(append([]string{}, tool[1:]...), "-p", "swarmllm-config-check", "-f", tc.file, "config")
