@@ -273,26 +273,37 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, fail func(w http.
 	return false
 }
 
+// completionRequest checks what /api/chat and /api/generate share: the
+// logprob count, a model that completes, and the sampling options. On a
+// problem it has written the error and reports false.
+func (s *SLM) completionRequest(w http.ResponseWriter, model string, topLogprobs int, options map[string]any, verb string) (*Profile, Sampling, bool) {
+	if topLogprobs < 0 || topLogprobs > maxTopK {
+		writeOllamaError(w, http.StatusBadRequest, "top_logprobs must be between 0 and 20")
+		return nil, Sampling{}, false
+	}
+	p := s.lookupModel(w, model)
+	if p == nil {
+		return nil, Sampling{}, false
+	}
+	if !p.Has(CapCompletion) {
+		writeOllamaError(w, http.StatusBadRequest, fmt.Sprintf("%q does not support %s", model, verb))
+		return nil, Sampling{}, false
+	}
+	samp, err := parseSampling(options)
+	if err != nil {
+		writeOllamaError(w, http.StatusBadRequest, err.Error())
+		return nil, Sampling{}, false
+	}
+	return p, samp, true
+}
+
 func (s *SLM) handleChat(w http.ResponseWriter, r *http.Request) {
 	var req api.ChatRequest
 	if !decodeBody(w, r, &req, writeOllamaError) {
 		return
 	}
-	if req.TopLogprobs < 0 || req.TopLogprobs > maxTopK {
-		writeOllamaError(w, http.StatusBadRequest, "top_logprobs must be between 0 and 20")
-		return
-	}
-	p := s.lookupModel(w, req.Model)
-	if p == nil {
-		return
-	}
-	if !p.Has(CapCompletion) {
-		writeOllamaError(w, http.StatusBadRequest, fmt.Sprintf("%q does not support chat", req.Model))
-		return
-	}
-	samp, err := parseSampling(req.Options)
-	if err != nil {
-		writeOllamaError(w, http.StatusBadRequest, err.Error())
+	p, samp, ok := s.completionRequest(w, req.Model, req.TopLogprobs, req.Options, "chat")
+	if !ok {
 		return
 	}
 	if len(req.Messages) == 0 { // Ollama's "load the model" request
@@ -325,21 +336,8 @@ func (s *SLM) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req, writeOllamaError) {
 		return
 	}
-	if req.TopLogprobs < 0 || req.TopLogprobs > maxTopK {
-		writeOllamaError(w, http.StatusBadRequest, "top_logprobs must be between 0 and 20")
-		return
-	}
-	p := s.lookupModel(w, req.Model)
-	if p == nil {
-		return
-	}
-	if !p.Has(CapCompletion) {
-		writeOllamaError(w, http.StatusBadRequest, fmt.Sprintf("%q does not support generate", req.Model))
-		return
-	}
-	samp, err := parseSampling(req.Options)
-	if err != nil {
-		writeOllamaError(w, http.StatusBadRequest, err.Error())
+	p, samp, ok := s.completionRequest(w, req.Model, req.TopLogprobs, req.Options, "generate")
+	if !ok {
 		return
 	}
 	if req.Prompt == "" { // Ollama's "load the model" request
