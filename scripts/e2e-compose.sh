@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 log=$(mktemp)
 status=0
-SWARM_E2E_COMPOSE=1 go test -count=1 -timeout 10m -run 'TestCompose' -v ./testnet/e2e/ 2>&1 | tee "$log" || status=$?
+SWARM_E2E_COMPOSE=1 go test -race -count=1 -timeout 10m -run 'TestCompose' -v ./testnet/e2e/ 2>&1 | tee "$log" || status=$?
 echo "== testnet figures"
 grep -o 'BENCH.*' "$log" || true
 rm -f "$log"
