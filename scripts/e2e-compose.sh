@@ -5,6 +5,7 @@
 # queries every node on every route, kills a node mid-round, partitions one
 # and checks the CMS converges after healing, then tears everything down,
 # also on failure or interrupt. Prints BENCH lines (join time, p50 per route).
+# Then the same testnet on real Ollama (tiny GGUF models) for a routing check.
 # Needs Docker and docker-compose (or the compose plugin); takes ~2-3 minutes.
 set -euo pipefail
 
@@ -20,6 +21,10 @@ cleanup() {
 	done
 }
 trap cleanup EXIT
+
+# The real-Ollama testnet runs the static Ollama FROM scratch (cached; the
+# first build takes minutes, later runs none).
+scripts/build-ollama.sh --static >/dev/null
 
 log=$(mktemp)
 status=0

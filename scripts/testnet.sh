@@ -20,8 +20,11 @@
 #                       within its health interval and republishes its record)
 #   wait [N]            wait until the running nodes know N records each (default 3)
 #   logs [SERVICE...]   the containers' logs
-#   build               only build the binary and the image
-# Env: SWARM_TESTNET_PROJECT (compose project, default swarmllm-testnet),
+#   build               only build the binary and the image(s)
+# Env: SWARM_TESTNET_BACKEND (sim, the default: simulated models; ollama: the pinned
+#      Ollama FROM scratch with tiny GGUF models, see docker-compose.ollama.yml;
+#      set it for every command of a run),
+#      SWARM_TESTNET_PROJECT (compose project, default swarmllm-testnet),
 #      SWARM_COMPOSE ("docker compose" or "docker-compose"; default: whichever works),
 #      SWARM_TESTNET_TIMEOUT (seconds `up` and `wait` wait, default 120), and the
 #      SWARM_TESTNET_* settings testnet/docker/docker-compose.yml lists (ports, image…).
@@ -29,7 +32,17 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DOCKER_DIR="$ROOT/testnet/docker"
-COMPOSE_FILE="$DOCKER_DIR/docker-compose.yml"
+COMPOSE_FILES=(-f "$DOCKER_DIR/docker-compose.yml")
+BACKEND="${SWARM_TESTNET_BACKEND:-sim}"
+case "$BACKEND" in
+sim) ;;
+ollama) COMPOSE_FILES+=(-f "$DOCKER_DIR/docker-compose.ollama.yml") ;;
+*)
+	echo "testnet: SWARM_TESTNET_BACKEND=$BACKEND: want sim or ollama" >&2
+	exit 2
+	;;
+esac
+export SWARM_TESTNET_OLLAMA_IMAGE="${SWARM_TESTNET_OLLAMA_IMAGE:-swarmllm-ollama:local}"
 BIN="$DOCKER_DIR/bin/swarmllm"
 PROJECT="${SWARM_TESTNET_PROJECT:-swarmllm-testnet}"
 export SWARM_TESTNET_IMAGE="${SWARM_TESTNET_IMAGE:-swarmllm:local}"
@@ -59,7 +72,7 @@ pick_compose() {
 	fi
 }
 
-compose() { "${COMPOSE[@]}" -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; }
+compose() { "${COMPOSE[@]}" -p "$PROJECT" "${COMPOSE_FILES[@]}" "$@"; }
 
 # node_index NODE prints 1..3 for node1..node3 (or 1..3).
 node_index() {
@@ -95,17 +108,93 @@ lan_network() {
 	echo "$id"
 }
 
+# docker_build TAG DOCKERFILE builds an image from testnet/docker, quietly.
+docker_build() {
+	log "building image $1 (FROM scratch)"
+	local out
+	out=$(docker build -q -t "$1" -f "$2" "$DOCKER_DIR" 2>&1) || {
+		echo "$out" >&2
+		die "docker build of $1 failed"
+	}
+}
+
 build() {
 	command -v go >/dev/null || die "go not found on PATH"
 	mkdir -p "$DOCKER_DIR/bin"
 	log "building the static swarmllm binary"
 	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN" ./cmd/swarmllm)
-	log "building image $SWARM_TESTNET_IMAGE (FROM scratch)"
-	local out
-	out=$(docker build -q -t "$SWARM_TESTNET_IMAGE" -f "$DOCKER_DIR/Dockerfile" "$DOCKER_DIR" 2>&1) || {
-		echo "$out" >&2
-		die "docker build failed"
-	}
+	docker_build "$SWARM_TESTNET_IMAGE" "$DOCKER_DIR/Dockerfile"
+	if [[ "$BACKEND" == ollama ]]; then
+		build_ollama
+	fi
+}
+
+# The tiny models of the ollama backend, as tinygguf flags: a confident, a
+# middling and an unsure model (the same recipes as testnet/e2e's
+# TestRealOllamaSwarm), and the embedding model every node shares.
+TINY_MODELS=(
+	"tiny-sharp -sharpness 60"
+	"tiny-mid -sharpness 8 -embd 128 -heads 8 -kv-heads 2 -blocks 4 -vocab 2048 -seed 7"
+	"tiny-flat -sharpness 0.5 -blocks 3 -seed 3"
+	"tiny-embed -seed 11"
+)
+
+# build_ollama puts the static Ollama and a model store with the tiny models
+# into bin/, and builds the Ollama image. The store is rebuilt only when the
+# recipes, testnet/gguf or the Ollama binary change.
+build_ollama() {
+	local static dyn
+	static=$("$ROOT/scripts/build-ollama.sh" --static | tail -n 1)
+	dyn="$(dirname "$(dirname "$static")")/bin/ollama"
+	cmp -s "$static" "$DOCKER_DIR/bin/ollama" || cp "$static" "$DOCKER_DIR/bin/ollama"
+	local stamp store="$DOCKER_DIR/bin/ollama-models"
+	stamp=$( (printf '%s\n' "${TINY_MODELS[@]}" && cat "$ROOT"/testnet/gguf/*.go && sha256sum <"$static") | sha256sum | cut -c1-16)
+	if [[ "$(cat "$store/.stamp" 2>/dev/null)" != "$stamp" ]]; then
+		create_models "$dyn" "$store"
+		echo "$stamp" >"$store/.stamp"
+	fi
+	docker_build "$SWARM_TESTNET_OLLAMA_IMAGE" "$DOCKER_DIR/Dockerfile.ollama"
+}
+
+# create_models OLLAMA STORE writes the tiny models and creates them in a
+# fresh model store with a temporary `ollama serve` on loopback.
+create_models() {
+	local ollama="$1" store="$2" work port pid spec name flags
+	work=$(mktemp -d)
+	rm -rf "$store"
+	mkdir -p "$store" "$work/home"
+	# A free loopback port: nothing may answer on it yet.
+	for port in $(seq 31434 31534); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+	done
+	log "creating the tiny models in $store (ollama serve on 127.0.0.1:$port)"
+	OLLAMA_HOST="127.0.0.1:$port" OLLAMA_MODELS="$store" OLLAMA_NO_CLOUD=1 HOME="$work/home" \
+		"$ollama" serve >"$work/serve.log" 2>&1 &
+	pid=$!
+	# shellcheck disable=SC2064 # expand now: the trap outlives this function's locals
+	trap "kill $pid 2>/dev/null; rm -rf '$work'" EXIT
+	local tries=0
+	until OLLAMA_HOST="127.0.0.1:$port" "$ollama" list >/dev/null 2>&1; do
+		((++tries < 100)) || {
+			cat "$work/serve.log" >&2
+			die "ollama serve did not start"
+		}
+		sleep 0.1
+	done
+	for spec in "${TINY_MODELS[@]}"; do
+		read -r name flags <<<"$spec"
+		mkdir -p "$work/$name"
+		# shellcheck disable=SC2086 # flags are words
+		(cd "$ROOT" && go run ./testnet/cmd/tinygguf -o "$work/$name/model.gguf" -name "$name" -modelfile $flags) >/dev/null
+		OLLAMA_HOST="127.0.0.1:$port" "$ollama" create "$name" -f "$work/$name/Modelfile" >/dev/null 2>&1 || {
+			cat "$work/serve.log" >&2
+			die "ollama create $name failed"
+		}
+	done
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	rm -rf "$work"
+	trap - EXIT
 }
 
 # joined reports whether every running node knows at least $1 records.

@@ -21,6 +21,7 @@ const (
 	dockerDir       = "../docker"
 	composeFile     = dockerDir + "/docker-compose.yml"
 	realComposeFile = dockerDir + "/docker-compose.real.yml"
+	ollamaOverride  = dockerDir + "/docker-compose.ollama.yml"
 	testnetScript   = "../../scripts/testnet.sh"
 )
 
@@ -50,26 +51,32 @@ func TestComposeConfig(t *testing.T) {
 		t.Skip("skipping: neither 'docker compose' nor 'docker-compose' is installed")
 	}
 	cases := []struct {
-		name string
-		file string
-		env  []string
-		want []string // substrings of the rendered config
+		name  string
+		files []string
+		env   []string
+		want  []string // substrings of the rendered config
 	}{
-		{"testnet defaults", composeFile, nil, []string{"12D3KooWE2Nf3wDzabfSNRtLDyUGBKYZSJi9UjMjCceuWrbYhhx3", "8701"}},
-		{"testnet mDNS only, other ports", composeFile,
+		{"testnet defaults", []string{composeFile}, nil, []string{"12D3KooWE2Nf3wDzabfSNRtLDyUGBKYZSJi9UjMjCceuWrbYhhx3", "8701"}},
+		{"testnet mDNS only, other ports", []string{composeFile},
 			[]string{"SWARM_TESTNET_BOOTSTRAP=", "SWARM_TESTNET_PORT1=18701", "SWARM_TESTNET_CLOUD_MAX_SHARE=0"},
 			[]string{"18701", "SWARM_CLOUD_MAX_SHARE"}},
-		{"real devices defaults", realComposeFile, nil, []string{"ollama/ollama:0.17.4", "qwen2.5:0.5b", "all-minilm"}},
-		{"real devices llama", realComposeFile, []string{"SWARM_MODEL=llama3.2:1b", "SWARM_DOMAINS=geography,science"},
+		{"testnet on real ollama", []string{composeFile, ollamaOverride}, nil,
+			[]string{"swarmllm-ollama:local", "tiny-sharp", "tiny-flat", "tiny-embed", "/tmp"}},
+		{"real devices defaults", []string{realComposeFile}, nil, []string{"ollama/ollama:0.17.4", "qwen2.5:0.5b", "all-minilm"}},
+		{"real devices llama", []string{realComposeFile}, []string{"SWARM_MODEL=llama3.2:1b", "SWARM_DOMAINS=geography,science"},
 			[]string{"llama3.2:1b", "geography,science"}},
-		{"real devices smollm", realComposeFile, []string{"SWARM_MODEL=smollm2:360m"}, []string{"smollm2:360m"}},
+		{"real devices smollm", []string{realComposeFile}, []string{"SWARM_MODEL=smollm2:360m"}, []string{"smollm2:360m"}},
 	}
 	for _, tool := range tools {
 		for _, tc := range cases {
 			t.Run(strings.Join(tool, " ")+"/"+tc.name, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
-				args := append(append([]string{}, tool[1:]...), "-p", "swarmllm-config-check", "-f", tc.file, "config")
+				args := append(append([]string{}, tool[1:]...), "-p", "swarmllm-config-check")
+				for _, f := range tc.files {
+					args = append(args, "-f", f)
+				}
+				args = append(args, "config")
 				cmd := exec.CommandContext(ctx, tool[0], args...)
 				cmd.Env = append(os.Environ(), tc.env...)
 				out, err := cmd.CombinedOutput()

@@ -84,15 +84,17 @@ func TestComposeTestnet(t *testing.T) {
 	t.Run("partition and heal", tn.partitionAndHeal)
 }
 
-func newTestnet(t *testing.T) *testnet {
+// newTestnet prepares a compose project of its own (settings in env) and
+// registers its teardown; the caller brings it up.
+func newTestnet(t *testing.T, env ...string) *testnet {
 	t.Helper()
 	tn := &testnet{t: t, http: &http.Client{Timeout: answerTimeout}}
 	// A project and ports of its own, so a testnet the user is running is untouched.
-	tn.env = []string{
+	tn.env = append([]string{
 		fmt.Sprintf("SWARM_TESTNET_PROJECT=swarmllm-e2e-%d", os.Getpid()),
 		"SWARM_TESTNET_CLOUD_MAX_SHARE=0", // forced cloud routes must not hit the hourly budget
 		"SWARM_TESTNET_TIMEOUT=90",
-	}
+	}, env...)
 	for i := range nodeNames {
 		p := freePort(t)
 		tn.ports = append(tn.ports, p)
