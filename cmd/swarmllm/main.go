@@ -6,6 +6,7 @@
 //	swarmllm demo               a three-node swarm on loopback with simulated models
 //	swarmllm eval  [flags]      score a workload through a node, policy against policy
 //	swarmllm sim   slm|cloud    run a simulated backend (a test instrument)
+//	swarmllm health             exit 0 when a node can answer (container healthchecks)
 package main
 
 import (
@@ -25,14 +26,16 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"node":  {runNode, "run a swarm node"},
-	"ask":   {runAsk, "ask a node a question"},
-	"peers": {runPeers, "list the swarm's peers and what each can do"},
-	"demo":  {runDemo, "start a three-node demo swarm on loopback (simulated models)"},
-	"sim":   {runSim, "run a simulated SLM or cloud FM backend (test instrument)"},
+	"node":   {runNode, "run a swarm node"},
+	"ask":    {runAsk, "ask a node a question"},
+	"peers":  {runPeers, "list the swarm's peers and what each can do"},
+	"demo":   {runDemo, "start a three-node demo swarm on loopback (simulated models)"},
+	"sim":    {runSim, "run a simulated SLM or cloud FM backend (test instrument)"},
+	"eval":   {runEval, "score a workload through a node, policy against policy"},
+	"health": {runHealth, "check a node: exit 0 when it can answer (for healthchecks)"},
 }
 
-var commandOrder = []string{"node", "ask", "peers", "demo", "sim"}
+var commandOrder = []string{"node", "ask", "peers", "health", "demo", "eval", "sim"}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/swarmllm/swarmllm/eval"
+	"github.com/swarmllm/swarmllm/node/api"
+	"github.com/swarmllm/swarmllm/router"
+	"github.com/swarmllm/swarmllm/testnet/swarm"
+	"github.com/swarmllm/swarmllm/testnet/workload"
+)
+
+func runEval(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("swarmllm eval", flag.ContinueOnError)
+	wlPath := fs.String("workload", "", "workload CSV with columns dataset,qid,prompt,answer[,domain] (default: the shipped one)")
+	nodeURLs := fs.String("node", "", "node API URLs to query, comma separated, round robin (default: start an in-process swarm on simulated models)")
+	policies := fs.String("policy", "local-only,cascade,swarm,always-swarm,cloud-only", "policies to compare, comma separated")
+	concurrency := fs.Int("concurrency", 8, "queries in flight")
+	out := fs.String("out", "eval-out", "directory for report.md, the CSVs and the plot")
+	perClass := fs.Int("limit", 0, "use only the first N items of each class (0: all)")
+	latency := fs.Float64("latency-scale", 1, "in-process: simulated latencies × this for the policy table (the sweep runs at 0)")
+	confident := fs.Float64("confident", router.DefaultThresholds().Confident, "in-process: the nodes' --confident for the policy table")
+	caps := fs.String("cloud-max-share", "0,0.25", "in-process: the nodes' --cloud-max-share values to run the table with, comma separated (0: no cap)")
+	sweep := fs.String("sweep", "0.3:1:0.05", "in-process: --confident values to sweep for swarm and cascade, a list or lo:hi:step (empty: no sweep)")
+	sweepCap := fs.Float64("sweep-cloud-max-share", 0, "in-process: the nodes' --cloud-max-share during the sweep (0: no cap)")
+	seed := fs.Uint64("seed", 0, "in-process: simulator seed")
+	verbose := fs.Bool("v", false, "log what the nodes do")
+	load := fs.Int("load", 0, "load mode: send N queries to one node of an in-process swarm on the fast simulated model and report throughput, latency, failures, goroutines and heap")
+	inflight := fs.Int("inflight", 64, "load mode: queries in flight")
+	loadNodes := fs.Int("load-nodes", 3, "load mode: swarm size (every query goes to the first node)")
+	scale := fs.Int("scale", 0, "scale mode: start an N-node in-process swarm and report record propagation, DHT lookups and vote rounds")
+	loadRounds := fs.Int("load-rounds", 1, "load mode: run the load this many times back to back (memory and goroutines are measured after each)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: swarmllm eval [flags]
+
+Runs a workload through a node's API under each policy, scores the answers
+(testnet/workload.Correct) and writes a table per class — accuracy, share of
+local/swarm/cloud answers, p50/p95 latency per route, tokens sent to the cloud —
+as Markdown and CSV, plus every query's outcome.
+
+Without --node it starts its own three-node swarm on 127.0.0.1 with simulated
+models (a test instrument) and a simulated cloud FM — a fresh swarm per run —
+and also sweeps the confidence threshold for swarm and cascade to plot
+accuracy against cloud share (curve.svg).`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if *verbose {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	progress := eval.NewProgress(os.Stderr, isTerminal(os.Stderr))
+	if *scale > 0 {
+		return evalScale(ctx, eval.ScaleSpec{Nodes: *scale, Seed: *seed, Log: log, Phases: os.Stderr}, *out, set["out"])
+	}
+	if *load > 0 {
+		return evalLoad(ctx, eval.LoadSpec{Queries: *load, InFlight: *inflight, Rounds: *loadRounds, Nodes: *loadNodes, Seed: *seed,
+			Policy: firstPolicy(set["policy"], *policies), Progress: progress, Log: log}, *out, set["out"])
+	}
+
+	wl := workload.Default()
+	if *wlPath != "" {
+		var err error
+		if wl, err = workload.LoadFile(*wlPath); err != nil {
+			return err
+		}
+	}
+	items := firstPerClass(wl.Items(), *perClass)
+	pols, err := parsePolicies(*policies)
+	if err != nil {
+		return err
+	}
+	about := fmt.Sprintf("Command: `swarmllm eval %s`. Workload: %d items (%s).", strings.Join(args, " "), len(items), workloadName(*wlPath))
+
+	if *nodeURLs != "" {
+		for _, name := range []string{"latency-scale", "confident", "cloud-max-share", "sweep", "sweep-cloud-max-share", "seed"} {
+			if set[name] {
+				return fmt.Errorf("--%s configures the in-process swarm; a node given with --node keeps its own flags", name)
+			}
+		}
+		res, err := evalNodes(ctx, strings.Split(*nodeURLs, ","), pols, items, *concurrency, progress)
+		if err != nil {
+			return err
+		}
+		return writeEvalReport(*out, about+" Nodes: "+*nodeURLs+" (their own settings).", res)
+	}
+
+	capList, err := parseFloats(*caps)
+	if err != nil {
+		return fmt.Errorf("--cloud-max-share: %w", err)
+	}
+	sweepList, err := parseSweep(*sweep)
+	if err != nil {
+		return fmt.Errorf("--sweep: %w", err)
+	}
+	local := eval.Local{LatencyScale: *latency, Seed: *seed, Concurrency: *concurrency, Progress: progress, Log: log,
+		Workload: wl}
+	study := eval.Study{Policies: pols, Confident: *confident, Caps: capList, Sweep: sweepList, SweepCap: *sweepCap}
+	res, err := local.RunStudy(ctx, study, items)
+	if err != nil {
+		return err
+	}
+	about += fmt.Sprintf(" In-process swarm: three nodes on simulated SLMs (%s) and a simulated cloud FM, seed %d, a fresh swarm per run;"+
+		" policy table at latency scale %s, sweep at 0, sweep cloud cap %s.", describeNodes(), *seed,
+		strconv.FormatFloat(*latency, 'f', -1, 64), capName(*sweepCap))
+	return writeEvalReport(*out, about, res)
+}
+
+// evalLoad runs the load mode; it fails when a query failed or was lost or
+// goroutines did not come back to their level before the load.
+func evalLoad(ctx context.Context, spec eval.LoadSpec, dir string, write bool) error {
+	rep, err := eval.RunLoad(ctx, spec)
+	if err != nil {
+		return err
+	}
+	var md strings.Builder
+	if err := rep.WriteMarkdown(&md); err != nil {
+		return err
+	}
+	fmt.Print(md.String())
+	if write {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dir+"/load.md", []byte(md.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	if failed, lost := rep.Failures(); failed > 0 || lost > 0 || rep.Leaked() {
+		return fmt.Errorf("load: %d failed, %d lost, goroutines back to their level before the load: %v", failed, lost, !rep.Leaked())
+	}
+	return nil
+}
+
+// evalScale runs the scale mode.
+func evalScale(ctx context.Context, spec eval.ScaleSpec, dir string, write bool) error {
+	fmt.Fprintf(os.Stderr, "starting %d nodes on 127.0.0.1 …\n", spec.Nodes)
+	rep, err := eval.RunScale(ctx, spec)
+	if err != nil {
+		return err
+	}
+	var md strings.Builder
+	if err := rep.WriteMarkdown(&md); err != nil {
+		return err
+	}
+	fmt.Print(md.String())
+	if !write {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dir+"/scale.md", []byte(md.String()), 0o644)
+}
+
+// firstPolicy is the policy for load mode: the only one given, else swarm.
+func firstPolicy(given bool, list string) string {
+	if !given {
+		return string(router.PolicySwarm)
+	}
+	return strings.TrimSpace(strings.Split(list, ",")[0])
+}
+
+// evalNodes runs each policy against nodes started elsewhere.
+func evalNodes(ctx context.Context, urls []string, pols []string, items []workload.Item, concurrency int,
+	progress *eval.Progress) (eval.Results, error) {
+	var targets []eval.Asker
+	for _, u := range urls {
+		c, err := api.NewClient(strings.TrimSpace(u))
+		if err != nil {
+			return eval.Results{}, err
+		}
+		targets = append(targets, c)
+	}
+	r, err := eval.NewRunner(targets, eval.WithConcurrency(concurrency), eval.WithProgress(progress))
+	if err != nil {
+		return eval.Results{}, err
+	}
+	var res eval.Results
+	for _, p := range pols {
+		setup := eval.Setup{Policy: p, Confident: math.NaN(), CloudMaxShare: math.NaN()}
+		results, err := r.Run(ctx, setup.Label(), p, items)
+		if err != nil {
+			return res, err
+		}
+		res.Table = append(res.Table, eval.Run{Setup: setup, Results: results})
+	}
+	return res, nil
+}
+
+func writeEvalReport(dir, about string, res eval.Results) error {
+	if err := eval.WriteReport(dir, about, res); err != nil {
+		return err
+	}
+	report, err := os.ReadFile(dir + "/" + eval.FileReport)
+	if err != nil {
+		return err
+	}
+	fmt.Print(string(report))
+	fmt.Fprintf(os.Stderr, "wrote %s/{%s,%s,%s}", dir, eval.FileReport, eval.FilePolicies, eval.FileResults)
+	if len(res.Sweep) > 0 {
+		fmt.Fprintf(os.Stderr, " and %s/{%s,%s}", dir, eval.FileSweep, eval.FilePlot)
+	}
+	fmt.Fprintln(os.Stderr)
+	return nil
+}
+
+// firstPerClass keeps the first n items of each class (all when n ≤ 0), in file order.
+func firstPerClass(items []workload.Item, n int) []workload.Item {
+	if n <= 0 {
+		return items
+	}
+	seen := map[string]int{}
+	var out []workload.Item
+	for _, it := range items {
+		if seen[it.Dataset] < n {
+			seen[it.Dataset]++
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func parsePolicies(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		p, err := router.ParsePolicy(f)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		out = append(out, string(p))
+	}
+	return out, nil
+}
+
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v < 0 || v > 1 {
+			return nil, fmt.Errorf("%q is not a number in 0..1", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// parseSweep reads "0.3,0.5,0.7" or "lo:hi:step"; "" is no sweep.
+func parseSweep(s string) ([]float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) == 1 {
+		return parseFloats(s)
+	}
+	if len(parts) != 3 {
+		return nil, errors.New("want a list or lo:hi:step")
+	}
+	v, err := parseFloats(strings.Join(parts, ","))
+	if err != nil {
+		return nil, err
+	}
+	lo, hi, step := v[0], v[1], v[2]
+	if step <= 0 || hi < lo || (hi-lo)/step > 100 {
+		return nil, fmt.Errorf("lo:hi:step %q: want lo ≤ hi and at most 100 steps", s)
+	}
+	var out []float64
+	for i := 0; ; i++ {
+		t := math.Round((lo+float64(i)*step)*1e6) / 1e6 // no 0.30000000000000004
+		if t > hi+1e-9 {
+			return out, nil
+		}
+		out = append(out, t)
+	}
+}
+
+func capName(v float64) string {
+	if v == 0 {
+		return "none"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+func workloadName(path string) string {
+	if path == "" {
+		return "the shipped workload"
+	}
+	return path
+}
+
+func describeNodes() string {
+	var parts []string
+	for _, n := range swarm.DefaultNodes() {
+		parts = append(parts, n.Model+": "+strings.Join(n.Domains, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// isTerminal reports whether f is a character device (a terminal), where a
+// progress bar may redraw in place.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
