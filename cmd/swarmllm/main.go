@@ -31,10 +31,11 @@ var commands = map[string]command{
 	"peers":  {runPeers, "list the swarm's peers and what each can do"},
 	"demo":   {runDemo, "start a three-node demo swarm on loopback (simulated models)"},
 	"sim":    {runSim, "run a simulated SLM or cloud FM backend (test instrument)"},
+	"eval":   {runEval, "score a workload through a node, policy against policy"},
 	"health": {runHealth, "check a node: exit 0 when it can answer (for healthchecks)"},
 }
 
-var commandOrder = []string{"node", "ask", "peers", "health", "demo", "sim"}
+var commandOrder = []string{"node", "ask", "peers", "health", "demo", "eval", "sim"}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
