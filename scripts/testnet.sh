@@ -127,6 +127,8 @@ build() {
 	if [[ "$BACKEND" == ollama ]]; then
 		build_ollama
 	fi
+	# Rebuilds leave the previous images untagged; drop ours (the label), nobody else's.
+	docker image prune -f --filter label=org.swarmllm.testnet=true >/dev/null
 }
 
 # The tiny models of the ollama backend, as tinygguf flags: a confident, a
