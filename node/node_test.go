@@ -270,3 +270,32 @@ func TestSwarmBeatsLocalOnlyOnHard(t *testing.T) {
 		t.Errorf("cloud share %.2f, want well under 0.25", share)
 	}
 }
+
+// When every asked peer fails, no round is held (a round of one would be this
+// node agreeing with itself): the query still gets the local answer, flagged.
+func TestEveryPeerFails(t *testing.T) {
+	sw := startSwarm(t, swarm.Spec{})
+	for _, ns := range swarm.DefaultNodes()[1:] {
+		if err := sw.SLM.SetDown(ns.Model, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := ask(t, sw.APIURL(0), nodeapi.AskRequest{Prompt: "What is the capital of Australia?", Policy: string(router.PolicyAlwaysSwarm)})
+	tr := res.Trace
+	if res.Answer == "" || tr.Route != router.RouteLocal || tr.Tally != nil || len(tr.Ballots) != 0 {
+		t.Fatalf("answer %q route %v tally %+v ballots %v; want the local answer without a round", res.Answer, tr.Route, tr.Tally, tr.Ballots)
+	}
+	flags := strings.Join(tr.Flags, ",")
+	if !strings.Contains(flags, router.FlagNoPeers) || !strings.Contains(flags, router.FlagBestEffort) {
+		t.Errorf("flags %q, want %s and %s (reason %q)", flags, router.FlagNoPeers, router.FlagBestEffort, tr.Reason)
+	}
+	failed := 0
+	for _, p := range tr.Peers {
+		if p.Err != "" {
+			failed++
+		}
+	}
+	if failed != 2 {
+		t.Errorf("trace shows %d failed peers, want 2: %+v", failed, tr.Peers)
+	}
+}

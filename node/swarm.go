@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -42,22 +43,29 @@ func (n *Node) viaSwarm(ctx context.Context, q *query, d router.Decision, feat r
 	} else {
 		own.Model, own.Answer = q.local.res.Model, q.local.res.Text
 	}
-	t = time.Now()
-	res, err := n.collab.RunRound(ctx, collab.RoundSpec{
-		Request:   req,
-		Local:     own,
-		Proposals: proposals,
-		Deadline:  time.Now().Add(n.cfg.VoteTimeout),
-	})
-	q.trace.Timings.VoteMS = ms(time.Since(t))
-	switch {
-	case err == nil:
-		q.trace.Peers, q.trace.Ballots, q.trace.Tally = res.Proposals, res.Ballots, &res.Tally
-		feat.Tally = &res.Tally
-	case errors.Is(err, collab.ErrNoProposals):
-		// No usable answer anywhere: the decision treats it as a missed quorum.
-	default:
-		n.log.Warn("vote round failed", "err", err)
+	if !slices.ContainsFunc(proposals, func(p router.Proposal) bool { return p.Err == "" }) {
+		// A round of one would be this node agreeing with itself: no vote,
+		// and the decision treats the missing tally as a missed quorum.
+		q.trace.Reason += "; no peer answered"
+		q.flag(router.FlagNoPeers)
+	} else {
+		t = time.Now()
+		res, err := n.collab.RunRound(ctx, collab.RoundSpec{
+			Request:   req,
+			Local:     own,
+			Proposals: proposals,
+			Deadline:  time.Now().Add(n.cfg.VoteTimeout),
+		})
+		q.trace.Timings.VoteMS = ms(time.Since(t))
+		switch {
+		case err == nil:
+			q.trace.Peers, q.trace.Ballots, q.trace.Tally = res.Proposals, res.Ballots, &res.Tally
+			feat.Tally = &res.Tally
+		case errors.Is(err, collab.ErrNoProposals):
+			// No usable answer anywhere: the decision treats it as a missed quorum.
+		default:
+			n.log.Warn("vote round failed", "err", err)
+		}
 	}
 
 	d = router.DecideAfterVote(feat, q.rules)

@@ -60,8 +60,33 @@ func ChooseBallot(own Proposal, proposals []Proposal, p BallotParams) Ballot {
 	return b
 }
 
-// usable reports whether a proposal carries an answer that can win a vote.
-func usable(p Proposal) bool { return p.Err == "" && strings.TrimSpace(p.Answer) != "" }
+// usable reports whether a proposal carries an answer that can win a vote:
+// no error, some text, and not an abstention (a swarm agreeing that none of
+// it knows must escalate, not answer "I am not sure").
+func usable(p Proposal) bool {
+	return p.Err == "" && strings.TrimSpace(p.Answer) != "" && !Abstains(p.Answer)
+}
+
+// abstentionCues open an answer that declines to answer for lack of knowledge.
+var abstentionCues = []string{
+	"i am not sure", "i'm not sure", "i don't know", "i do not know", "i cannot answer", "i can't answer",
+	"i am unable to answer", "i'm unable to answer", "not sure about that", "no idea",
+}
+
+// Abstains reports whether an answer is an abstention rather than an answer:
+// it is short and starts with (or is) a cue such as "I don't know".
+func Abstains(answer string) bool {
+	a := strings.ToLower(strings.TrimSpace(answer))
+	if len(a) > 120 { // a long answer that begins with a hedge still answers
+		return false
+	}
+	for _, cue := range abstentionCues {
+		if strings.HasPrefix(a, cue) {
+			return true
+		}
+	}
+	return false
+}
 
 // TallyParams steer Tally. Participants is required: only their ballots
 // count. Zero Quorum, Consensus and Agreement take defaults (a strict

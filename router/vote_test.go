@@ -189,3 +189,41 @@ func TestTallyIgnoresMaliciousBallots(t *testing.T) {
 		}
 	}
 }
+
+func TestAbstentionsCannotWin(t *testing.T) {
+	cases := []struct {
+		answer string
+		want   bool
+	}{
+		{"I am not sure about that.", true},
+		{"I don't know.", true},
+		{"no idea", true},
+		{"Paris", false},
+		{"I am not sure, but I think it is Paris because the river Seine runs through it and " +
+			"it has been the seat of government for centuries, so Paris.", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.answer, func(t *testing.T) {
+			if got := Abstains(tc.answer); got != tc.want {
+				t.Fatalf("Abstains(%q) = %v, want %v", tc.answer, got, tc.want)
+			}
+		})
+	}
+
+	// Three peers agreeing they do not know: the voters escalate, nobody wins.
+	unsure := []Proposal{{Peer: "a", Answer: "I am not sure about that.", Confidence: 0.3},
+		{Peer: "b", Answer: "I am not sure about that.", Confidence: 0.3},
+		{Peer: "c", Answer: "I don't know.", Confidence: 0.2}}
+	var ballots []Ballot
+	for _, own := range unsure {
+		b := ChooseBallot(own, unsure, BallotParams{Agreement: 0.8, TrackRecord: 1})
+		if b.Choice != Escalate {
+			t.Fatalf("%s voted %d for an abstention", own.Peer, b.Choice)
+		}
+		ballots = append(ballots, b)
+	}
+	res := Tally(unsure, ballots, TallyParams{Participants: []string{"a", "b", "c"}})
+	if res.Outcome == OutcomeConsensus || res.Winner != Escalate {
+		t.Fatalf("tally of abstentions = %+v, want no winner", res)
+	}
+}

@@ -5,6 +5,7 @@
 #   2. the real Ollama build (cached; ~6 min the first time) so that the
 #      real-Ollama end-to-end tests in stage 3 run instead of skipping
 #   3. go test -race ./... (unit, fuzz seeds, multi-node, netns mDNS, real Ollama)
+#   4. the docker-compose testnet end to end (simulated and real-Ollama backends)
 #
 #   SWARM_QUICK=1 bash scripts/test.sh   only stages 1 and 3, real-Ollama tests skip
 set -euo pipefail
@@ -24,3 +25,8 @@ fi
 
 say "go test -race"
 go test -race -count=1 -timeout 30m ./...
+
+if [ -z "${SWARM_QUICK:-}" ]; then
+  say "compose testnet end to end"
+  bash scripts/e2e-compose.sh
+fi

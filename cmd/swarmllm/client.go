@@ -34,15 +34,37 @@ func runAsk(ctx context.Context, args []string) error {
 		fmt.Fprintln(fs.Output(), `usage: swarmllm ask [flags] "question"`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	words, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	prompt := strings.TrimSpace(strings.Join(fs.Args(), " "))
+	prompt := strings.TrimSpace(strings.Join(words, " "))
 	if prompt == "" {
 		fs.Usage()
 		return fmt.Errorf("no question given")
 	}
 	return ask(ctx, os.Stdout, *addr, api.AskRequest{Prompt: prompt, Policy: *policy, Model: *model}, *trace, *timeout)
+}
+
+// parseInterspersed parses flags wherever they stand, so `ask "question"
+// --trace` works like `ask --trace "question"`; the flag package alone stops
+// at the first word. A "--" ends the flags: what follows is all question.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var words []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(words, rest...), nil
+		}
+		if len(rest) == 0 {
+			break
+		}
+		words, args = append(words, rest[0]), rest[1:]
+	}
+	return words, nil
 }
 
 func ask(ctx context.Context, w io.Writer, addr string, req api.AskRequest, trace bool, timeout time.Duration) error {
