@@ -57,10 +57,11 @@ type candidate struct {
 	score   float64
 }
 
-// discover ranks the connected peers' records for prompt and returns the top
+// discover ranks the connected peers' records for prompt (classified into
+// domains) and returns the top
 // k that can answer now. Peers without a record yet, or whose model is down,
 // are not asked.
-func (n *Node) discover(ctx context.Context, prompt string, k int) []candidate {
+func (n *Node) discover(ctx context.Context, prompt string, domains []string, k int) []candidate {
 	var recs []*cms.Record
 	for _, r := range n.cms.Records() {
 		if r.Peer != n.host.ID() && n.host.Network().Connectedness(r.Peer) == network.Connected {
@@ -71,7 +72,7 @@ func (n *Node) discover(ctx context.Context, prompt string, k int) []candidate {
 		return nil
 	}
 	scored, err := n.ranker.Rank(ctx, prompt, recs, k, cms.RankOptions{
-		Domains:     n.classifier.Classify(prompt).Domains,
+		Domains:     domains,
 		Calibration: n.calibration,
 	})
 	if err != nil {

@@ -63,7 +63,7 @@ func (n *Node) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Response,
 	var candidates []candidate
 	if q.rules.Policy != router.PolicyLocalOnly && q.rules.Policy != router.PolicyCascade && q.rules.Policy != router.PolicyCloudOnly {
 		t = time.Now()
-		candidates = n.discover(ctx, q.prompt, n.cfg.TopK)
+		candidates = n.discover(ctx, q.prompt, q.trace.Classification.Domains, n.cfg.TopK)
 		q.trace.Timings.DiscoverMS = ms(time.Since(t))
 	}
 	feat.Peers = len(candidates)
