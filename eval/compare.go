@@ -101,6 +101,24 @@ func Compare(curve, baseline []Point) Dominance {
 	return d
 }
 
+// Frontier is the points no other point beats — more accurate at no more
+// cloud share — ordered by cloud share: the curve an operator can pick from.
+func Frontier(ps []Point) []Point {
+	var out []Point
+	for _, p := range sortedByShare(ps) {
+		// Sorted by share, then accuracy: drop every earlier point this one
+		// matches in share but beats in accuracy, then keep it if it beats
+		// everything cheaper.
+		for len(out) > 0 && out[len(out)-1].CloudShare == p.CloudShare {
+			out = out[:len(out)-1]
+		}
+		if len(out) == 0 || p.Accuracy > out[len(out)-1].Accuracy {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func sortedByShare(ps []Point) []Point {
 	s := slices.Clone(ps)
 	slices.SortStableFunc(s, func(a, b Point) int {

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -83,4 +84,27 @@ func near(a, b float64) bool {
 		return math.IsNaN(a) && math.IsNaN(b)
 	}
 	return math.Abs(a-b) < 1e-9
+}
+
+func TestFrontier(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []Point
+		want []Point
+	}{
+		{"empty", nil, nil},
+		{"already a frontier", []Point{pt(0.5, 0.6, 0.1), pt(0.9, 0.8, 0.3)}, []Point{pt(0.5, 0.6, 0.1), pt(0.9, 0.8, 0.3)}},
+		{"a costlier, worse point drops", []Point{pt(0.5, 0.6, 0.1), pt(0.7, 0.55, 0.2), pt(0.9, 0.8, 0.3)},
+			[]Point{pt(0.5, 0.6, 0.1), pt(0.9, 0.8, 0.3)}},
+		{"same share keeps the better", []Point{pt(0.5, 0.6, 0.1), pt(0.6, 0.65, 0.1)}, []Point{pt(0.6, 0.65, 0.1)}},
+		{"equal accuracy keeps the cheaper", []Point{pt(0.9, 0.7, 0.3), pt(0.5, 0.7, 0.2)}, []Point{pt(0.5, 0.7, 0.2)}},
+		{"unsorted input", []Point{pt(0.9, 0.8, 0.3), pt(0.3, 0.5, 0.05)}, []Point{pt(0.3, 0.5, 0.05), pt(0.9, 0.8, 0.3)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Frontier(tt.in); !slices.Equal(got, tt.want) {
+				t.Errorf("Frontier = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
 }

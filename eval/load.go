@@ -27,9 +27,13 @@ const settleTimeout = 15 * time.Second
 // in-process swarm on the fast simulated profile (sim.ProfileFast, no
 // simulated latency), so what is measured is the node, not a model.
 type LoadSpec struct {
-	Queries  int    // per round (default 1000)
-	InFlight int    // default 64
-	Rounds   int    // the load runs this many times back to back (default 1), to show memory stays flat
+	Queries  int // per round (default 1000)
+	InFlight int // default 64
+	Rounds   int // the load runs this many times (default 1), to show memory stays flat
+	// Pause idles before each round after the first, e.g. past the two-minute
+	// lifetimes of the gossip seen-message cache and the collab answer cache,
+	// so a later round shows whether memory comes back.
+	Pause    time.Duration
 	Nodes    int    // swarm size; every query goes to the first node (default 3, so unsure queries hold rounds)
 	Policy   string // default swarm
 	Seed     uint64
@@ -136,6 +140,13 @@ func RunLoad(ctx context.Context, spec LoadSpec) (LoadReport, error) {
 	rep.Heap = liveHeap()
 
 	for i := range spec.Rounds {
+		if i > 0 && spec.Pause > 0 {
+			select {
+			case <-ctx.Done():
+				return rep, fmt.Errorf("load: %w", ctx.Err())
+			case <-time.After(spec.Pause):
+			}
+		}
 		t := time.Now()
 		results, err := r.Run(ctx, fmt.Sprintf("load round %d: %d queries, %d in flight", i+1, spec.Queries, spec.InFlight),
 			spec.Policy, items)
@@ -254,9 +265,9 @@ func cycle(items []workload.Item, n int) []workload.Item {
 func (r LoadReport) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Load: %d queries per round, %d in flight, against node 1 of a %d-node in-process swarm on %s "+
-		"(no simulated latency), policy %s. Swarm up in %v. Before the load (after a warm-up wave): %d goroutines "+
+		"(no simulated latency), policy %s, %s between rounds. Swarm up in %v. Before the load (after a warm-up wave): %d goroutines "+
 		"(+%d idle HTTP keep-alive), live heap %.1f MiB.\n\n", r.Spec.Queries, r.Spec.InFlight, r.Spec.Nodes,
-		sim.ProfileFast, r.Spec.Policy, r.SwarmStart.Round(time.Millisecond), r.Goroutines, r.IdleHTTP, mib(r.Heap))
+		sim.ProfileFast, r.Spec.Policy, pause(r.Spec.Pause), r.SwarmStart.Round(time.Millisecond), r.Goroutines, r.IdleHTTP, mib(r.Heap))
 	b.WriteString("| round | answered / failed / lost | wall | throughput | p50 / p95 / p99 / max ms | routes |" +
 		" goroutines after (idle HTTP apart) | idle HTTP | live heap after |\n|---:|---|---:|---:|---|---|---:|---:|---:|\n")
 	for i, rd := range r.Rounds {
@@ -277,6 +288,13 @@ func (r LoadReport) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func pause(d time.Duration) string {
+	if d == 0 {
+		return "no pause"
+	}
+	return "a pause of " + d.String()
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }

@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -14,9 +15,9 @@ type Curve struct {
 	Points []Point
 }
 
-// Plot is a cost–quality chart: accuracy against cloud share, a line per
-// curve (each point labelled with its confidence threshold) and a marker
-// per single baseline run.
+// Plot is a cost–quality chart: accuracy against cloud share, per curve its
+// points and a line along its frontier (labelled with the confidence
+// thresholds), and a marker per single baseline run.
 type Plot struct {
 	Title     string
 	Curves    []Curve
@@ -86,32 +87,51 @@ func WriteSVG(w io.Writer, p Plot) error {
 
 	for i, c := range p.Curves {
 		color := palette[i%len(palette)]
-		pts := sortedByShare(c.Points)
+		front := Frontier(c.Points)
 		var path []string
-		for _, pt := range pts {
+		for _, pt := range front {
 			path = append(path, fmt.Sprintf("%.1f,%.1f", x(pt.CloudShare), y(pt.Accuracy)))
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", color, strings.Join(path, " "))
-		for j, pt := range pts {
-			b.WriteString(circle(x(pt.CloudShare), y(pt.Accuracy), color))
-			// Label every other threshold, alternating sides, so neighbours do not overlap.
-			if j%2 == 0 || j == len(pts)-1 {
-				dy := -8.0
-				if i%2 == 1 {
-					dy = 16
-				}
-				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="10" fill="%s" text-anchor="middle">%s</text>`+"\n",
-					x(pt.CloudShare), y(pt.Accuracy)+dy, color, fmtFloat(pt.Confident))
+		for _, pt := range c.Points {
+			if !slices.Contains(front, pt) {
+				b.WriteString(ring(x(pt.CloudShare), y(pt.Accuracy), color))
 			}
 		}
-		legend(color, c.Name+" (label: --confident)", func(cx, cy float64) string { return circle(cx, cy, color) })
+		lastX, lastY := math.Inf(-1), math.Inf(-1)
+		for _, pt := range front {
+			cx, cy := x(pt.CloudShare), y(pt.Accuracy)
+			b.WriteString(circle(cx, cy, color))
+			// Label the thresholds: the first curve's to the left of its
+			// points, the others' below, skipping any that would crowd the
+			// last label.
+			if math.Hypot(cx-lastX, cy-lastY) < 16 {
+				continue
+			}
+			lastX, lastY = cx, cy
+			tx, ty, anchor := cx-7, cy+4, "end"
+			if i%2 == 1 {
+				tx, ty, anchor = cx, cy+16, "middle"
+			}
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="10" fill="%s" text-anchor="%s">%s</text>`+"\n",
+				tx, ty, color, anchor, fmtFloat(pt.Confident))
+		}
+		legend(color, c.Name, func(cx, cy float64) string { return circle(cx, cy, color) })
 	}
 	for i, pt := range p.Baselines {
 		color := palette[(len(p.Curves)+i)%len(palette)]
 		b.WriteString(square(x(pt.CloudShare), y(pt.Accuracy), color))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" fill="%s">%s</text>`+"\n",
-			x(pt.CloudShare)+8, y(pt.Accuracy)-6, color, html.EscapeString(pt.Policy))
-		legend(color, pt.Label(), func(cx, cy float64) string { return square(cx, cy, color) })
+		anchor, dx := "start", 8.0
+		if pt.CloudShare > 0.8 { // near the right edge: label to the left
+			anchor, dx = "end", -8
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" fill="%s" text-anchor="%s">%s</text>`+"\n",
+			x(pt.CloudShare)+dx, y(pt.Accuracy)+14, color, anchor, html.EscapeString(pt.Policy))
+		legend(color, pt.Policy, func(cx, cy float64) string { return square(cx, cy, color) })
+	}
+	if len(p.Curves) > 0 {
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="10" fill="#555">labels: --confident</text>`+"\n", svgW-marginR+12, legendY+4)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="10" fill="#555">rings: off the frontier</text>`+"\n", svgW-marginR+12, legendY+18)
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
@@ -128,6 +148,11 @@ func (p Plot) allPoints() []Point {
 
 func circle(cx, cy float64, color string) string {
 	return fmt.Sprintf(`<circle cx="%.1f" cy="%.1f" r="4" fill="%s"/>`+"\n", cx, cy, color)
+}
+
+// ring marks a swept point that some other point of its curve beats.
+func ring(cx, cy float64, color string) string {
+	return fmt.Sprintf(`<circle cx="%.1f" cy="%.1f" r="3.5" fill="white" stroke="%s" stroke-width="1.5"/>`+"\n", cx, cy, color)
 }
 
 func square(cx, cy float64, color string) string {

@@ -38,7 +38,8 @@ func runEval(ctx context.Context, args []string) error {
 	inflight := fs.Int("inflight", 64, "load mode: queries in flight")
 	loadNodes := fs.Int("load-nodes", 3, "load mode: swarm size (every query goes to the first node)")
 	scale := fs.Int("scale", 0, "scale mode: start an N-node in-process swarm and report record propagation, DHT lookups and vote rounds")
-	loadRounds := fs.Int("load-rounds", 1, "load mode: run the load this many times back to back (memory and goroutines are measured after each)")
+	loadRounds := fs.Int("load-rounds", 1, "load mode: run the load this many times (memory and goroutines are measured after each)")
+	loadPause := fs.Duration("load-pause", 0, "load mode: idle this long before each round after the first (e.g. 150s, past the 2-minute cache lifetimes)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: swarmllm eval [flags]
 
@@ -71,7 +72,7 @@ accuracy against cloud share (curve.svg).`)
 		return evalScale(ctx, eval.ScaleSpec{Nodes: *scale, Seed: *seed, Log: log, Phases: os.Stderr}, *out, set["out"])
 	}
 	if *load > 0 {
-		return evalLoad(ctx, eval.LoadSpec{Queries: *load, InFlight: *inflight, Rounds: *loadRounds, Nodes: *loadNodes, Seed: *seed,
+		return evalLoad(ctx, eval.LoadSpec{Queries: *load, InFlight: *inflight, Rounds: *loadRounds, Pause: *loadPause, Nodes: *loadNodes, Seed: *seed,
 			Policy: firstPolicy(set["policy"], *policies), Progress: progress, Log: log}, *out, set["out"])
 	}
 
