@@ -89,11 +89,11 @@ type Features struct {
 	// Confidence is the local answer's confidence, 0…1 (Uncertainty.Confidence,
 	// or SelfConsistency's share when sampling).
 	Confidence  float64
-	LocalFailed bool         // the local model gave no answer
-	Peers       int          // peers available for a round, from discovery
+	LocalFailed bool // the local model gave no answer
+	Peers       int  // peers available for a round, from discovery
 	// OffDomain: the query's domains are declared by a peer and not by this node.
 	OffDomain bool
-	Tally       *TallyResult // the round's tally, for DecideAfterVote
+	Tally     *TallyResult // the round's tally, for DecideAfterVote
 }
 
 // Decision is where the query goes next and why.

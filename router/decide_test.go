@@ -53,7 +53,9 @@ func TestDecideBeforeLocal(t *testing.T) {
 			wantDecision{RouteLocal, CollabNone, nil, "locally first"}},
 		{"safety category sent up", Features{Class: weapons, Cloud: CloudReady}, DefaultRules(),
 			wantDecision{RouteCloud, CollabNone, []string{FlagSafety}, "weapons"}},
-		{"safety category not sent up", Features{Class: legal, Cloud: CloudReady}, DefaultRules(),
+		{"legal is sent up by default", Features{Class: legal, Cloud: CloudReady}, DefaultRules(),
+			wantDecision{RouteCloud, CollabNone, []string{FlagSafety}, "legal"}},
+		{"safety category not sent up", Features{Class: legal, Cloud: CloudReady}, keepLegal(),
 			wantDecision{RouteLocal, CollabNone, nil, "locally first"}},
 		{"safety category but cloud down", Features{Class: weapons, Cloud: CloudDown}, DefaultRules(),
 			wantDecision{RouteLocal, CollabNone, []string{FlagSafety, FlagCloudDown}, "unreachable"}},
@@ -85,15 +87,15 @@ func TestDecideAfterLocal(t *testing.T) {
 		want  wantDecision
 	}{
 		{"confident", Features{Class: plain, Cloud: CloudReady, Confidence: 0.9, Peers: 3}, DefaultRules(),
-			wantDecision{RouteLocal, CollabNone, nil, "0.90 reaches the bar 0.71"}},
+			wantDecision{RouteLocal, CollabNone, nil, "0.90 reaches the bar 0.81"}},
 		{"unsure asks the swarm", Features{Class: plain, Cloud: CloudReady, Confidence: 0.5, Peers: 3}, DefaultRules(),
 			wantDecision{RouteSwarm, CollabVote, nil, "asking 3 peers"}},
-		{"off-domain raises the bar", Features{Class: plain, Cloud: CloudReady, Confidence: 0.8, Peers: 2, OffDomain: true}, DefaultRules(),
-			wantDecision{RouteSwarm, CollabVote, nil, "below the bar 0.86 for a query in a peer's domain"}},
-		{"off-domain without peers keeps the plain bar", Features{Class: plain, Cloud: CloudReady, Confidence: 0.8, OffDomain: true}, DefaultRules(),
-			wantDecision{RouteLocal, CollabNone, nil, "0.80 reaches the bar 0.71"}},
-		{"difficulty raises the bar", Features{Class: hardText, Cloud: CloudReady, Confidence: 0.75, Peers: 2}, DefaultRules(),
-			wantDecision{RouteSwarm, CollabVote, nil, "below the bar 0.80"}},
+		{"off-domain raises the bar", Features{Class: plain, Cloud: CloudReady, Confidence: 0.9, Peers: 2, OffDomain: true}, DefaultRules(),
+			wantDecision{RouteSwarm, CollabVote, nil, "below the bar 0.96 for a query in a peer's domain"}},
+		{"off-domain without peers keeps the plain bar", Features{Class: plain, Cloud: CloudReady, Confidence: 0.9, OffDomain: true}, DefaultRules(),
+			wantDecision{RouteLocal, CollabNone, nil, "0.90 reaches the bar 0.81"}},
+		{"difficulty raises the bar", Features{Class: hardText, Cloud: CloudReady, Confidence: 0.85, Peers: 2}, DefaultRules(),
+			wantDecision{RouteSwarm, CollabVote, nil, "below the bar 0.90"}},
 		{"unsure multi-step chains", Features{Class: multi, Cloud: CloudReady, Confidence: 0.5, Peers: 2}, DefaultRules(),
 			wantDecision{RouteSwarm, CollabChain, nil, "refines the local draft"}},
 		{"unsure, no peers: cloud", Features{Class: plain, Cloud: CloudReady, Confidence: 0.5}, DefaultRules(),
@@ -116,7 +118,7 @@ func TestDecideAfterLocal(t *testing.T) {
 			wantDecision{RouteSwarm, CollabVote, []string{FlagSafety, FlagCloudDown}, "unreachable"}},
 		{"safety sent up, nothing available", Features{Class: weapons, Cloud: CloudDown, Confidence: 0.99}, DefaultRules(),
 			wantDecision{RouteLocal, CollabNone, []string{FlagSafety, FlagCloudDown, FlagNoPeers, FlagBestEffort}, "the local answer stands"}},
-		{"safety not sent up still gets a second opinion", Features{Class: legal, Cloud: CloudReady, Confidence: 0.99, Peers: 1}, DefaultRules(),
+		{"safety not sent up still gets a second opinion", Features{Class: legal, Cloud: CloudReady, Confidence: 0.99, Peers: 1}, keepLegal(),
 			wantDecision{RouteSwarm, CollabVote, []string{FlagSafety}, "second opinion"}},
 		{"personal data, redact", Features{Class: withPII, Cloud: CloudReady, Confidence: 0.2}, DefaultRules(),
 			wantDecision{RouteCloud, CollabNone, []string{FlagNoPeers, FlagRedact}, "summoning"}},
@@ -251,4 +253,11 @@ func TestPeerDiesMidRound(t *testing.T) {
 	if tally.Winner != 1 {
 		t.Errorf("best-effort winner = %d, want 1", tally.Winner)
 	}
+}
+
+// keepLegal are the default rules with legal questions kept in the swarm.
+func keepLegal() Rules {
+	r := DefaultRules()
+	r.SendUp = slices.DeleteFunc(slices.Clone(r.SendUp), func(c SafetyCategory) bool { return c == SafetyLegal })
+	return r
 }

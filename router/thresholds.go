@@ -43,7 +43,7 @@ type Thresholds struct {
 // DefaultThresholds are our starting point; BENCHMARKS.md records how they fare.
 func DefaultThresholds() Thresholds {
 	return Thresholds{
-		Confident:        0.70,
+		Confident:        0.80,
 		DifficultyMargin: 0.10,
 		OffDomainMargin:  0.15,
 		Agreement:        0.80,
@@ -107,7 +107,7 @@ func (t Thresholds) TallyParams(participants []string) TallyParams {
 
 // BallotParams are the ballot settings for a voter with this track record.
 func (t Thresholds) BallotParams(trackRecord float64) BallotParams {
-	return BallotParams{Agreement: t.Agreement, TrackRecord: trackRecord}
+	return BallotParams{Agreement: t.Agreement, TrackRecord: trackRecord, Sure: t.Confident}
 }
 
 // Rules are everything the decision reads besides the query's features.
@@ -120,13 +120,15 @@ type Rules struct {
 	Thresholds Thresholds       `json:"thresholds"`
 }
 
-// DefaultRules: the swarm policy, redaction, every category but legal sent up.
+// DefaultRules: the swarm policy, redaction, every safety category sent up
+// (legal too: the evaluation scores an un-vetted legal answer as unsafe, and
+// sending it up cost as much cloud share as it gained accuracy, 2.7 points).
 func DefaultRules() Rules {
 	return Rules{
 		Policy:  PolicySwarm,
 		Privacy: PrivacyRedact,
 		SendUp: []SafetyCategory{SafetySelfHarm, SafetyViolence, SafetyWeapons, SafetyHate, SafetyIllegal,
-			SafetyMedicalDosing},
+			SafetyMedicalDosing, SafetyLegal},
 		Thresholds: DefaultThresholds(),
 	}
 }

@@ -36,7 +36,7 @@ func TestThresholdsValidate(t *testing.T) {
 
 func TestThresholdsDerived(t *testing.T) {
 	th := DefaultThresholds()
-	bars := []struct{ difficulty, want float64 }{{0, 0.70}, {0.5, 0.75}, {1, 0.80}, {7, 0.80}, {math.NaN(), 0.70}}
+	bars := []struct{ difficulty, want float64 }{{0, 0.80}, {0.5, 0.85}, {1, 0.90}, {7, 0.90}, {math.NaN(), 0.80}}
 	for _, b := range bars {
 		if got := th.Bar(b.difficulty, false); math.Abs(got-b.want) > 1e-12 {
 			t.Errorf("Bar(%v) = %v, want %v", b.difficulty, got, b.want)

@@ -17,6 +17,11 @@ type BallotParams struct {
 	Agreement   float64   // vote for a proposal only if it agrees at least this much with one's own answer
 	TrackRecord float64   // the voter's own record, 0…1, scaling its weight
 	Agree       AgreeFunc // nil: Agree on the answers' text
+	// Sure is the confidence a voter needs to vouch for answers like its own
+	// (0: any). Below it the voter defers to the most confident other
+	// proposal that reaches Sure, or escalates: otherwise two unsure models
+	// agreeing on the same wrong answer outvote the one that knows.
+	Sure float64
 }
 
 // ChooseBallot is one participant's vote: the usable proposal that agrees
@@ -24,7 +29,8 @@ type BallotParams struct {
 // that agreement reaches the threshold, else Escalate. The weight is the
 // voter's confidence × track record, each clamped to 0…1. A voter without a
 // usable answer of its own has no opinion: it escalates with weight 0, which
-// still counts towards the quorum.
+// still counts towards the quorum. A voter less confident than p.Sure defers
+// (see BallotParams.Sure).
 func ChooseBallot(own Proposal, proposals []Proposal, p BallotParams) Ballot {
 	b := Ballot{Voter: own.Peer, Choice: Escalate}
 	if !usable(own) {
@@ -39,6 +45,15 @@ func ChooseBallot(own Proposal, proposals []Proposal, p BallotParams) Ballot {
 		track = 1
 	}
 	b.Weight = clamp01(own.Confidence) * clamp01(track)
+	if !(own.Confidence >= p.Sure) { // NaN confidence is no confidence
+		for i, q := range proposals {
+			if usable(q) && q.Peer != own.Peer && q.Confidence >= p.Sure &&
+				(b.Choice == Escalate || q.Confidence > proposals[b.Choice].Confidence) {
+				b.Choice = i
+			}
+		}
+		return b
+	}
 	agree := p.Agree
 	if agree == nil {
 		ownKey := keyOf(own.Answer)
