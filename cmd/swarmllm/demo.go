@@ -20,7 +20,9 @@ import (
 func runDemo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("swarmllm demo", flag.ContinueOnError)
 	basePort := fs.Int("port", 8700, "HTTP API port of the first node; the others take the next ports")
-	perClass := fs.Int("queries", 4, "sample queries per class (easy, hard, safety)")
+	easy := fs.Int("easy", 5, "easy sample queries")
+	hard := fs.Int("hard", 5, "hard sample queries")
+	safety := fs.Int("safety", 2, "safety sample queries (the shipped workload's mix is about 3 easy : 3 hard : 1 safety)")
 	latency := fs.Float64("latency-scale", 0.25, "multiply the simulated models' latencies (0 = instant)")
 	serve := fs.Bool("serve", true, "keep serving the API after the sample until interrupted")
 	verbose := fs.Bool("v", false, "log what the nodes do")
@@ -62,7 +64,7 @@ of easy, hard and safety queries through them, and keeps serving.`)
 	tw.Flush()
 	fmt.Println()
 
-	items := sample(workload.Default(), *perClass)
+	items := sample(workload.Default(), map[string]int{workload.DatasetEasy: *easy, workload.DatasetHard: *hard, workload.DatasetSafety: *safety})
 	results := make([]demoResult, 0, len(items))
 	for i, it := range items {
 		r := askDemo(ctx, sw.APIURL(i%len(sw.Nodes)), i%len(sw.Nodes), it)
@@ -82,10 +84,11 @@ of easy, hard and safety queries through them, and keeps serving.`)
 	return nil
 }
 
-// sample takes the first n items of each class, spread over the workload's domains.
-func sample(wl *workload.Workload, n int) []workload.Item {
+// sample takes the first perClass[class] items of each class, spread over the workload's domains.
+func sample(wl *workload.Workload, perClass map[string]int) []workload.Item {
 	var out []workload.Item
 	for _, ds := range []string{workload.DatasetEasy, workload.DatasetHard, workload.DatasetSafety} {
+		n := perClass[ds]
 		seen := map[string]int{}
 		var picked []workload.Item
 		for pass := 0; len(picked) < n && pass < 3; pass++ {
@@ -164,11 +167,15 @@ func printResult(w io.Writer, r demoResult) {
 				votes++
 			}
 		}
+		who := "peer "
+		if p.Peer == t.Node {
+			who = "self "
+		}
 		if p.Err != "" {
-			fmt.Fprintf(w, "    peer   %s failed: %s\n", p.Model, clip(p.Err, 60))
+			fmt.Fprintf(w, "    %s  %s failed: %s\n", who, p.Model, clip(p.Err, 60))
 			continue
 		}
-		fmt.Fprintf(w, "    peer   %s conf %.2f votes %d: %q\n", p.Model, p.Confidence, votes, clip(p.Answer, 60))
+		fmt.Fprintf(w, "    %s  %s conf %.2f votes %d: %q\n", who, p.Model, p.Confidence, votes, clip(p.Answer, 60))
 	}
 	if t.Tally != nil {
 		fmt.Fprintf(w, "    tally  %s (%d ballots, quorum %d)\n", t.Tally.Outcome, t.Tally.Ballots, t.Tally.Quorum)
