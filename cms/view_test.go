@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	goldenfile "github.com/swarmllm/swarmllm/internal/golden"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 func TestRecordViewGolden(t *testing.T) {
 	// A fixed key, so the peer id (and the golden file) is stable.
@@ -39,17 +36,5 @@ func TestRecordViewGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	path := filepath.Join("testdata", "record_view.golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("view differs from %s:\n%s", path, got)
-	}
+	goldenfile.Check(t, "record_view.golden.json", got)
 }

@@ -1,17 +1,13 @@
 package router
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	goldenfile "github.com/swarmllm/swarmllm/internal/golden"
+)
 
 func TestParsePolicy(t *testing.T) {
 	for _, p := range Policies {
@@ -109,19 +105,7 @@ func TestTraceGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "trace.golden.json")
-	if *update {
-		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create): %v", err)
-	}
-	if !bytes.Equal(append(got, '\n'), want) {
-		t.Errorf("trace JSON changed; run go test ./router -run TraceGolden -update if intended\ngot:\n%s", got)
-	}
+	want := goldenfile.Check(t, "trace.golden.json", append(got, '\n'))
 	var back Trace
 	if err := json.Unmarshal(want, &back); err != nil {
 		t.Fatalf("decode golden: %v", err)
