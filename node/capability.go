@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -113,20 +112,16 @@ func (n *Node) calibration(p peer.ID) (float64, bool) {
 
 // Records lists every capability record this node knows, its own first.
 func (n *Node) Records(ctx context.Context) []nodeapi.RecordInfo {
-	var out []nodeapi.RecordInfo
-	if self := n.cms.Self(); self != nil {
-		out = append(out, recordInfo(self))
-	}
-	for _, r := range n.cms.Records() {
-		if r.Peer != n.host.ID() {
-			out = append(out, recordInfo(r))
-		}
+	views := n.cms.Views()
+	out := make([]nodeapi.RecordInfo, len(views))
+	for i, v := range views {
+		out[i] = recordInfo(v)
 	}
 	return out
 }
 
-func recordInfo(r *cms.Record) nodeapi.RecordInfo {
-	v := r.View(time.Now(), false)
+// recordInfo is a record as the HTTP API shows it.
+func recordInfo(v cms.RecordView) nodeapi.RecordInfo {
 	return nodeapi.RecordInfo{
 		Peer: v.Peer, Addrs: v.Addrs,
 		Model: v.Model.Name, Family: v.Model.Family, ParameterSize: v.Model.ParameterSize,
