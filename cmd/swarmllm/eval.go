@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -131,18 +132,8 @@ func evalLoad(ctx context.Context, spec eval.LoadSpec, dir string, write bool) e
 	if err != nil {
 		return err
 	}
-	var md strings.Builder
-	if err := rep.WriteMarkdown(&md); err != nil {
+	if err := printReport(rep, dir, "load.md", write); err != nil {
 		return err
-	}
-	fmt.Print(md.String())
-	if write {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(dir+"/load.md", []byte(md.String()), 0o644); err != nil {
-			return err
-		}
 	}
 	if failed, lost := rep.Failures(); failed > 0 || lost > 0 || rep.Leaked() {
 		return fmt.Errorf("load: %d failed, %d lost, goroutines back to their level before the load: %v", failed, lost, !rep.Leaked())
@@ -157,6 +148,11 @@ func evalScale(ctx context.Context, spec eval.ScaleSpec, dir string, write bool)
 	if err != nil {
 		return err
 	}
+	return printReport(rep, dir, "scale.md", write)
+}
+
+// printReport prints a report's Markdown and, with write, saves it as dir/name.
+func printReport(rep interface{ WriteMarkdown(io.Writer) error }, dir, name string, write bool) error {
 	var md strings.Builder
 	if err := rep.WriteMarkdown(&md); err != nil {
 		return err
@@ -168,7 +164,7 @@ func evalScale(ctx context.Context, spec eval.ScaleSpec, dir string, write bool)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(dir+"/scale.md", []byte(md.String()), 0o644)
+	return os.WriteFile(filepath.Join(dir, name), []byte(md.String()), 0o644)
 }
 
 // firstPolicy is the policy for load mode: the only one given, else swarm.
