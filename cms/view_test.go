@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	goldenfile "github.com/swarmllm/swarmllm/internal/golden"
+	goldenfile "github.com/swarmllm/swarmllm/testnet/golden"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"

@@ -10,7 +10,7 @@ import (
 	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/cms/cmspb"
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
-	"github.com/swarmllm/swarmllm/slm"
+	"github.com/swarmllm/swarmllm/node/slm"
 )
 
 // CapabilityRecord describes this node for the CMS: model facts from Ollama's

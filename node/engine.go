@@ -12,7 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
-	"github.com/swarmllm/swarmllm/slm"
+	"github.com/swarmllm/swarmllm/node/slm"
 )
 
 // The node is the HTTP API's engine.

@@ -28,7 +28,7 @@ import (
 	"github.com/swarmllm/swarmllm/node/config"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
-	"github.com/swarmllm/swarmllm/slm"
+	"github.com/swarmllm/swarmllm/node/slm"
 )
 
 // Version is this build's software version, reported in records and /api/version.

@@ -12,7 +12,7 @@ import (
 	"github.com/swarmllm/swarmllm/node/collab"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
-	"github.com/swarmllm/swarmllm/slm"
+	"github.com/swarmllm/swarmllm/node/slm"
 )
 
 // refineInstruction asks a better-matched peer to improve the local draft

@@ -64,7 +64,7 @@
 //
 //	Confident 0.80         local answer kept at or above Bar = Confident + DifficultyMargin·difficulty;
 //	                       also the confidence a voter needs to vouch for an answer (BallotParams.Sure).
-//	                       The evaluation's sweep (docs/eval) chose it: the most accurate point
+//	                       The evaluation's sweep (testnet/eval/results) chose it: the most accurate point
 //	                       under a quarter of queries to the cloud
 //	DifficultyMargin 0.10  so a prompt of difficulty 1 needs 0.90
 //	OffDomainMargin 0.15   added when a peer declares the query's domain and this node does not

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	goldenfile "github.com/swarmllm/swarmllm/internal/golden"
+	goldenfile "github.com/swarmllm/swarmllm/testnet/golden"
 )
 
 func TestParsePolicy(t *testing.T) {

@@ -12,7 +12,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-go build -o "$work/swarmllm" ./cmd/swarmllm
+go build -o "$work/swarmllm" ./node/cmd/swarmllm
 bin="$work/swarmllm"
 
 "$bin" sim slm --addr 127.0.0.1:18600 --profile sim-qwen2.5:0.5b,sim-llama3.2:1b,sim-smollm2:360m,sim-fast >"$work/sim.log" 2>&1 &

@@ -122,7 +122,7 @@ build() {
 	command -v go >/dev/null || die "go not found on PATH"
 	mkdir -p "$DOCKER_DIR/bin"
 	log "building the static swarmllm binary"
-	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN" ./cmd/swarmllm)
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BIN" ./node/cmd/swarmllm)
 	docker_build "$SWARM_TESTNET_IMAGE" "$DOCKER_DIR/Dockerfile"
 	if [[ "$BACKEND" == ollama ]]; then
 		build_ollama
@@ -143,14 +143,14 @@ TINY_MODELS=(
 
 # build_ollama puts the static Ollama and a model store with the tiny models
 # into bin/, and builds the Ollama image. The store is rebuilt only when the
-# recipes, testnet/gguf or the Ollama binary change.
+# recipes, testnet/internal/gguf or the Ollama binary change.
 build_ollama() {
 	local static dyn
 	static=$("$ROOT/scripts/build-ollama.sh" --static | tail -n 1)
 	dyn="$(dirname "$(dirname "$static")")/bin/ollama"
 	cmp -s "$static" "$DOCKER_DIR/bin/ollama" || cp "$static" "$DOCKER_DIR/bin/ollama"
 	local stamp store="$DOCKER_DIR/bin/ollama-models"
-	stamp=$( (printf '%s\n' "${TINY_MODELS[@]}" && cat "$ROOT"/testnet/gguf/*.go && sha256sum <"$static") | sha256sum | cut -c1-16)
+	stamp=$( (printf '%s\n' "${TINY_MODELS[@]}" && cat "$ROOT"/testnet/internal/gguf/*.go && sha256sum <"$static") | sha256sum | cut -c1-16)
 	if [[ "$(cat "$store/.stamp" 2>/dev/null)" != "$stamp" ]]; then
 		create_models "$dyn" "$store"
 		echo "$stamp" >"$store/.stamp"

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	goldenfile "github.com/swarmllm/swarmllm/internal/golden"
+	goldenfile "github.com/swarmllm/swarmllm/testnet/golden"
 
 	"go.uber.org/goleak"
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/swarmllm/swarmllm/router"
-	"github.com/swarmllm/swarmllm/testnet/realollama"
+	"github.com/swarmllm/swarmllm/testnet/internal/realollama"
 )
 
 // TestComposeTestnetOllama runs the compose testnet on real Ollama

@@ -18,8 +18,8 @@ import (
 	"github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/config"
 	"github.com/swarmllm/swarmllm/router"
-	"github.com/swarmllm/swarmllm/testnet/gguf"
-	"github.com/swarmllm/swarmllm/testnet/realollama"
+	"github.com/swarmllm/swarmllm/testnet/internal/gguf"
+	"github.com/swarmllm/swarmllm/testnet/internal/realollama"
 	"github.com/swarmllm/swarmllm/testnet/swarm"
 )
 

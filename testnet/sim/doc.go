@@ -17,6 +17,6 @@
 // a /sim/ control plane (down, up, stats) for tests.
 //
 // Production packages (node, cms, router, slm, protocol) must not import this
-// package; only cmd/swarmllm's sim and demo subcommands, the eval harness and
+// package; only node/cmd/swarmllm's sim and demo subcommands, the eval harness and
 // tests do. It must not know about peers, routing or scoring.
 package sim

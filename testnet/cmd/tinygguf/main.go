@@ -13,7 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/swarmllm/swarmllm/testnet/gguf"
+	"github.com/swarmllm/swarmllm/testnet/internal/gguf"
 )
 
 func main() {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/swarmllm/swarmllm/testnet/gguf"
+	"github.com/swarmllm/swarmllm/testnet/internal/gguf"
 )
 
 func TestRun(t *testing.T) {

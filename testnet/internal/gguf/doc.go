@@ -7,6 +7,6 @@
 // next-token distribution is (confident or unsure), and a bag-of-words
 // subspace makes Ollama's /api/embed vectors closer for texts sharing words.
 //
-// It must not start processes or talk to Ollama (see testnet/realollama), and
+// It must not start processes or talk to Ollama (see testnet/internal/realollama), and
 // production code must not import it.
 package gguf

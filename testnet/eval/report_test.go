@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	goldenfile "github.com/swarmllm/swarmllm/internal/golden"
+	goldenfile "github.com/swarmllm/swarmllm/testnet/golden"
 )
 
 // golden compares got with testdata/name, or rewrites it with -update.

@@ -17,7 +17,7 @@ import (
 
 	"github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/router"
-	"github.com/swarmllm/swarmllm/testnet/netns"
+	"github.com/swarmllm/swarmllm/testnet/internal/netns"
 	"github.com/swarmllm/swarmllm/testnet/sim"
 	"github.com/swarmllm/swarmllm/testnet/swarm"
 )
@@ -293,7 +293,7 @@ func buildSwarmllm(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "swarmllm")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/swarmllm/swarmllm/cmd/swarmllm").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/swarmllm/swarmllm/node/cmd/swarmllm").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build swarmllm: %v\n%s", err, out)
 	}

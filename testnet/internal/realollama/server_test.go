@@ -20,7 +20,7 @@ import (
 	"github.com/ollama/ollama/api"
 	"go.uber.org/goleak"
 
-	"github.com/swarmllm/swarmllm/testnet/gguf"
+	"github.com/swarmllm/swarmllm/testnet/internal/gguf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

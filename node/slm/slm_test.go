@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/swarmllm/swarmllm/slm"
+	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/testnet/sim"
 	"github.com/swarmllm/swarmllm/testnet/workload"
 )

@@ -22,7 +22,7 @@ import (
 
 	"github.com/ollama/ollama/api"
 
-	"github.com/swarmllm/swarmllm/testnet/gguf"
+	"github.com/swarmllm/swarmllm/testnet/internal/gguf"
 )
 
 // Defaults.
@@ -231,7 +231,7 @@ func (s *Server) logTail() string {
 }
 
 // Create uploads the GGUF file at ggufPath as a blob and creates model name
-// from it, with the chat template and parameters testnet/gguf models need.
+// from it, with the chat template and parameters testnet/internal/gguf models need.
 func (s *Server) Create(ctx context.Context, name, ggufPath string) error {
 	ctx, cancel := context.WithTimeout(ctx, CreateTimeout)
 	defer cancel()

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/swarmllm/swarmllm/eval"
+	"github.com/swarmllm/swarmllm/testnet/eval"
 	"github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/router"
 	"github.com/swarmllm/swarmllm/testnet/swarm"

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/swarmllm/swarmllm/testnet/netns"
+	"github.com/swarmllm/swarmllm/testnet/internal/netns"
 )
 
 // newLAN creates a LAN of n node namespaces, removed when the test ends, or
