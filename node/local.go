@@ -7,8 +7,8 @@ import (
 
 	"github.com/ollama/ollama/api"
 
-	"github.com/swarmllm/swarmllm/router"
 	"github.com/swarmllm/swarmllm/node/slm"
+	"github.com/swarmllm/swarmllm/router"
 )
 
 // localAnswer is the local model's attempt at a query, judged by its logprobs.

@@ -26,9 +26,9 @@ import (
 	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/node/collab"
 	"github.com/swarmllm/swarmllm/node/config"
+	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
-	"github.com/swarmllm/swarmllm/node/slm"
 )
 
 // Version is this build's software version, reported in records and /api/version.

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
+	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
-	"github.com/swarmllm/swarmllm/node/slm"
 )
 
 // cloudCooldown is how long the cloud FM counts as down after a failed call,

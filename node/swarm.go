@@ -10,9 +10,9 @@ import (
 
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/collab"
+	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
-	"github.com/swarmllm/swarmllm/node/slm"
 )
 
 // refineInstruction asks a better-matched peer to improve the local draft

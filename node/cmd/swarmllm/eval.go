@@ -13,9 +13,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/swarmllm/swarmllm/testnet/eval"
 	"github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/router"
+	"github.com/swarmllm/swarmllm/testnet/eval"
 	"github.com/swarmllm/swarmllm/testnet/swarm"
 	"github.com/swarmllm/swarmllm/testnet/workload"
 )
