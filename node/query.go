@@ -61,7 +61,7 @@ func (n *Node) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Response,
 	feat.Confidence = q.local.unc.Confidence
 	feat.LocalFailed = q.local.err != nil
 	var candidates []candidate
-	if q.rules.Policy != router.PolicyLocalOnly && q.rules.Policy != router.PolicyCascade && q.rules.Policy != router.PolicyCloudOnly {
+	if q.rules.Policy.AsksPeers() {
 		t = time.Now()
 		candidates = n.discover(ctx, q.prompt, q.trace.Classification.Domains, n.cfg.TopK)
 		q.trace.Timings.DiscoverMS = ms(time.Since(t))
@@ -179,11 +179,11 @@ func (n *Node) viaCloud(ctx context.Context, q *query, d router.Decision, best *
 	info := &router.CloudInfo{Summoned: true, Model: n.cloud.Model()}
 	q.trace.Cloud = info
 	msgs := q.msgs
-	if q.rules.Privacy != router.PrivacyAllow && len(q.trace.Classification.PII) > 0 {
+	if d.Has(router.FlagRedact) {
 		msgs = make([]slm.Message, len(q.msgs))
 		for i, m := range q.msgs {
-			text, redactions, err := router.Redact(m.Content, q.rules.Privacy)
-			if err != nil { // block: the decision should not have sent it up; never leak
+			text, redactions, err := router.Redact(m.Content, router.PrivacyRedact)
+			if err != nil { // never leak what could not be redacted
 				info.Summoned, info.Err = false, err.Error()
 				q.flag(router.FlagPIIBlocked)
 				return nil, false

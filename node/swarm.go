@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -24,10 +23,13 @@ const refineInstruction = "Above is a draft answer from a smaller model. Check i
 func (n *Node) viaSwarm(ctx context.Context, q *query, d router.Decision, feat router.Features, cands []candidate) (*nodeapi.Response, error) {
 	q.note(d)
 	if d.Collab == router.CollabChain {
-		if resp, ok := n.viaChain(ctx, q, cands); ok {
-			return resp, nil
+		refined, tokens := n.viaChain(ctx, q, cands)
+		feat.Refined = refined
+		d = router.DecideAfterChain(feat, q.rules)
+		q.note(d)
+		if d.Collab == router.CollabChain {
+			return n.respond(q, router.RouteSwarm, refined.Answer, refined.Model, 0, tokens), nil
 		}
-		q.trace.Reason += "; the refining peer failed, so the peers vote instead"
 	}
 
 	req := n.askRequest(q, protocol.Purpose_ANSWER, q.msgs)
@@ -43,12 +45,14 @@ func (n *Node) viaSwarm(ctx context.Context, q *query, d router.Decision, feat r
 	} else {
 		own.Model, own.Answer = q.local.res.Model, q.local.res.Text
 	}
-	if !slices.ContainsFunc(proposals, func(p router.Proposal) bool { return p.Err == "" }) {
-		// A round of one would be this node agreeing with itself: no vote,
-		// and the decision treats the missing tally as a missed quorum.
-		q.trace.Reason += "; no peer answered"
-		q.flag(router.FlagNoPeers)
-	} else {
+	for _, p := range proposals {
+		if p.Err == "" {
+			feat.Answered++
+		}
+	}
+	d = router.DecideRound(feat, q.rules)
+	q.note(d)
+	if d.Collab == router.CollabVote {
 		t = time.Now()
 		res, err := n.collab.RunRound(ctx, collab.RoundSpec{
 			Request:   req,
@@ -98,10 +102,12 @@ func (n *Node) learn(q *query, final string) {
 	}
 }
 
-// viaChain asks the best-matched peer to refine the local draft.
-func (n *Node) viaChain(ctx context.Context, q *query, cands []candidate) (*nodeapi.Response, bool) {
+// viaChain asks the best-matched peer to refine the local draft and records
+// the chain in the trace. It returns the refiner's answer (Err set when the
+// ask failed; nil without a candidate or a draft) and the tokens it generated.
+func (n *Node) viaChain(ctx context.Context, q *query, cands []candidate) (*router.Proposal, int) {
 	if len(cands) == 0 || q.local.err != nil {
-		return nil, false
+		return nil, 0
 	}
 	refiner := cands[0]
 	msgs := append(append([]slm.Message(nil), q.msgs...),
@@ -115,12 +121,20 @@ func (n *Node) viaChain(ctx context.Context, q *query, cands []candidate) (*node
 		{Peer: n.host.ID().String(), Model: q.local.res.Model, Role: "draft", LatencyMS: ms(q.local.dur)},
 		{Peer: refiner.id.String(), Model: refiner.model, Role: "refine", LatencyMS: ms(time.Since(t))},
 	}
-	if err != nil || resp.GetErrorCode() != protocol.ErrorCode_OK || resp.GetAnswer() == "" {
+	out := &router.Proposal{Peer: refiner.id.String(), Model: refiner.model, LatencyMS: q.trace.Chain[1].LatencyMS}
+	switch {
+	case err != nil:
+		out.Err = err.Error()
+	case resp.GetErrorCode() != protocol.ErrorCode_OK:
+		out.Err = resp.GetErrorCode().String()
+	}
+	if out.Err != "" || resp.GetAnswer() == "" {
 		n.log.Info("refine failed", "peer", refiner.id, "err", err, "code", resp.GetErrorCode().String())
-		return nil, false
+		return out, 0
 	}
 	q.trace.Chain[1].Model = resp.GetModel()
-	return n.respond(q, router.RouteSwarm, resp.GetAnswer(), resp.GetModel(), 0, int(resp.GetCompletionTokens())), true
+	out.Model, out.Answer, out.Confidence = resp.GetModel(), resp.GetAnswer(), resp.GetConfidence()
+	return out, int(resp.GetCompletionTokens())
 }
 
 // askRequest builds the p2p ask for q's messages.

@@ -93,7 +93,13 @@ type Features struct {
 	Peers       int  // peers available for a round, from discovery
 	// OffDomain: the query's domains are declared by a peer and not by this node.
 	OffDomain bool
-	Tally     *TallyResult // the round's tally, for DecideAfterVote
+	// Refined is the refining peer's answer, for DecideAfterChain; nil when
+	// the ask failed.
+	Refined *Proposal
+	// Answered is how many of the peers asked for a vote came back with an
+	// answer, for DecideRound.
+	Answered int
+	Tally    *TallyResult // the round's tally, for DecideAfterVote
 }
 
 // Decision is where the query goes next and why.
@@ -103,6 +109,10 @@ type Decision struct {
 	Reason string   `json:"reason"`
 	Flags  []string `json:"flags,omitempty"`
 }
+
+// Has reports whether the decision carries flag, e.g. FlagRedact: the node
+// must send the cloud FM the redacted text.
+func (d Decision) Has(flag string) bool { return slices.Contains(d.Flags, flag) }
 
 func decision(route Route, reason string, flags ...[]string) Decision {
 	var fl []string
@@ -263,6 +273,34 @@ func DecideAfterLocal(f Features, r Rules) Decision {
 		return decision(RouteLocal, why, whyFlags, noPeers, cloudFlags, noAnswerFlags)
 	}
 	return decision(RouteLocal, why+": the local answer stands", whyFlags, noPeers, cloudFlags, bestEffortFlag)
+}
+
+// DecideAfterChain runs once the refining peer of a chain has answered (or
+// failed): its answer stands; a refiner that failed or answered nothing
+// leaves the query to a vote among the peers.
+func DecideAfterChain(f Features, r Rules) Decision {
+	if f.Refined == nil || f.Refined.Err != "" || f.Refined.Answer == "" {
+		d := decision(RouteSwarm, "the refining peer failed, so the peers vote instead")
+		d.Collab = CollabVote
+		return d
+	}
+	d := decision(RouteSwarm, "the refined answer stands")
+	d.Collab = CollabChain
+	return d
+}
+
+// DecideRound runs once the peers asked for a vote have answered (or
+// failed): a round needs at least one peer's answer, since a round of one
+// would be this node agreeing with itself. Without one no round is held
+// (Collab none) and DecideAfterVote, given no tally, treats it as a missed
+// quorum.
+func DecideRound(f Features, r Rules) Decision {
+	if f.Answered == 0 {
+		return decision(RouteSwarm, "no peer answered", []string{FlagNoPeers})
+	}
+	d := decision(RouteSwarm, fmt.Sprintf("%d of %d peers answered: the round votes", f.Answered, f.Peers))
+	d.Collab = CollabVote
+	return d
 }
 
 // DecideAfterVote runs once a round is tallied: consensus answers from the

@@ -218,6 +218,58 @@ func TestDecideAfterVote(t *testing.T) {
 	}
 }
 
+func TestDecideAfterChain(t *testing.T) {
+	cases := []struct {
+		name    string
+		refined *Proposal
+		want    wantDecision
+	}{
+		{"the refined answer stands", &Proposal{Peer: "p1", Answer: "42", Confidence: 0.3},
+			wantDecision{RouteSwarm, CollabChain, nil, "refined answer stands"}},
+		{"the refiner failed: the peers vote", nil,
+			wantDecision{RouteSwarm, CollabVote, nil, "peers vote instead"}},
+		{"the refiner reported an error: the peers vote", &Proposal{Peer: "p1", Err: "BACKEND_DOWN"},
+			wantDecision{RouteSwarm, CollabVote, nil, "peers vote instead"}},
+		{"the refiner answered nothing: the peers vote", &Proposal{Peer: "p1"},
+			wantDecision{RouteSwarm, CollabVote, nil, "peers vote instead"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Features{Class: multi, Cloud: CloudReady, Peers: 2, Refined: tc.refined}
+			checkDecision(t, DecideAfterChain(f, DefaultRules()), tc.want)
+		})
+	}
+}
+
+func TestDecideRound(t *testing.T) {
+	cases := []struct {
+		name            string
+		peers, answered int
+		want            wantDecision
+	}{
+		{"every peer answered", 3, 3, wantDecision{RouteSwarm, CollabVote, nil, "3 of 3 peers answered"}},
+		{"one peer lost", 3, 2, wantDecision{RouteSwarm, CollabVote, nil, "2 of 3 peers answered"}},
+		{"one answer is enough for a round", 3, 1, wantDecision{RouteSwarm, CollabVote, nil, "1 of 3"}},
+		{"no answer: no round", 3, 0, wantDecision{RouteSwarm, CollabNone, []string{FlagNoPeers}, "no peer answered"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Features{Class: plain, Cloud: CloudReady, Peers: tc.peers, Answered: tc.answered}
+			checkDecision(t, DecideRound(f, DefaultRules()), tc.want)
+		})
+	}
+}
+
+func TestDecisionHas(t *testing.T) {
+	d := DecideAfterLocal(Features{Class: withPII, Cloud: CloudReady}, rulesWith(PolicyCascade, PrivacyRedact))
+	if d.Route != RouteCloud || !d.Has(FlagRedact) {
+		t.Errorf("decision %+v: want the cloud with %s", d, FlagRedact)
+	}
+	if d.Has(FlagPIIBlocked) {
+		t.Errorf("decision %+v has %s", d, FlagPIIBlocked)
+	}
+}
+
 // TestPeerDiesMidRound plays one round end to end: three peers are asked,
 // one stream resets before it answers, the other two and this node still
 // agree, and the query is answered by the swarm.

@@ -16,11 +16,17 @@
 //	cls := clf.Classify(prompt)                       // + cls.AddDomains(from the CMS ranking)
 //	d := DecideBeforeLocal(Features{Class: cls, Cloud: state}, rules)
 //	// local answer with logprobs → u := Estimate(tokens, rules.Thresholds.Weights)
+//	// discovery only when rules.Policy.AsksPeers()
 //	d = DecideAfterLocal(Features{Class: cls, Cloud: state, Confidence: u.Confidence, Peers: k}, rules)
-//	// RouteSwarm + CollabVote: ask peers, each participant runs ChooseBallot, then
+//	// RouteSwarm + CollabChain: a peer refines the draft, then
+//	d = DecideAfterChain(Features{…, Refined: &answer}, rules) // it stands, or CollabVote
+//	// RouteSwarm + CollabVote: ask the peers, then
+//	d = DecideRound(Features{…, Answered: n}, rules) // CollabNone: no peer answered, no round
+//	// each participant runs ChooseBallot; the origin weighs each ballot with
+//	// BallotWeight, may stop early once Decided, and then
 //	t := Tally(proposals, ballots, rules.Thresholds.TallyParams(participants))
 //	d = DecideAfterVote(Features{…, Tally: &t}, rules)
-//	// RouteCloud: text, redactions, err := clf.Redact(prompt, rules.Privacy); budget.Record(now, tokens)
+//	// RouteCloud: if d.Has(FlagRedact), send clf.Redact(text, PrivacyRedact); budget.Record(now, tokens)
 //
 // The cloud state comes from configuration, health and Budget.Allow. If a
 // cloud call then fails, decide again with Cloud: CloudDown: the same
@@ -34,6 +40,10 @@
 //     category → local. Otherwise, with peers → swarm (a chain when the prompt
 //     is multi-step, a vote otherwise); without peers → cloud; without cloud
 //     → the local answer, flagged best-effort (or no-answer if it failed).
+//   - after a chain: the refined answer stands; a refiner that failed hands
+//     the query to a vote.
+//   - before the vote: no peer answered → no round (flag no-peers), and the
+//     decision after the vote treats the missing tally as a missed quorum.
 //   - after the vote: consensus → swarm; split, quorum missed or an
 //     escalation majority → cloud; cloud not usable → the leading proposal,
 //     flagged best-effort, else the local answer.

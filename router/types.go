@@ -55,6 +55,11 @@ const (
 	PolicyCascade     Policy = "cascade"      // local, then cloud when unsure; no peers
 )
 
+// AsksPeers reports whether a query under the policy may go to peers, and so
+// whether the node runs discovery for it: local-only, cascade and cloud-only
+// never ask a peer, so finding one would be wasted work.
+func (p Policy) AsksPeers() bool { return p == PolicySwarm || p == PolicyAlwaysSwarm }
+
 // Policies lists every policy in a stable order (for flags, docs and evals).
 var Policies = []Policy{PolicySwarm, PolicyLocalOnly, PolicyCloudOnly, PolicyAlwaysSwarm, PolicyCascade}
 

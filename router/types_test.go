@@ -32,6 +32,17 @@ type textEnum interface {
 	String() string
 }
 
+func TestPolicyAsksPeers(t *testing.T) {
+	want := map[Policy]bool{PolicySwarm: true, PolicyAlwaysSwarm: true, PolicyLocalOnly: false, PolicyCloudOnly: false, PolicyCascade: false}
+	for _, p := range Policies {
+		t.Run(string(p), func(t *testing.T) {
+			if got := p.AsksPeers(); got != want[p] {
+				t.Errorf("%s.AsksPeers() = %v, want %v", p, got, want[p])
+			}
+		})
+	}
+}
+
 func TestEnumsText(t *testing.T) {
 	cases := []struct {
 		name  string

@@ -265,3 +265,38 @@ func bestInGroup(proposals []Proposal, res TallyResult, label int) int {
 	}
 	return best
 }
+
+// BallotWeight is the weight the tallier counts for a ballot: the confidence
+// the voter claims × the voter's track record in the tallier's own view
+// (Reputation.Weight), so a voter's claim never weighs more than its record
+// earns.
+func BallotWeight(claimed, trackRecord float64) float64 { return claimed * trackRecord }
+
+// Decided reports whether a round may stop before every participant voted:
+// the missing voters can no longer change the outcome or the winner. Each
+// condition of the tally is monotone in the weight added to one choice, so
+// it is enough to try every missing voter on the same choice at the fullest
+// weight it could cast (BallotWeight(1, trust)), for each choice.
+func Decided(proposals []Proposal, ballots []Ballot, params TallyParams, missing []string, trust func(voter string) float64) bool {
+	now := Tally(proposals, ballots, params)
+	if now.Ballots < now.Quorum {
+		return false
+	}
+	choices := []int{Escalate}
+	for i, l := range now.Cluster {
+		if l >= 0 {
+			choices = append(choices, i)
+		}
+	}
+	hyp := slices.Grow(slices.Clone(ballots), len(missing))
+	for _, choice := range choices {
+		hyp = hyp[:len(ballots)]
+		for _, m := range missing {
+			hyp = append(hyp, Ballot{Voter: m, Choice: choice, Weight: BallotWeight(1, trust(m))})
+		}
+		if t := Tally(proposals, hyp, params); t.Outcome != now.Outcome || t.Winner != now.Winner {
+			return false
+		}
+	}
+	return true
+}

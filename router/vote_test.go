@@ -235,3 +235,57 @@ func TestAbstentionsCannotWin(t *testing.T) {
 		t.Fatalf("tally of abstentions = %+v, want no winner", res)
 	}
 }
+
+func TestBallotWeight(t *testing.T) {
+	cases := []struct {
+		name           string
+		claimed, track float64
+		want           float64
+	}{
+		{"a sure voter with a clean record", 1, 1, 1},
+		{"the record scales the claim", 0.9, 0.5, 0.45},
+		{"no record, no weight", 1, 0, 0},
+		{"no confidence, no weight", 0, 1, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := BallotWeight(tc.claimed, tc.track); math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("BallotWeight(%v, %v) = %v, want %v", tc.claimed, tc.track, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecided(t *testing.T) {
+	props := []Proposal{
+		{Peer: "a", Model: "m", Answer: "Paris", Confidence: 0.9},
+		{Peer: "b", Model: "m", Answer: "London", Confidence: 0.9},
+	}
+	params := DefaultThresholds().TallyParams([]string{"a", "b", "c", "d"}) // quorum 3
+	lead := []Ballot{{Voter: "a", Choice: 0, Weight: 0.4}, {Voter: "b", Choice: 0, Weight: 0.4}, {Voter: "c", Choice: 0, Weight: 0.2}}
+	tests := []struct {
+		name    string
+		ballots []Ballot
+		missing []string
+		trust   float64 // every missing voter's track record
+		want    bool
+	}{
+		{"below quorum", []Ballot{{Voter: "a", Choice: 0, Weight: 1}, {Voter: "b", Choice: 0, Weight: 1}},
+			[]string{"c", "d"}, 1, false},
+		{"three of four agree", []Ballot{{Voter: "a", Choice: 0, Weight: 1}, {Voter: "b", Choice: 0, Weight: 1}, {Voter: "c", Choice: 0, Weight: 1}},
+			[]string{"d"}, 1, true},
+		{"the last voter could split it", []Ballot{{Voter: "a", Choice: 0, Weight: 1}, {Voter: "b", Choice: 1, Weight: 1}, {Voter: "c", Choice: 0, Weight: 1}},
+			[]string{"d"}, 1, false},
+		{"the last voter could outweigh the lead by escalating", lead, []string{"d"}, 1, false},
+		{"a last voter with a poor record cannot", lead, []string{"d"}, 0.5, true},
+		{"nobody missing", lead, nil, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			trust := func(string) float64 { return tt.trust }
+			if got := Decided(props, tt.ballots, params, tt.missing, trust); got != tt.want {
+				t.Errorf("Decided = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

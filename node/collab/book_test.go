@@ -183,37 +183,6 @@ func TestAnswerCache(t *testing.T) {
 	}
 }
 
-func TestDecided(t *testing.T) {
-	props := []router.Proposal{
-		{Peer: "a", Model: "m", Answer: "Paris", Confidence: 0.9},
-		{Peer: "b", Model: "m", Answer: "London", Confidence: 0.9},
-	}
-	params := router.DefaultThresholds().TallyParams([]string{"a", "b", "c", "d"}) // quorum 3
-	trust := func(string) float64 { return 1 }
-	tests := []struct {
-		name    string
-		ballots []router.Ballot
-		missing []string
-		want    bool
-	}{
-		{"below quorum", []router.Ballot{{Voter: "a", Choice: 0, Weight: 1}, {Voter: "b", Choice: 0, Weight: 1}},
-			[]string{"c", "d"}, false},
-		{"three of four agree", []router.Ballot{{Voter: "a", Choice: 0, Weight: 1}, {Voter: "b", Choice: 0, Weight: 1}, {Voter: "c", Choice: 0, Weight: 1}},
-			[]string{"d"}, true},
-		{"the last voter could split it", []router.Ballot{{Voter: "a", Choice: 0, Weight: 1}, {Voter: "b", Choice: 1, Weight: 1}, {Voter: "c", Choice: 0, Weight: 1}},
-			[]string{"d"}, false},
-		{"the last voter could outweigh the lead by escalating", []router.Ballot{{Voter: "a", Choice: 0, Weight: 0.4}, {Voter: "b", Choice: 0, Weight: 0.4}, {Voter: "c", Choice: 0, Weight: 0.2}},
-			[]string{"d"}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := decided(props, tt.ballots, params, tt.missing, trust); got != tt.want {
-				t.Errorf("decided = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
 // FuzzJudge: whatever bytes arrive on the topic, the validator decides
 // without panicking, and only ever accepts what decodes.
 func FuzzJudge(f *testing.F) {

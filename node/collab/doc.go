@@ -4,8 +4,9 @@
 // participants' side and the topic validator every node runs).
 //
 // It must not call models (the node's Answerer does, with logprobs), decide
-// routes, or reimplement agreement and tally: router.ChooseBallot and
-// router.Tally make those decisions; this package carries them over the wire.
+// routes, or make a decision of the vote: router.ChooseBallot (the ballot),
+// router.BallotWeight (what a ballot counts), router.Decided (the early stop)
+// and router.Tally make them; this package carries them over the wire.
 //
 // # One round
 //
@@ -21,8 +22,9 @@
 // query digest matches the prompt it answered, chooses with
 // router.ChooseBallot against the answer it gave, and publishes one Ballot.
 // The voter is the pubsub author (StrictSign), so a ballot carries no
-// signature of its own. The origin weighs each ballot by the confidence it
-// carries × the voter's router.Reputation weight, as this node sees it.
+// signature of its own. The origin weighs each ballot with
+// router.BallotWeight: the confidence it carries × the voter's
+// router.Reputation weight, as this node sees it.
 //
 // # Topic validator
 //

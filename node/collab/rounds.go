@@ -161,9 +161,8 @@ type RoundEnd int
 const (
 	// EndAllVoted: every participant's ballot arrived.
 	EndAllVoted RoundEnd = iota + 1
-	// EndDecided: no missing ballot could change the outcome or the winner
-	// (router.Tally with every missing voter on any one choice at full
-	// weight agrees), and the decided grace passed.
+	// EndDecided: router.Decided said no missing ballot could change the
+	// outcome or the winner, and the decided grace passed.
 	EndDecided
 	// EndDeadline: the deadline passed first.
 	EndDeadline
@@ -275,10 +274,10 @@ collect:
 			voted[voter] = true
 			res.Ballots = append(res.Ballots, router.Ballot{
 				Voter: voter, Choice: int(v.ballot.GetChoice()),
-				Weight: v.ballot.GetConfidence() * c.cfg.reputation.Weight(voter),
+				Weight: router.BallotWeight(v.ballot.GetConfidence(), c.cfg.reputation.Weight(voter)),
 			})
 			last = v.at
-			if grace == nil && decided(all, res.Ballots, params, missing(open.Participants, voted), c.cfg.reputation.Weight) {
+			if grace == nil && router.Decided(all, res.Ballots, params, missing(open.Participants, voted), c.cfg.reputation.Weight) {
 				t := time.NewTimer(c.cfg.decidedGrace)
 				defer t.Stop()
 				grace = t.C
@@ -308,35 +307,6 @@ collect:
 	c.log.Debug("round tallied", "round", open.RoundId, "end", res.End, "outcome", res.Tally.Outcome,
 		"ballots", len(res.Ballots), "elapsed", res.Elapsed)
 	return res, nil
-}
-
-// decided reports whether the missing voters can no longer change the
-// outcome or the winner. Each condition of the tally is monotone in the
-// weight added to one choice, so it is enough to try every missing voter on
-// the same choice at full weight (trust, their track record), for each choice.
-func decided(proposals []router.Proposal, ballots []router.Ballot, params router.TallyParams,
-	missing []string, trust func(voter string) float64) bool {
-	now := router.Tally(proposals, ballots, params)
-	if now.Ballots < now.Quorum {
-		return false
-	}
-	choices := []int{router.Escalate}
-	for i, l := range now.Cluster {
-		if l >= 0 {
-			choices = append(choices, i)
-		}
-	}
-	hyp := slices.Grow(slices.Clone(ballots), len(missing))
-	for _, choice := range choices {
-		hyp = hyp[:len(ballots)]
-		for _, m := range missing {
-			hyp = append(hyp, router.Ballot{Voter: m, Choice: choice, Weight: trust(m)})
-		}
-		if t := router.Tally(proposals, hyp, params); t.Outcome != now.Outcome || t.Winner != now.Winner {
-			return false
-		}
-	}
-	return true
 }
 
 // missing lists the participants that have not voted.
