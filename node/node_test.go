@@ -14,6 +14,7 @@ import (
 	"github.com/swarmllm/swarmllm/node"
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/config"
+	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/router"
 	"github.com/swarmllm/swarmllm/testnet/sim"
 	"github.com/swarmllm/swarmllm/testnet/swarm"
@@ -176,8 +177,8 @@ func TestUnhealthyBackendRecovers(t *testing.T) {
 	if err := sw.SLM.SetDown(model, true); err != nil {
 		t.Fatal(err)
 	}
-	h := waitHealth(t, url, false)
-	if !strings.Contains(h.Hint, "ollama") {
+	h := waitHealth(t, url, slm.StateModelMissing)
+	if !strings.Contains(h.Hint, "ollama pull") {
 		t.Errorf("unhealthy hint %q does not say what to do", h.Hint)
 	}
 	body, status := post(t, url+"/swarm/v1/ask", `{"prompt":"What is 7 + 8?"}`)
@@ -188,28 +189,35 @@ func TestUnhealthyBackendRecovers(t *testing.T) {
 	if err := sw.SLM.SetDown(model, false); err != nil {
 		t.Fatal(err)
 	}
-	waitHealth(t, url, true)
+	waitHealth(t, url, slm.StateHealthy)
 	res := ask(t, url, nodeapi.AskRequest{Prompt: "What is 7 + 8?", Policy: string(router.PolicyLocalOnly)})
 	if res.Answer == "" {
 		t.Fatal("no answer after recovery")
 	}
 }
 
-func waitHealth(t *testing.T, url string, healthy bool) nodeapi.Health {
+// waitHealth polls /healthz until the node reports state: any unhealthy
+// report will not do, since the monitor's first probe may not have landed
+// (state unknown) when the test changes the backend.
+func waitHealth(t *testing.T, url string, state slm.BackendState) nodeapi.Health {
 	t.Helper()
+	healthy := state == slm.StateHealthy
 	deadline := time.Now().Add(10 * time.Second)
+	var last nodeapi.Health
 	for {
 		resp, err := http.Get(url + "/healthz")
 		if err == nil {
 			var h nodeapi.Health
 			err = json.NewDecoder(resp.Body).Decode(&h)
 			resp.Body.Close()
-			if err == nil && h.Healthy == healthy && (healthy == (resp.StatusCode == http.StatusOK)) {
+			last = h
+			inState := h.Healthy == healthy && (healthy || strings.HasPrefix(h.Problem, state.String()))
+			if err == nil && inState && healthy == (resp.StatusCode == http.StatusOK) {
 				return h
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("node never became healthy=%v (last err %v)", healthy, err)
+			t.Fatalf("node never reached %v (last %+v, err %v)", state, last, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

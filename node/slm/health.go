@@ -35,7 +35,7 @@ func (s BackendState) String() string {
 type Status struct {
 	State   BackendState
 	Err     string      // last error, empty when healthy
-	Hint    string      // what the user should do, empty when healthy
+	Hint    string      // what the user should do; empty only when healthy
 	Facts   *ModelFacts // from /api/show, nil until first seen
 	Version string      // Ollama's version
 	Since   time.Time   // when State last changed
@@ -51,6 +51,8 @@ func Hint(baseURL, model string, state BackendState) string {
 		return fmt.Sprintf("start Ollama (`ollama serve`) or point --ollama / OLLAMA_HOST at it; nothing answers at %s", baseURL)
 	case StateModelMissing:
 		return fmt.Sprintf("pull the model: `ollama pull %s` (or choose another with --model)", model)
+	case StateUnknown:
+		return fmt.Sprintf("the first check of ollama at %s has not finished; if this lasts, see that `ollama serve` runs there", baseURL)
 	}
 	return ""
 }
@@ -112,6 +114,9 @@ func NewMonitor(b prober, opts ...MonitorOption) (*Monitor, error) {
 	if m.interval <= 0 {
 		return nil, fmt.Errorf("new monitor: interval %v must be positive", m.interval)
 	}
+	// Until the first probe lands the state is unknown; it is unhealthy like
+	// the others, so it says what to do like the others.
+	m.status = Status{State: StateUnknown, Hint: Hint(b.BaseURL(), b.Model(), StateUnknown), Since: time.Now()}
 	go m.loop()
 	return m, nil
 }

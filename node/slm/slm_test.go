@@ -164,6 +164,30 @@ func TestMonitorStatesAndHints(t *testing.T) {
 	}
 }
 
+// Before its first probe lands the monitor is in the unknown state, which is
+// unhealthy and so must say what to do, like every unhealthy state.
+func TestMonitorUnknownStateHasHint(t *testing.T) {
+	// A listener nobody accepts on: the probe hangs until Close cuts it short.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	o, err := slm.NewOllama("http://"+ln.Addr().String(), sim.ProfileSmol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := slm.NewMonitor(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	st := m.Status()
+	if st.State != slm.StateUnknown || st.Healthy() || !strings.Contains(st.Hint, ln.Addr().String()) {
+		t.Fatalf("status before the first probe: %+v, want unknown with a hint naming %s", st, ln.Addr())
+	}
+}
+
 func TestCloud(t *testing.T) {
 	c, err := sim.NewCloud(workload.Default(), sim.DefaultCloudProfile(), sim.WithLatencyScale(0), sim.WithAPIKey("k3y"))
 	if err != nil {
