@@ -28,9 +28,13 @@ func (n *Node) httpHandler() http.Handler {
 		nodeapi.WithLogger(n.log),
 		nodeapi.WithVersion(Version),
 		nodeapi.WithAskTimeout(n.cfg.LocalTimeout+n.cfg.RoundTimeout),
+		nodeapi.WithListenAddr(n.APIAddr()),
+		nodeapi.WithAllowedHosts(n.cfg.APIHosts...),
+		nodeapi.WithCORSOrigins(n.cfg.CORSOrigins...),
 	)
 	if err != nil {
-		// Only a duplicate metrics registration can fail here: a programming error.
+		// Options were validated with the config; only a duplicate metrics
+		// registration can fail here: a programming error.
 		panic(fmt.Sprintf("build HTTP API: %v", err))
 	}
 	return srv

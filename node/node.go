@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/swarmllm/swarmllm/cms"
+	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/collab"
 	"github.com/swarmllm/swarmllm/node/config"
 	"github.com/swarmllm/swarmllm/node/slm"
@@ -209,11 +210,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("node running", "peer", n.host.ID(), "api", n.APIAddr(), "model", n.cfg.Model, "addrs", n.host.Addrs())
 
 	serveErr := make(chan error, 1)
-	n.apiSrv = &http.Server{
-		Handler:           n.httpHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	n.apiSrv = nodeapi.NewHTTPServer(n.httpHandler())
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

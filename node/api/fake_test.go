@@ -170,12 +170,16 @@ func newTestServer(t *testing.T, opts ...Option) (*httptest.Server, *fakeEngine)
 	return srv, f
 }
 
-// do sends one raw request and returns the status, headers and body.
+// do sends one raw request and returns the status, headers and body. A body
+// is declared JSON, as every real client declares it, unless header says otherwise.
 func do(t *testing.T, srv *httptest.Server, method, path string, body io.Reader, header http.Header) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, vs := range header {
 		req.Header[k] = vs

@@ -54,6 +54,10 @@ type serverConfig struct {
 	maxBodyBytes   int64
 	maxPromptBytes int
 	askTimeout     time.Duration
+	bodyTimeout    time.Duration
+	listenAddr     string   // the address the API is bound to: its own Host, and whether keys are required
+	extraHosts     []string // further names or addresses callers may use in Host
+	corsOrigins    []string // origins allowed to call cross-origin
 }
 
 // WithRegistry registers the HTTP metrics in reg and serves reg on /metrics,
@@ -78,16 +82,41 @@ func WithMaxPromptBytes(n int) Option { return func(c *serverConfig) { c.maxProm
 // WithAskTimeout bounds each query (default DefaultAskTimeout).
 func WithAskTimeout(d time.Duration) Option { return func(c *serverConfig) { c.askTimeout = d } }
 
+// WithBodyTimeout bounds how long a client may take to send a request body
+// (default DefaultBodyTimeout); a slower one gets 408 and loses the connection.
+func WithBodyTimeout(d time.Duration) Option { return func(c *serverConfig) { c.bodyTimeout = d } }
+
+// WithListenAddr tells the server the address it is bound to ("host:port").
+// Requests may then name that address in Host (every interface address when
+// bound to 0.0.0.0 or ::). Default: loopback only.
+func WithListenAddr(addr string) Option { return func(c *serverConfig) { c.listenAddr = addr } }
+
+// WithAllowedHosts adds names or addresses callers may use in Host besides
+// loopback, the bound address and the machine's hostname (e.g. a name a
+// reverse proxy or a NAT forwards).
+func WithAllowedHosts(hosts ...string) Option {
+	return func(c *serverConfig) { c.extraHosts = append(c.extraHosts, hosts...) }
+}
+
+// WithCORSOrigins lists the origins ("https://app.example:8443") whose
+// browser requests are allowed cross-origin; any other Origin is refused.
+func WithCORSOrigins(origins ...string) Option {
+	return func(c *serverConfig) { c.corsOrigins = append(c.corsOrigins, origins...) }
+}
+
 // Server is the node's HTTP surface: OpenAI- and Ollama-compatible APIs, the
 // native API, health, metrics and the dashboard. It holds no goroutines of its
 // own and all its state is fixed at construction, so it needs no Close.
 type Server struct {
-	engine  Engine
-	cfg     serverConfig
-	mux     *http.ServeMux
-	metrics *httpMetrics
-	gather  http.Handler
-	now     func() time.Time // a seam so golden files can pin timestamps
+	engine       Engine
+	cfg          serverConfig
+	handler      http.Handler // the guard around mux
+	mux          *http.ServeMux
+	hosts        hostPolicy
+	metrics      *httpMetrics
+	guardMetrics *guardMetrics
+	gather       http.Handler
+	now          func() time.Time // a seam so golden files can pin timestamps
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -102,6 +131,7 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 		maxBodyBytes:   MaxBodyBytes,
 		maxPromptBytes: MaxPromptBytes,
 		askTimeout:     DefaultAskTimeout,
+		bodyTimeout:    DefaultBodyTimeout,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -120,25 +150,40 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("new api server: max body bytes %d below max prompt bytes %d", cfg.maxBodyBytes, cfg.maxPromptBytes)
 	case cfg.askTimeout <= 0:
 		return nil, fmt.Errorf("new api server: ask timeout %v must be positive", cfg.askTimeout)
+	case cfg.bodyTimeout <= 0:
+		return nil, fmt.Errorf("new api server: body timeout %v must be positive", cfg.bodyTimeout)
+	}
+	for i, o := range cfg.corsOrigins {
+		if err := CheckOrigin(o); err != nil {
+			return nil, fmt.Errorf("new api server: %w", err)
+		}
+		cfg.corsOrigins[i] = strings.TrimSuffix(o, "/") // browsers send no trailing slash
 	}
 	m, err := newHTTPMetrics(cfg.registry)
 	if err != nil {
 		return nil, fmt.Errorf("new api server: %w", err)
 	}
+	gm, err := newGuardMetrics(cfg.registry)
+	if err != nil {
+		return nil, fmt.Errorf("new api server: %w", err)
+	}
 	s := &Server{
-		engine:  engine,
-		cfg:     cfg,
-		mux:     http.NewServeMux(),
-		metrics: m,
-		gather:  promhttp.HandlerFor(cfg.registry, promhttp.HandlerOpts{}),
-		now:     time.Now,
+		engine:       engine,
+		cfg:          cfg,
+		mux:          http.NewServeMux(),
+		hosts:        newHostPolicy(cfg.listenAddr, cfg.extraHosts),
+		metrics:      m,
+		guardMetrics: gm,
+		gather:       promhttp.HandlerFor(cfg.registry, promhttp.HandlerOpts{}),
+		now:          time.Now,
 	}
 	s.routes()
+	s.handler = s.guard(s.mux)
 	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // endpoint is one path of the surface. Every path answers one method (GET
 // also answers HEAD), so a wrong method gets 405 in the API's own error shape.
@@ -190,19 +235,16 @@ func (s *Server) allowMethod(ep endpoint) http.Handler {
 
 // handleNotFound answers unknown paths in the shape of the API their prefix names.
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	kind := kindNative
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/v1/"):
-		kind = kindOpenAI
-	case strings.HasPrefix(r.URL.Path, "/api/"):
-		kind = kindOllama
-	}
-	s.writeError(w, r, kind, &apiError{status: http.StatusNotFound, code: CodeNotFound,
+	s.writeError(w, r, kindForPath(r.URL.Path), &apiError{status: http.StatusNotFound, code: CodeNotFound,
 		msg: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
 }
 
 // readBody reads a request body up to the cap; bigger bodies get 413.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	if e := checkJSONBody(r); e != nil {
+		s.guardMetrics.refused.WithLabelValues(refusedContentType).Inc()
+		return nil, e
+	}
 	tooLarge := &apiError{status: http.StatusRequestEntityTooLarge, code: CodeBodyTooLarge,
 		msg: fmt.Sprintf("request body exceeds %d bytes", s.cfg.maxBodyBytes)}
 	if r.ContentLength > s.cfg.maxBodyBytes {
@@ -213,7 +255,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiE
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge
 		}
-		return nil, badRequest(CodeBadRequest, "", "read request body: %v", err)
+		e := bodyReadError(err)
+		if e.code == CodeBodyTimeout {
+			s.guardMetrics.refused.WithLabelValues(refusedSlowBody).Inc()
+		}
+		return nil, e
 	}
 	return body, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/multiformats/go-multiaddr"
 
+	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/router"
 )
 
@@ -55,6 +56,9 @@ type Config struct {
 	VoteTimeout   time.Duration // how long a round waits for ballots once the proposals are in
 	Confident     float64       // local confidence at or above which an easy query stays local
 	LocalTimeout  time.Duration // deadline for the local model's answer
+
+	APIHosts    []string // further names or addresses callers may put in Host (proxies, NAT)
+	CORSOrigins []string // browser origins allowed to call the API cross-origin
 
 	LogLevel string // debug | info | warn | error
 }
@@ -151,6 +155,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.VoteTimeout, "vote-timeout", c.VoteTimeout, "how long a round waits for ballots")
 	fs.Float64Var(&c.Confident, "confident", c.Confident, "local confidence (0..1) at or above which an easy query is answered locally")
 	fs.DurationVar(&c.LocalTimeout, "local-timeout", c.LocalTimeout, "deadline for the local model's answer")
+	fs.Var((*listValue)(&c.APIHosts), "api-hosts", "extra names or addresses callers may use in Host, comma separated (loopback, the bound address and the hostname always work)")
+	fs.Var((*listValue)(&c.CORSOrigins), "cors-origins", "browser origins (scheme://host[:port]) allowed to call the API cross-origin, comma separated")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug | info | warn | error")
 }
 
@@ -244,6 +250,11 @@ func (c *Config) Validate() error {
 		"--vote-timeout": c.VoteTimeout, "--local-timeout": c.LocalTimeout} {
 		if d <= 0 {
 			bad("%s %v: must be positive", name, d)
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if err := nodeapi.CheckOrigin(o); err != nil {
+			bad("--cors-origins: %v", err)
 		}
 	}
 	switch c.LogLevel {

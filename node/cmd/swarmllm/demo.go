@@ -77,7 +77,7 @@ of easy, hard and safety queries through them, and keeps serving.`)
 		return nil
 	}
 	fmt.Printf("\nThe swarm keeps serving. Try:\n  go run ./cmd/swarmllm ask --api %s --trace \"What is the capital of Australia?\"\n"+
-		"  curl -s %s/v1/chat/completions -d '{\"model\":\"swarm\",\"messages\":[{\"role\":\"user\",\"content\":\"What is 17 * 23?\"}]}'\n"+
+		"  curl -s %s/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"swarm\",\"messages\":[{\"role\":\"user\",\"content\":\"What is 17 * 23?\"}]}'\n"+
 		"  open %s/ for the dashboard. Ctrl-C stops.\n", sw.Nodes[1].APIAddr(), sw.APIURL(0), sw.APIURL(2))
 	<-ctx.Done()
 	fmt.Println("stopping …")
