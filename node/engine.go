@@ -45,6 +45,7 @@ func (n *Node) Models(ctx context.Context) []nodeapi.ModelInfo {
 	local := nodeapi.ModelInfo{Name: n.cfg.Model}
 	if f := n.modelFacts(); f != nil {
 		local.Family, local.ParameterSize, local.Quantization, local.Format = f.Family, f.ParameterSize, f.Quantization, f.Format
+		local.Digest, local.Size, local.ModifiedAt = f.Digest, f.Size, f.ModifiedAt
 	}
 	return []nodeapi.ModelInfo{local, {Name: SwarmModel, Family: "swarmllm"}}
 }

@@ -19,6 +19,8 @@ type Engine interface {
 	Models(ctx context.Context) []ModelInfo
 	// Show describes one model named in Models; ErrUnknownModel otherwise.
 	Show(ctx context.Context, name string) (*ModelDetails, error)
+	// Running lists the models loaded in memory now (Ollama's /api/ps).
+	Running(ctx context.Context) []RunningModel
 	// Peers lists who is in the swarm as this node sees it.
 	Peers(ctx context.Context) []PeerInfo
 	// Records lists the capability records this node knows (the CMS view).
@@ -92,6 +94,14 @@ type ModelInfo struct {
 	Size          int64     `json:"size,omitempty"`   // bytes on disk
 	Digest        string    `json:"digest,omitempty"`
 	ModifiedAt    time.Time `json:"modified_at,omitzero"`
+}
+
+// RunningModel is one entry of /api/ps: a model in memory now.
+type RunningModel struct {
+	ModelInfo
+	SizeVRAM      int64     `json:"size_vram"`
+	ContextLength int       `json:"context_length,omitempty"`
+	ExpiresAt     time.Time `json:"expires_at,omitzero"` // when it unloads; zero = never
 }
 
 // ModelDetails is what /api/show reports about one model.

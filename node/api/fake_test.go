@@ -33,6 +33,7 @@ type fakeEngine struct {
 	err     error // returned by Ask and Show when set
 	block   bool  // Ask waits for its context to end
 	models  []ModelInfo
+	running []RunningModel
 	details map[string]*ModelDetails
 	peers   []PeerInfo
 	records []RecordInfo
@@ -56,7 +57,8 @@ func (f *fakeEngine) Ask(ctx context.Context, req Request) (*Response, error) {
 	return &resp, nil
 }
 
-func (f *fakeEngine) Models(context.Context) []ModelInfo { return f.models }
+func (f *fakeEngine) Models(context.Context) []ModelInfo     { return f.models }
+func (f *fakeEngine) Running(context.Context) []RunningModel { return f.running }
 
 func (f *fakeEngine) Show(_ context.Context, name string) (*ModelDetails, error) {
 	f.mu.Lock()

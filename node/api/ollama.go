@@ -2,8 +2,14 @@ package api
 
 import (
 	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -233,11 +239,87 @@ func (s *Server) handleOllamaTags(w http.ResponseWriter, r *http.Request) {
 	list := ollama.ListResponse{Models: []ollama.ListModelResponse{}}
 	for _, m := range s.engine.Models(r.Context()) {
 		list.Models = append(list.Models, ollama.ListModelResponse{
-			Name: m.Name, Model: m.Name, ModifiedAt: m.ModifiedAt, Size: m.Size, Digest: m.Digest,
+			Name: m.Name, Model: m.Name, ModifiedAt: m.ModifiedAt, Size: m.Size, Digest: modelDigest(m),
 			Details: ollamaDetails(m),
 		})
 	}
 	s.writeJSON(w, r, kindOllama, http.StatusOK, list)
+}
+
+// handleOllamaPs answers `ollama ps`: the models in memory now.
+func (s *Server) handleOllamaPs(w http.ResponseWriter, r *http.Request) {
+	list := ollama.ProcessResponse{Models: []ollama.ProcessModelResponse{}}
+	for _, m := range s.engine.Running(r.Context()) {
+		list.Models = append(list.Models, ollama.ProcessModelResponse{
+			Name: m.Name, Model: m.Name, Size: m.Size, Digest: modelDigest(m.ModelInfo), Details: ollamaDetails(m.ModelInfo),
+			ExpiresAt: m.ExpiresAt, SizeVRAM: m.SizeVRAM, ContextLength: m.ContextLength,
+		})
+	}
+	s.writeJSON(w, r, kindOllama, http.StatusOK, list)
+}
+
+// modelDigest is the model's digest, or for a model with none (the virtual
+// "swarm" model) a stable one derived from its name: Ollama clients take it
+// apart (the ollama CLI prints its first 12 characters), so it is never empty.
+func modelDigest(m ModelInfo) string {
+	if len(m.Digest) >= 12 {
+		return m.Digest
+	}
+	sum := sha256.Sum256([]byte("swarmllm-model:" + m.Name))
+	return hex.EncodeToString(sum[:])
+}
+
+// handleOllamaPull answers `ollama pull` and the pull `ollama run` makes for
+// a model it does not find. A node cannot download models (each device pulls
+// its own into its own Ollama), so it reports success for a model it already
+// serves and, as Ollama does for a name the registry does not know, a
+// streamed error after "pulling manifest" for any other.
+func (s *Server) handleOllamaPull(w http.ResponseWriter, r *http.Request) {
+	body, e := s.readBody(w, r)
+	var in ollama.PullRequest
+	if e == nil {
+		e = decodeJSON(body, &in)
+	}
+	name := cmp.Or(in.Model, in.Name)
+	if e == nil && strings.TrimSpace(name) == "" {
+		e = badRequest(CodeBadRequest, "model", "model is required")
+	}
+	if e != nil {
+		s.writeError(w, r, kindOllama, e)
+		return
+	}
+	_, unknown := s.resolveModel(r.Context(), name)
+	if unknown != nil {
+		unknown.msg = fmt.Sprintf("pull model manifest: %s: a swarmllm node serves only the swarm's models (%s)",
+			unknown.msg, strings.Join(s.modelNames(r.Context()), ", "))
+	}
+	if in.Stream != nil && !*in.Stream {
+		if unknown != nil {
+			s.writeError(w, r, kindOllama, unknown)
+			return
+		}
+		s.writeJSON(w, r, kindOllama, http.StatusOK, ollama.ProgressResponse{Status: "success"})
+		return
+	}
+	lines := []any{ollama.ProgressResponse{Status: "pulling manifest"}, ollama.ProgressResponse{Status: "success"}}
+	if unknown != nil {
+		lines[1] = errorBody(kindOllama, unknown)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // plain structs of strings: cannot fail
+	for _, l := range lines {
+		_ = enc.Encode(l)
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) modelNames(ctx context.Context) []string {
+	var names []string
+	for _, m := range s.engine.Models(ctx) {
+		names = append(names, m.Name)
+	}
+	return names
 }
 
 func ollamaDetails(m ModelInfo) ollama.ModelDetails {
@@ -292,5 +374,36 @@ func (s *Server) handleOllamaShow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleOllamaVersion(w http.ResponseWriter, r *http.Request) {
-	s.writeJSON(w, r, kindOllama, http.StatusOK, map[string]string{"version": s.cfg.version})
+	s.writeJSON(w, r, kindOllama, http.StatusOK, map[string]string{"version": OllamaVersion(s.cfg.version)})
+}
+
+// ollamaModule is the Ollama module whose API the node speaks.
+const ollamaModule = "github.com/ollama/ollama"
+
+// OllamaAPIVersion is the Ollama release whose API the node speaks: the
+// version of the module it is built against (the fallback matches go.mod;
+// a test checks it).
+var OllamaAPIVersion = func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == ollamaModule {
+				return strings.TrimPrefix(d.Version, "v")
+			}
+		}
+	}
+	return "0.17.4"
+}()
+
+// OllamaVersion is what /api/version reports for a node of version ours: the
+// Ollama API version it speaks, with ours as semver build metadata
+// ("0.17.4+swarmllm.0.1.0"), so Ollama clients that compare versions see the
+// API they know, and `ollama -v` shows both.
+func OllamaVersion(ours string) string {
+	meta := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '.' {
+			return r
+		}
+		return '.'
+	}, strings.TrimPrefix(ours, "v"))
+	return OllamaAPIVersion + "+swarmllm." + meta
 }

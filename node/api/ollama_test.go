@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -145,7 +146,7 @@ func TestOllamaClientListShowVersion(t *testing.T) {
 		t.Errorf("list = %+v", list)
 	}
 	v, err := client.Version(t.Context())
-	if err != nil || v != "0.1.0" {
+	if err != nil || v != OllamaAPIVersion+"+swarmllm.0.1.0" {
 		t.Errorf("version = %q, %v", v, err)
 	}
 	sw, err := client.Show(t.Context(), &ollama.ShowRequest{Model: "swarm"})
@@ -195,4 +196,115 @@ func TestOllamaStreamShape(t *testing.T) {
 		t.Errorf("trace = %+v, %v", tr, err)
 	}
 	golden(t, "ollama_chat_stream.ndjson", body)
+}
+
+// The ollama CLI prints m.Digest[:12] for every model `ollama list` and
+// `ollama ps` show: a model without a digest of its own (the virtual swarm
+// model) must still get a full one, stable across calls.
+func TestOllamaListDigests(t *testing.T) {
+	srv, f := newTestServer(t)
+	f.running = []RunningModel{{ModelInfo: f.models[0], SizeVRAM: 1 << 20, ContextLength: 4096, ExpiresAt: fixedTime},
+		{ModelInfo: ModelInfo{Name: "no-digest"}}}
+	client := newOllamaClient(t, srv)
+	list, err := client.List(t.Context())
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	ps, err := client.ListRunning(t.Context())
+	if err != nil {
+		t.Fatalf("ps: %v", err)
+	}
+	again, err := client.List(t.Context())
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if list.Models[0].Digest != "sha256:abc123" {
+		t.Errorf("a model's own digest was replaced: %q", list.Models[0].Digest)
+	}
+	if d := list.Models[1].Digest; len(d) != 64 || d != again.Models[1].Digest {
+		t.Errorf("swarm model digest %q (again %q): want a stable 64-hex digest", d, again.Models[1].Digest)
+	}
+	if len(ps.Models) != 2 {
+		t.Fatalf("ps = %+v", ps)
+	}
+	if m := ps.Models[0]; m.Name != testModel || m.Size != 734003200 || m.SizeVRAM != 1<<20 || m.ContextLength != 4096 ||
+		!m.ExpiresAt.Equal(fixedTime) || m.Details.Family != "llama" {
+		t.Errorf("ps[0] = %+v", m)
+	}
+	if len(ps.Models[1].Digest) != 64 {
+		t.Errorf("ps[1] digest %q", ps.Models[1].Digest)
+	}
+}
+
+// `ollama pull` of a model the swarm serves succeeds without downloading;
+// of any other it fails the way Ollama's does (a streamed error after
+// "pulling manifest"), naming what the swarm serves; `ollama run` of an
+// unknown model goes through this pull.
+func TestOllamaPull(t *testing.T) {
+	srv, f := newTestServer(t)
+	client := newOllamaClient(t, srv)
+	noStream := false
+	tests := []struct {
+		name    string
+		model   string
+		stream  *bool
+		wantErr string // "" = success
+		status  int    // for a non-streamed error
+	}{
+		{"known model streamed", testModel, nil, "", 0},
+		{"known model without tag", "SIM-GEO:1b", nil, "", 0},
+		{"known model not streamed", "swarm", &noStream, "", 0},
+		{"unknown model streamed", "llama3", nil, "model 'llama3' not found", 0},
+		{"unknown model not streamed", "llama3", &noStream, "model 'llama3' not found", http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var statuses []string
+			err := client.Pull(t.Context(), &ollama.PullRequest{Model: tc.model, Stream: tc.stream},
+				func(p ollama.ProgressResponse) error { statuses = append(statuses, p.Status); return nil })
+			if tc.wantErr == "" {
+				if err != nil || len(statuses) == 0 || statuses[len(statuses)-1] != "success" {
+					t.Fatalf("pull: %v, statuses %q", err, statuses)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), testModel) {
+				t.Fatalf("pull error = %v, want %q naming the served models", err, tc.wantErr)
+			}
+			var se ollama.StatusError
+			if gotStatus := errors.As(err, &se); gotStatus != (tc.status != 0) || (gotStatus && se.StatusCode != tc.status) {
+				t.Errorf("error %#v: want status %d (0 = streamed after a 200)", err, tc.status)
+			}
+			if tc.stream == nil && (len(statuses) != 1 || statuses[0] != "pulling manifest") {
+				t.Errorf("statuses before the error = %q", statuses)
+			}
+		})
+	}
+	status, _, body := postJSON(t, srv, "/api/pull", map[string]any{})
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "model is required") {
+		t.Errorf("pull without a model: %d %s", status, body)
+	}
+	if f.askCount() != 0 {
+		t.Errorf("pull asked the engine %d times", f.askCount())
+	}
+}
+
+func TestOllamaVersionString(t *testing.T) {
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mod), "github.com/ollama/ollama v"+OllamaAPIVersion+"\n") {
+		t.Errorf("OllamaAPIVersion %q is not the go.mod version of github.com/ollama/ollama", OllamaAPIVersion)
+	}
+	tests := []struct{ ours, want string }{
+		{"0.1.0", OllamaAPIVersion + "+swarmllm.0.1.0"},
+		{"v0.2.0-rc1", OllamaAPIVersion + "+swarmllm.0.2.0-rc1"},
+		{"v0.0.0-20261129224304-cafeedb12875+dirty", OllamaAPIVersion + "+swarmllm.0.0.0-20261129224304-cafeedb12875.dirty"},
+	}
+	for _, tc := range tests {
+		if got := OllamaVersion(tc.ours); got != tc.want {
+			t.Errorf("OllamaVersion(%q) = %q, want %q", tc.ours, got, tc.want)
+		}
+	}
 }

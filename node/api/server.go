@@ -202,6 +202,8 @@ func (s *Server) routes() {
 		{kindOllama, http.MethodPost, "/api/generate", s.handleOllamaGenerate},
 		{kindOllama, http.MethodGet, "/api/tags", s.handleOllamaTags},
 		{kindOllama, http.MethodPost, "/api/show", s.handleOllamaShow},
+		{kindOllama, http.MethodGet, "/api/ps", s.handleOllamaPs},
+		{kindOllama, http.MethodPost, "/api/pull", s.handleOllamaPull},
 		{kindOllama, http.MethodGet, "/api/version", s.handleOllamaVersion},
 		{kindNative, http.MethodPost, "/swarm/v1/ask", s.handleAsk},
 		{kindNative, http.MethodGet, "/swarm/v1/peers", s.handlePeers},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/types/model"
 )
 
 var (
@@ -74,6 +75,19 @@ type ModelFacts struct {
 	ContextLength int
 	EmbeddingDim  int
 	Capabilities  []string // completion, embedding, tools, vision, …
+	// From /api/tags: what `ollama list` shows of the model.
+	Digest     string // hex sha256 of the manifest
+	Size       int64  // bytes on disk
+	ModifiedAt time.Time
+}
+
+// LoadedModel is the model as Ollama's /api/ps lists it while it is in memory.
+type LoadedModel struct {
+	Digest        string
+	Size          int64 // bytes in memory
+	SizeVRAM      int64 // of which on the GPU
+	ContextLength int
+	ExpiresAt     time.Time
 }
 
 // Ollama is a client for one model on one Ollama server. Safe for concurrent use.
@@ -267,7 +281,43 @@ func (o *Ollama) ShowModel(ctx context.Context, name string) (*ModelFacts, error
 			f.EmbeddingDim = toInt(v)
 		}
 	}
+	// /api/show has no digest or size: /api/tags has.
+	list, err := o.client.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list models for %s: %w", name, classify(err))
+	}
+	for _, m := range list.Models {
+		if sameModel(m.Name, name) {
+			f.Digest, f.Size, f.ModifiedAt = m.Digest, m.Size, m.ModifiedAt
+			break
+		}
+	}
 	return f, nil
+}
+
+// Loaded reports the model as /api/ps lists it, or nil when it is not in memory.
+func (o *Ollama) Loaded(ctx context.Context) (*LoadedModel, error) {
+	ps, err := o.client.ListRunning(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list running models: %w", classify(err))
+	}
+	for _, m := range ps.Models {
+		if sameModel(m.Name, o.model) {
+			return &LoadedModel{Digest: m.Digest, Size: m.Size, SizeVRAM: m.SizeVRAM,
+				ContextLength: m.ContextLength, ExpiresAt: m.ExpiresAt}, nil
+		}
+	}
+	return nil, nil
+}
+
+// sameModel says whether two names mean the same Ollama model, as Ollama
+// compares them: case-insensitive, a missing tag meaning ":latest".
+func sameModel(a, b string) bool {
+	na, nb := model.ParseName(a), model.ParseName(b)
+	if !na.IsValid() || !nb.IsValid() {
+		return strings.EqualFold(a, b)
+	}
+	return na.EqualFold(nb)
 }
 
 func toInt(v any) int {
