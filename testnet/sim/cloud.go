@@ -59,8 +59,12 @@ func NewCloud(wl *workload.Workload, p Profile, opts ...Option) (*Cloud, error) 
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("new simulated cloud: %w", err)
 	}
+	eng, err := newEngine(wl)
+	if err != nil {
+		return nil, fmt.Errorf("new simulated cloud: %w", err)
+	}
 	c := &Cloud{
-		eng: newEngine(wl), opts: o, profile: p,
+		eng: eng, opts: o, profile: p,
 		created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix(),
 		stats:   CloudStats{ByDataset: map[string]int{}},
 	}
@@ -245,26 +249,18 @@ func (c *Cloud) handleCompletions(w http.ResponseWriter, r *http.Request) {
 			samp.NumPredict = *mt
 		}
 	}
-	var last, all strings.Builder
 	promptTokens := 3 // every reply is primed with <|start|>assistant<|message|>
+	turns := make([]Turn, 0, len(req.Messages))
 	for i, m := range req.Messages {
 		text, err := messageText(m.Content)
 		if err != nil {
 			fail(w, http.StatusBadRequest, fmt.Sprintf("messages[%d]: %v", i, err))
 			return
 		}
-		if m.Role == "user" {
-			last.Reset()
-			last.WriteString(text)
-		}
-		all.WriteString(text)
-		all.WriteString("\n")
+		turns = append(turns, Turn{Role: m.Role, Text: text})
 		promptTokens += countTokens(text) + 4
 	}
-	prompt := last.String()
-	if _, ok := c.eng.wl.Lookup(prompt); !ok {
-		prompt = all.String()
-	}
+	prompt := c.eng.question(turns)
 
 	reply := c.Answer(prompt, samp)
 	c.opts.log.Debug("simulated cloud answer", "qid", reply.Item.QID, "outcome", reply.Outcome.String(), "prompt", prompt, "answer", reply.Text)

@@ -81,15 +81,24 @@ type engine struct {
 	distractors map[string][]string // qid → wrong answers, most popular first
 }
 
-func newEngine(wl *workload.Workload) *engine {
-	e := &engine{wl: wl, distractors: make(map[string][]string)}
+func newEngine(wl *workload.Workload) (*engine, error) {
+	all, added, err := withExamples(wl)
+	if err != nil {
+		return nil, err
+	}
+	e := &engine{wl: all, distractors: make(map[string][]string)}
+	// The workload's own items draw distractors from the workload alone, so
+	// the examples never change an evaluation's answers.
 	items := wl.Items()
 	for _, it := range items {
 		if it.Dataset != workload.DatasetSafety {
 			e.distractors[it.QID] = distractorsFor(it, items)
 		}
 	}
-	return e
+	for _, it := range added {
+		e.distractors[it.QID] = distractorsFor(it, all.Items())
+	}
+	return e, nil
 }
 
 // Shape of the hidden confidence signal behind the logprobs: each token's

@@ -90,8 +90,12 @@ func NewSLM(wl *workload.Workload, profiles []Profile, opts ...Option) (*SLM, er
 	if o.apiKey != "" {
 		return nil, errors.New("new simulated SLM: WithAPIKey applies to the cloud stand-in only")
 	}
+	eng, err := newEngine(wl)
+	if err != nil {
+		return nil, fmt.Errorf("new simulated SLM: %w", err)
+	}
 	s := &SLM{
-		eng:       newEngine(wl),
+		eng:       eng,
 		opts:      o,
 		modified:  time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		modelDown: make(map[string]bool),
@@ -311,15 +315,13 @@ func (s *SLM) handleChat(w http.ResponseWriter, r *http.Request) {
 			Message: api.Message{Role: "assistant"}, Done: true, DoneReason: "load"})
 		return
 	}
-	question, all := chatPrompt(req.Messages)
-	prompt := question
-	if _, ok := s.eng.wl.Lookup(question); !ok {
-		prompt = all // the question may sit in a system message or across turns
-	}
+	turns := make([]Turn, len(req.Messages))
 	promptTokens := 0
-	for _, m := range req.Messages {
+	for i, m := range req.Messages {
+		turns[i] = Turn{Role: m.Role, Text: m.Content}
 		promptTokens += countTokens(m.Content) + 4 // role and template tokens
 	}
+	prompt := s.eng.question(turns)
 	g := s.generation(p, prompt, promptTokens, samp, req.Logprobs, req.TopLogprobs)
 	stream := req.Stream == nil || *req.Stream
 	g.run(r.Context(), w, stream, func(m api.Metrics, content string, lps []api.Logprob, done bool, reason string) any {
@@ -356,19 +358,6 @@ func (s *SLM) handleGenerate(w http.ResponseWriter, r *http.Request) {
 			Done: done, DoneReason: reason, Logprobs: lps, Metrics: m,
 		}
 	})
-}
-
-// chatPrompt returns the last user message and all messages joined.
-func chatPrompt(msgs []api.Message) (last, all string) {
-	var b strings.Builder
-	for _, m := range msgs {
-		if m.Role == "user" {
-			last = m.Content
-		}
-		b.WriteString(m.Content)
-		b.WriteString("\n")
-	}
-	return last, b.String()
 }
 
 // parseSampling reads the options that change a simulated answer.

@@ -107,7 +107,10 @@ func TestSelectProfiles(t *testing.T) {
 
 func TestDistractorsArePlausibleAndWrong(t *testing.T) {
 	wl := workload.Default()
-	e := newEngine(wl)
+	e, err := newEngine(wl)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, it := range wl.Items() {
 		if it.Dataset == workload.DatasetSafety {
 			continue
