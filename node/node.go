@@ -17,8 +17,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
-	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,6 +25,7 @@ import (
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/collab"
 	"github.com/swarmllm/swarmllm/node/config"
+	"github.com/swarmllm/swarmllm/node/p2p"
 	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
@@ -46,6 +45,7 @@ type Node struct {
 	reg  *prometheus.Registry
 
 	host   host.Host
+	allow  *p2p.Allowlist // nil without --allow-peers
 	dht    *dht.IpfsDHT
 	ps     *pubsub.PubSub
 	mdns   mdns.Service
@@ -125,17 +125,16 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n.host, err = libp2p.New(
-		libp2p.Identity(key),
-		libp2p.ListenAddrStrings(cfg.Listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Transport(libp2pquic.NewTransport),
-		libp2p.PrometheusRegisterer(n.reg),
-		// A LAN swarm needs no relays or NAT traversal, and they cost goroutines.
-		libp2p.DisableRelay(),
-	)
+	hostOpts, err := n.hostOptions(key)
+	if err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	n.host, err = libp2p.New(hostOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("new node: start libp2p host: %w", err)
+	}
+	if n.allow != nil {
+		n.allow.Start(n.host.Network())
 	}
 	n.log = n.log.With("node", n.host.ID().ShortString())
 
@@ -271,6 +270,9 @@ func (n *Node) Close() error {
 			if err := n.dht.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("stop DHT: %w", err))
 			}
+		}
+		if n.allow != nil {
+			_ = n.allow.Close()
 		}
 		if n.host != nil {
 			if err := n.host.Close(); err != nil {

@@ -43,6 +43,8 @@ type Config struct {
 	Describe   string   // free-text description of what this node is good at
 	EmbedModel string   // Ollama embedding model shared by the swarm; "" = built-in lexical embedder
 	Name       string   // human label shown to peers; "" = hostname
+	SwarmKey   string   // private-network key file (swarmllm keygen); "" = an open swarm
+	AllowPeers string   // file of member peer ids, re-read on change and SIGHUP; "" = every key holder
 
 	Policy        router.Policy
 	Privacy       string        // redact | block | allow: personal data sent to the cloud
@@ -144,6 +146,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Describe, "describe", c.Describe, "free-text description of what this node's model is good at")
 	fs.StringVar(&c.EmbedModel, "embed-model", c.EmbedModel, "Ollama embedding model shared by the swarm (empty: built-in lexical embedder)")
 	fs.StringVar(&c.Name, "name", c.Name, "human label shown to peers (default: hostname)")
+	fs.StringVar(&c.SwarmKey, "swarm-key", c.SwarmKey, "private swarm key file (make one with 'swarmllm keygen'); empty: an open swarm anyone can join")
+	fs.StringVar(&c.AllowPeers, "allow-peers", c.AllowPeers, "file of member peer ids, one a line (# comments); re-read on change and SIGHUP")
 	fs.Var((*policyValue)(&c.Policy), "policy", fmt.Sprintf("routing policy: %v", router.Policies))
 	fs.StringVar(&c.Privacy, "privacy", c.Privacy, "personal data bound for the cloud: redact | block | allow")
 	fs.StringVar(&c.CloudURL, "cloud-url", c.CloudURL, "OpenAI-compatible cloud FM base URL (empty: no cloud; key from SWARM_CLOUD_API_KEY)")

@@ -14,6 +14,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/swarmllm/swarmllm/node/p2p"
 )
 
 // Paths relative to this package.
@@ -56,13 +58,13 @@ func TestComposeConfig(t *testing.T) {
 		env   []string
 		want  []string // substrings of the rendered config
 	}{
-		{"testnet defaults", []string{composeFile}, nil, []string{"12D3KooWE2Nf3wDzabfSNRtLDyUGBKYZSJi9UjMjCceuWrbYhhx3", "8701"}},
+		{"testnet defaults", []string{composeFile}, nil, []string{"12D3KooWE2Nf3wDzabfSNRtLDyUGBKYZSJi9UjMjCceuWrbYhhx3", "8701", "SWARM_SWARM_KEY"}},
 		{"testnet mDNS only, other ports", []string{composeFile},
 			[]string{"SWARM_TESTNET_BOOTSTRAP=", "SWARM_TESTNET_PORT1=18701", "SWARM_TESTNET_CLOUD_MAX_SHARE=0"},
 			[]string{"18701", "SWARM_CLOUD_MAX_SHARE"}},
 		{"testnet on real ollama", []string{composeFile, ollamaOverride}, nil,
 			[]string{"swarmllm-ollama:local", "tiny-sharp", "tiny-flat", "tiny-embed", "/tmp"}},
-		{"real devices defaults", []string{realComposeFile}, nil, []string{"ollama/ollama:0.17.4", "qwen2.5:0.5b", "all-minilm"}},
+		{"real devices defaults", []string{realComposeFile}, nil, []string{"ollama/ollama:0.17.4", "qwen2.5:0.5b", "all-minilm", "SWARM_SWARM_KEY", "swarm.key"}},
 		{"real devices llama", []string{realComposeFile}, []string{"SWARM_MODEL=llama3.2:1b", "SWARM_DOMAINS=geography,science"},
 			[]string{"llama3.2:1b", "geography,science"}},
 		{"real devices smollm", []string{realComposeFile}, []string{"SWARM_MODEL=smollm2:360m"}, []string{"smollm2:360m"}},
@@ -94,7 +96,8 @@ func TestComposeConfig(t *testing.T) {
 }
 
 // TestComposeIdentities checks that the committed test keys are the peer ids
-// the bootstrap addresses name, so nodes can dial each other by /p2p/<id>.
+// the bootstrap addresses name, so nodes can dial each other by /p2p/<id>,
+// and that every node holds the testnet's swarm key.
 func TestComposeIdentities(t *testing.T) {
 	compose, err := os.ReadFile(composeFile)
 	if err != nil {
@@ -122,6 +125,13 @@ func TestComposeIdentities(t *testing.T) {
 				t.Errorf("%s does not mount %s's key: want %q", composeFile, name, want)
 			}
 		})
+	}
+	// The testnet is a private swarm: every node mounts the committed test key.
+	if _, err := p2p.LoadSwarmKey(filepath.Join(dockerDir, "identity", "swarm.key")); err != nil {
+		t.Errorf("test swarm key: %v", err)
+	}
+	if got := strings.Count(string(compose), "./identity/swarm.key:/swarm.key:ro"); got != 3 {
+		t.Errorf("%s mounts the swarm key into %d nodes, want 3", composeFile, got)
 	}
 }
 

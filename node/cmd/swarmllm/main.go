@@ -7,6 +7,7 @@
 //	swarmllm eval  [flags]      score a workload through a node, policy against policy
 //	swarmllm sim   slm|cloud    run a simulated backend (a test instrument)
 //	swarmllm health             exit 0 when a node can answer (container healthchecks)
+//	swarmllm keygen --swarm-key FILE   make a private swarm key
 package main
 
 import (
@@ -33,9 +34,10 @@ var commands = map[string]command{
 	"sim":    {runSim, "run a simulated SLM or cloud FM backend (test instrument)"},
 	"eval":   {runEval, "score a workload through a node, policy against policy"},
 	"health": {runHealth, "check a node: exit 0 when it can answer (for healthchecks)"},
+	"keygen": {runKeygen, "make a private swarm key file (--swarm-key FILE)"},
 }
 
-var commandOrder = []string{"node", "ask", "peers", "health", "demo", "eval", "sim"}
+var commandOrder = []string{"node", "ask", "peers", "health", "keygen", "demo", "eval", "sim"}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/swarmllm/swarmllm/node"
@@ -56,6 +58,24 @@ func runNode(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// SIGHUP re-reads the allow-peers file at once.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	hupDone := make(chan struct{})
+	defer close(hupDone)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if err := n.Reload(); err != nil {
+					log.Error("reload on SIGHUP", "err", err)
+				}
+			case <-hupDone:
+				return
+			}
+		}
+	}()
 	runErr := n.Run(ctx)
 	log.Info("shutting down")
 	done := make(chan error, 1)

@@ -1,0 +1,92 @@
+package p2p
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/pnet"
+	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// HostConfig is what a node's libp2p host is built from.
+type HostConfig struct {
+	Identity   crypto.PrivKey
+	Listen     []string                // multiaddrs
+	SwarmKey   pnet.PSK                // nil: an open swarm
+	Gater      connmgr.ConnectionGater // nil: every peer (that holds the key, if any)
+	Registerer prometheus.Registerer   // libp2p's own metrics; nil: none
+	Log        *slog.Logger            // nil: slog.Default()
+}
+
+// HostOptions turns hc into libp2p options. With a swarm key the host carries
+// TCP only, since QUIC cannot carry a pre-shared key: QUIC listen addresses
+// are dropped and the drop is logged. Without one it logs that the swarm is
+// open.
+func HostOptions(hc HostConfig) ([]libp2p.Option, error) {
+	log := hc.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if hc.Identity == nil {
+		return nil, fmt.Errorf("host options: no identity")
+	}
+	listen := hc.Listen
+	if hc.SwarmKey != nil {
+		var dropped []string
+		listen, dropped = TCPOnly(hc.Listen)
+		if len(listen) == 0 {
+			return nil, fmt.Errorf("host options: %w: a swarm key needs a TCP listen address (QUIC cannot carry it), got %q", ErrNoListenAddrs, hc.Listen)
+		}
+		if len(dropped) > 0 {
+			log.Info("private swarm: QUIC cannot carry the swarm key, listening on TCP only", "dropped", dropped)
+		} else {
+			log.Info("private swarm: only holders of the swarm key can connect")
+		}
+	} else {
+		log.Warn("open swarm: no --swarm-key, so any peer that finds this node can join it")
+	}
+	opts := []libp2p.Option{
+		libp2p.Identity(hc.Identity),
+		libp2p.ListenAddrStrings(listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		// A LAN swarm needs no relays or NAT traversal, and they cost goroutines.
+		libp2p.DisableRelay(),
+	}
+	if hc.SwarmKey != nil {
+		opts = append(opts, libp2p.PrivateNetwork(hc.SwarmKey))
+	} else {
+		opts = append(opts, libp2p.Transport(libp2pquic.NewTransport))
+	}
+	if hc.Gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(hc.Gater))
+	}
+	if hc.Registerer != nil {
+		opts = append(opts, libp2p.PrometheusRegisterer(hc.Registerer))
+	}
+	return opts, nil
+}
+
+// TCPOnly splits addrs into those a private network can listen on (TCP) and
+// the rest (QUIC, WebTransport, anything over UDP). Unparseable addresses are
+// kept for libp2p to refuse with its own error.
+func TCPOnly(addrs []string) (tcpAddrs, dropped []string) {
+	for _, s := range addrs {
+		ma, err := multiaddr.NewMultiaddr(s)
+		if err != nil {
+			tcpAddrs = append(tcpAddrs, s)
+			continue
+		}
+		if _, err := ma.ValueForProtocol(multiaddr.P_TCP); err == nil {
+			tcpAddrs = append(tcpAddrs, s)
+		} else {
+			dropped = append(dropped, s)
+		}
+	}
+	return tcpAddrs, dropped
+}
