@@ -74,11 +74,7 @@ func BenchmarkDHTLookup(b *testing.B) {
 	asker.connect(b, nodes[0])
 	asker.connect(b, nodes[n/2])
 	waitFor(b, 5*time.Second, "asker routing table", func() bool { return asker.kad.RoutingTable().Size() > 0 })
-	forget := func() {
-		asker.store.mu.Lock()
-		clear(asker.store.peers)
-		asker.store.mu.Unlock()
-	}
+	forget := func() { asker.store.cache.do(func() { clear(asker.store.cache.peers) }) }
 	ctx := context.Background()
 
 	b.Run("by-peer", func(b *testing.B) {

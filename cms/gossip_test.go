@@ -28,7 +28,7 @@ func TestGossipValidator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.store.accept(cached, viaGossip)
+	n.store.cache.put(cached, viaGossip)
 
 	tampered := bytes.Clone(seal(a, testFields(a.id, 6, testNow)))
 	tampered[bytes.Index(tampered, []byte("clinical"))] ^= 0x20

@@ -1,0 +1,252 @@
+package cms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	kb "github.com/libp2p/go-libp2p-kbucket"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// dhtMinInterval bounds how often the store writes its record to the DHT
+// (at most TTL/6, so short test TTLs still refresh in time).
+const dhtMinInterval = 5 * time.Second
+
+// dhtWriter writes this node's records and provider records to the DHT.
+// Its loop (run) owns every field below the channels, so writes never overlap.
+type dhtWriter struct {
+	s *Store
+
+	queueC chan *Record  // publish loop → run (cap 1, latest wins)
+	kick   chan struct{} // a peer joined → run retries a failed write (cap 1)
+	putQ   chan putReq   // Refresh → run: write now and reply
+
+	// Owned by run.
+	putSeq   uint64
+	provided map[string]time.Time // domain → last successful Provide
+}
+
+type putReq struct {
+	ctx   context.Context
+	rec   *Record
+	reply chan<- error
+}
+
+func newDHTWriter(s *Store) *dhtWriter {
+	return &dhtWriter{
+		s:        s,
+		queueC:   make(chan *Record, 1),
+		kick:     make(chan struct{}, 1),
+		putQ:     make(chan putReq),
+		provided: make(map[string]time.Time),
+	}
+}
+
+// queue hands rec to the loop, replacing a record still waiting. Never blocks.
+func (w *dhtWriter) queue(rec *Record) {
+	for {
+		select {
+		case w.queueC <- rec:
+			return
+		default:
+		}
+		select {
+		case <-w.queueC:
+		default:
+		}
+	}
+}
+
+// put has the loop write rec now, under ctx, and returns the outcome.
+func (w *dhtWriter) put(ctx context.Context, rec *Record) error {
+	reply := make(chan error, 1)
+	select {
+	case w.putQ <- putReq{ctx: ctx, rec: rec, reply: reply}:
+	case <-w.s.ctx.Done():
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("put record seq %d: %w", rec.Seq(), ctx.Err())
+	}
+	return <-reply // the loop answers every request it took
+}
+
+// run writes queued records to the DHT, at most one per dhtMinInterval (the
+// latest at the interval's end): load and health change often and reach LAN
+// peers by gossip at once, while DHT readers can live with seconds of
+// staleness. A failed write (typically: no DHT peers yet) is retried with the
+// latest record after a backoff, and at once when a peer joins, so a node is
+// findable through the DHT soon after it gets its first peer rather than at
+// the next refresh.
+func (w *dhtWriter) run() {
+	s := w.s
+	const firstBackoff = 500 * time.Millisecond
+	var (
+		retry   <-chan time.Time
+		backoff = firstBackoff
+		pending *Record
+	)
+	put := throttle{interval: min(dhtMinInterval, s.cfg.ttl/6)}
+	defer put.stop()
+	write := func(rec *Record) {
+		put.ran()
+		err := w.write(s.ctx, rec)
+		if err == nil || s.ctx.Err() != nil {
+			retry, backoff = nil, firstBackoff
+			return
+		}
+		level := slog.LevelInfo
+		if errors.Is(err, kb.ErrLookupFailure) {
+			level = slog.LevelDebug // no DHT peers yet: expected until the first one joins
+		}
+		s.log.Log(s.ctx, level, "publish capability record to dht", "err", err, "retry_in", backoff)
+		retry = time.After(backoff)
+		backoff = min(2*backoff, s.cfg.ttl/3)
+	}
+	writePending := func() {
+		if pending != nil {
+			rec := pending
+			pending = nil
+			write(rec)
+		}
+	}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case req := <-w.putQ:
+			req.reply <- w.write(req.ctx, req.rec)
+		case pending = <-w.queueC:
+			if put.request() {
+				writePending()
+			}
+		case <-put.C():
+			put.fired()
+			writePending()
+		case <-retry:
+			write(s.Self())
+		case <-w.kick:
+			if retry != nil {
+				write(s.Self())
+			}
+		}
+	}
+}
+
+// write stores rec under this node's key, unless one at least as new is
+// already there, and provides its domains that are due. Run by the loop.
+func (w *dhtWriter) write(ctx context.Context, rec *Record) error {
+	s := w.s
+	var err error
+	if rec.Seq() > w.putSeq {
+		opCtx, cancel := context.WithTimeout(ctx, s.cfg.opTimeout)
+		err = s.dht.PutValue(opCtx, Key(s.h.ID()), rec.Raw)
+		cancel()
+		s.m.publish.WithLabelValues(viaDHT, result(err)).Inc()
+		if err != nil {
+			err = fmt.Errorf("put record seq %d: %w", rec.Seq(), err)
+		} else {
+			w.putSeq = rec.Seq()
+		}
+	}
+
+	domains := rec.Fields.GetDomains()
+	for d := range w.provided {
+		if !slices.Contains(domains, d) {
+			delete(w.provided, d) // so declaring it again provides at once
+		}
+	}
+	var errs []error
+	for _, d := range domains {
+		if last, ok := w.provided[d]; ok && time.Since(last) < s.cfg.provideInterval {
+			continue
+		}
+		c, cerr := DomainCID(d)
+		if cerr == nil {
+			opCtx, cancel := context.WithTimeout(ctx, s.cfg.opTimeout)
+			cerr = s.dht.Provide(opCtx, c, true)
+			cancel()
+		}
+		s.m.publish.WithLabelValues(viaProvide, result(cerr)).Inc()
+		if cerr != nil {
+			errs = append(errs, fmt.Errorf("provide domain %q: %w", d, cerr))
+			continue
+		}
+		w.provided[d] = time.Now()
+	}
+	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// joinFetchDelay is how long after a peer joins the topic the store looks
+// its record up in the DHT if gossip has not delivered it by then; gossip
+// normally does within tens of milliseconds, so this is the rare fallback.
+const joinFetchDelay = time.Second
+
+// maxJoinFetches bounds the DHT lookups for one joined peer (its record may
+// reach the DHT only after our first try).
+const maxJoinFetches = 3
+
+// fetcher looks up the records of joined peers that gossip did not deliver
+// (an announcement can be lost while a new peer's gossip stream opens). Its
+// loop (run) owns the queue's order: every entry is due joinFetchDelay after
+// it was queued, so the queue is in due order.
+type fetcher struct {
+	s *Store
+	q chan joinFetch // topic-event loop and run → run (cap 256, drops when full)
+}
+
+// joinFetch is a peer that joined the topic, to look up in the DHT at due
+// unless its record arrived by gossip.
+type joinFetch struct {
+	p       peer.ID
+	due     time.Time
+	attempt int
+}
+
+func newFetcher(s *Store) *fetcher { return &fetcher{s: s, q: make(chan joinFetch, 256)} }
+
+// joined queues p's lookup. Never blocks: in a join storm, gossip and
+// refreshes will do.
+func (f *fetcher) joined(p peer.ID) {
+	select {
+	case f.q <- joinFetch{p: p, due: time.Now().Add(joinFetchDelay)}:
+	default:
+	}
+}
+
+func (f *fetcher) run() {
+	s := f.s
+	for {
+		var jf joinFetch
+		select {
+		case <-s.ctx.Done():
+			return
+		case jf = <-f.q:
+		}
+		wait := time.NewTimer(time.Until(jf.due))
+		select {
+		case <-s.ctx.Done():
+			wait.Stop()
+			return
+		case <-wait.C:
+		}
+		if s.cached(jf.p) != nil {
+			continue
+		}
+		_, err := s.Get(s.ctx, jf.p)
+		if err == nil || s.ctx.Err() != nil {
+			continue
+		}
+		s.log.Debug("fetch joined peer's record", "peer", jf.p, "attempt", jf.attempt, "err", err)
+		if jf.attempt+1 < maxJoinFetches {
+			// Due after everything queued so far, so the queue stays in due order.
+			select {
+			case f.q <- joinFetch{p: jf.p, due: time.Now().Add(joinFetchDelay), attempt: jf.attempt + 1}:
+			default:
+			}
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package cms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/swarmllm/swarmllm/cms/cmspb"
+)
+
+// joinSettle is how long after a peer joins the topic the store announces
+// its record to it (see publisher.run).
+const joinSettle = 20 * time.Millisecond
+
+// publisher builds, signs and announces this node's records. Its loop (run)
+// owns every field below the channels and is the only writer of Store.own,
+// so publications never overlap and sequence numbers only grow.
+type publisher struct {
+	s *Store
+
+	changed  chan struct{}   // Changed → run (cap 1)
+	joined   chan struct{}   // a peer joined the topic → run (cap 1)
+	newcomer chan struct{}   // an unknown peer's record was cached → run (cap 1)
+	refreshQ chan refreshReq // Refresh → run
+
+	// Owned by run.
+	lastSeq   uint64
+	embedText string
+	embedVec  *cmspb.Embedding
+}
+
+// refreshReq asks the loop for a publication now, under ctx.
+type refreshReq struct {
+	ctx   context.Context
+	reply chan<- refreshResult
+}
+
+type refreshResult struct {
+	rec *Record
+	err error
+}
+
+func newPublisher(s *Store) *publisher {
+	return &publisher{
+		s:        s,
+		changed:  make(chan struct{}, 1),
+		joined:   make(chan struct{}, 1),
+		newcomer: make(chan struct{}, 1),
+		refreshQ: make(chan refreshReq),
+	}
+}
+
+// refresh has the loop publish now and returns what publish returned.
+func (p *publisher) refresh(ctx context.Context) (*Record, error) {
+	reply := make(chan refreshResult, 1)
+	select {
+	case p.refreshQ <- refreshReq{ctx: ctx, reply: reply}:
+	case <-p.s.ctx.Done():
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, fmt.Errorf("publish: %w", ctx.Err())
+	}
+	r := <-reply // the loop answers every request it took
+	return r.rec, r.err
+}
+
+// run publishes on start, every TTL/3, on Changed (throttled) and on
+// Refresh, and re-announces on topic joins and newcomers (throttled). Every
+// new record goes to the DHT writer.
+func (p *publisher) run() {
+	s := p.s
+	refresh := time.NewTicker(s.cfg.ttl / 3)
+	defer refresh.Stop()
+	pub := throttle{interval: s.cfg.minInterval}
+	defer pub.stop()
+	// Two throttles: announcing for a newcomer's record reaches direct peers
+	// at once but others only through the gossip mesh, which a new peer
+	// enters at the next heartbeat; the announcement for a peer that just
+	// joined reaches that peer directly, so it must not wait behind the first.
+	// It waits joinSettle instead: pubsub reports the join when the peer's
+	// subscription arrives, possibly before our stream to it is open, and
+	// drops what it cannot send.
+	annJoin := throttle{interval: s.cfg.announceDelay, settle: joinSettle}
+	defer annJoin.stop()
+	annNew := throttle{interval: s.cfg.announceDelay}
+	defer annNew.stop()
+	var retry <-chan time.Time
+
+	doPublish := func(ctx context.Context) (*Record, error) {
+		pub.ran()
+		rec, err := p.publish(ctx)
+		retry = nil
+		if rec == nil && s.ctx.Err() == nil {
+			retry = time.After(min(s.cfg.ttl/3, 5*time.Second))
+		}
+		if rec != nil {
+			s.writer.queue(rec)
+		}
+		return rec, err
+	}
+	background := func() {
+		if _, err := doPublish(s.ctx); err != nil && s.ctx.Err() == nil {
+			s.log.Warn("publish capability record", "err", err)
+		}
+	}
+	doAnnounce := func(t *throttle, reason string) {
+		rec := s.Self()
+		if rec == nil {
+			return // the first publication will announce
+		}
+		t.ran()
+		s.log.Debug("re-announce capability record", "reason", reason, "seq", rec.Seq())
+		err := s.topic.Publish(s.ctx, rec.Raw)
+		s.m.publish.WithLabelValues(viaGossip, result(err)).Inc()
+		if err != nil && s.ctx.Err() == nil {
+			s.log.Warn("re-announce capability record", "err", err)
+		}
+	}
+
+	background()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case req := <-p.refreshQ:
+			rec, err := doPublish(req.ctx)
+			req.reply <- refreshResult{rec, err}
+		case <-refresh.C:
+			background()
+		case <-retry:
+			background()
+		case <-p.changed:
+			if pub.request() {
+				background()
+			}
+		case <-pub.C():
+			pub.fired()
+			background()
+		case <-p.joined:
+			if annJoin.request() {
+				doAnnounce(&annJoin, "peer joined")
+			}
+		case <-annJoin.C():
+			annJoin.fired()
+			doAnnounce(&annJoin, "peer joined")
+		case <-p.newcomer:
+			if annNew.request() {
+				doAnnounce(&annNew, "new peer record")
+			}
+		case <-annNew.C():
+			annNew.fired()
+			doAnnounce(&annNew, "new peer record")
+		}
+	}
+}
+
+// publish builds, signs and stores as own a new record of this node and
+// announces it on the topic. It returns the record when it was signed, even
+// if the announcement failed. Run by the loop.
+func (p *publisher) publish(ctx context.Context) (*Record, error) {
+	s := p.s
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.opTimeout)
+	defer cancel()
+	desc, err := s.self.CapabilityRecord(ctx)
+	if err == nil && desc == nil {
+		err = errors.New("nil record")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w: %w", ErrSelfSource, err)
+	}
+	f := proto.CloneOf(desc)
+	now := s.cfg.now()
+	seq := max(p.lastSeq+1, uint64(max(now.UnixMilli(), 0))) // time-based so it grows across restarts
+	f.SchemaVersion = SchemaVersion
+	f.PeerId = []byte(s.h.ID())
+	f.Seq = seq
+	f.IssuedUnixMs = now.UnixMilli()
+	f.ExpiresUnixMs = now.Add(s.cfg.ttl).UnixMilli()
+	if len(f.Addrs) == 0 {
+		for _, a := range s.h.Addrs() {
+			if len(f.Addrs) < MaxListLen {
+				f.Addrs = append(f.Addrs, a.Bytes())
+			}
+		}
+	}
+	f.Domains = normalizeDomains(f.Domains)
+	f.DescriptionEmbedding = p.embedding(ctx, ProfileText(f))
+
+	raw, err := Seal(s.priv, f)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	rec, err := Open(raw, now)
+	if err != nil {
+		return nil, fmt.Errorf("publish: own record refused: %w", err)
+	}
+	p.lastSeq = seq
+	s.own.Store(rec)
+
+	err = s.topic.Publish(ctx, raw)
+	s.m.publish.WithLabelValues(viaGossip, result(err)).Inc()
+	if err != nil {
+		return rec, fmt.Errorf("publish: announce seq %d: %w", seq, err)
+	}
+	return rec, nil
+}
+
+// embedding returns the published embedding of text, embedding it only when
+// the text changed; on failure the record goes out without one (peers embed
+// its text themselves) and the next publication tries again. Run by the loop.
+func (p *publisher) embedding(ctx context.Context, text string) *cmspb.Embedding {
+	e := p.s.cfg.embedder
+	if e == nil || e.Model() == LexicalModel || text == "" {
+		return nil
+	}
+	if text == p.embedText && p.embedVec != nil {
+		return p.embedVec
+	}
+	vs, err := e.Embed(ctx, []string{text})
+	if err == nil && (len(vs) != 1 || len(vs[0]) != e.Dim() || e.Dim() > MaxEmbeddingDim) {
+		err = fmt.Errorf("embedder %s returned %d vectors, want 1 of dim %d (max %d)", e.Model(), len(vs), e.Dim(), MaxEmbeddingDim)
+	}
+	if err != nil {
+		p.s.log.Warn("embed own description", "err", err)
+		return nil
+	}
+	p.embedText = text
+	p.embedVec = &cmspb.Embedding{Model: e.Model(), Dim: uint32(e.Dim()), Vector: vs[0]}
+	return p.embedVec
+}
