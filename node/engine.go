@@ -31,6 +31,8 @@ func (n *Node) httpHandler() http.Handler {
 		nodeapi.WithListenAddr(n.APIAddr()),
 		nodeapi.WithAllowedHosts(n.cfg.APIHosts...),
 		nodeapi.WithCORSOrigins(n.cfg.CORSOrigins...),
+		nodeapi.WithKeys(n.apiKeys),
+		nodeapi.WithInsecure(n.cfg.APIInsecure),
 	)
 	if err != nil {
 		// Options were validated with the config; only a duplicate metrics

@@ -65,6 +65,7 @@ type Node struct {
 	selfDomains []string // normalized --domains
 	rules       router.Rules
 	budget      *router.Budget
+	apiKeys     *nodeapi.Keyring
 	reputation  *router.Reputation
 	load        loadMeter
 	metrics     *nodeMetrics
@@ -299,6 +300,9 @@ func (n *Node) startModels() error {
 	}
 	if n.classifier, err = router.NewClassifier(); err != nil {
 		return fmt.Errorf("classifier: %w", err)
+	}
+	if n.apiKeys, err = n.cfg.LoadAPIKeys(); err != nil {
+		return fmt.Errorf("API keys: %w", err)
 	}
 	if n.budget, err = router.NewBudget(router.WithMaxShare(n.cfg.CloudMaxShare)); err != nil {
 		return fmt.Errorf("cloud budget: %w", err)

@@ -9,6 +9,7 @@ type Trace struct {
 	QueryID        string         `json:"query_id"`
 	Node           string         `json:"node"` // peer id of the node that answered the caller
 	Policy         Policy         `json:"policy"`
+	Caller         string         `json:"caller,omitempty"` // name of the caller's API key, never its secret
 	Route          Route          `json:"route"`
 	Reason         string         `json:"reason"`
 	Classification Classification `json:"classification"`

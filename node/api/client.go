@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -25,13 +26,22 @@ const maxClientResponseBytes = 8 << 20
 type Client struct {
 	base *url.URL
 	http *http.Client
+	key  string // sent as a Bearer token when set
 }
+
+// EnvAPIKey names the environment variable a Client takes its API key from
+// by default, so `swarmllm ask` reaches a node that wants a key.
+const EnvAPIKey = "SWARM_API_KEY"
 
 // ClientOption configures a Client.
 type ClientOption func(*Client)
 
 // WithHTTPClient replaces the default http.Client (timeout DefaultClientTimeout).
 func WithHTTPClient(h *http.Client) ClientOption { return func(c *Client) { c.http = h } }
+
+// WithAPIKey sets the API key sent with every call (default: $SWARM_API_KEY;
+// "" sends none).
+func WithAPIKey(key string) ClientOption { return func(c *Client) { c.key = key } }
 
 // NewClient returns a client for the node at baseURL ("http://127.0.0.1:8700";
 // a bare "host:port" means http).
@@ -46,7 +56,7 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("new api client: %q is not an http(s) URL with a host", baseURL)
 	}
-	c := &Client{base: u, http: &http.Client{Timeout: DefaultClientTimeout}}
+	c := &Client{base: u, http: &http.Client{Timeout: DefaultClientTimeout}, key: strings.TrimSpace(os.Getenv(EnvAPIKey))}
 	for _, o := range opts {
 		o(c)
 	}
@@ -119,6 +129,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any, ok ..
 		return fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -66,6 +66,7 @@ type Request struct {
 	Model    string        // "" means the node's default model
 	Policy   router.Policy // "" means the node's default policy
 	Options  Options
+	Caller   string // name of the API key the request came with ("" without one): its cloud quota applies
 }
 
 // Finish reasons, as OpenAI and Ollama spell them.

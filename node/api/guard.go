@@ -130,7 +130,8 @@ func kindForPath(path string) apiKind {
 
 // guard runs the checks every request passes before its endpoint: Host,
 // Origin (answering CORS preflights for listed origins), the API key, and
-// the body deadline.
+// the body deadline. A preflight carries no key (browsers never send one),
+// so it is answered before the key check.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kind := kindForPath(r.URL.Path)
@@ -156,6 +157,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 			h.Set("Access-Control-Expose-Headers", HeaderRoute)
+		}
+		r, e := s.authenticate(w, r)
+		if e != nil {
+			s.refuse(w, r, kind, refusedAuth, e)
+			return
 		}
 		if r.ContentLength != 0 {
 			// net/http clears it once the body has been read to its end, so a

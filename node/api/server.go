@@ -58,6 +58,8 @@ type serverConfig struct {
 	listenAddr     string   // the address the API is bound to: its own Host, and whether keys are required
 	extraHosts     []string // further names or addresses callers may use in Host
 	corsOrigins    []string // origins allowed to call cross-origin
+	keys           *Keyring
+	insecure       bool // off loopback without keys, on purpose
 }
 
 // WithRegistry registers the HTTP metrics in reg and serves reg on /metrics,
@@ -152,6 +154,9 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("new api server: ask timeout %v must be positive", cfg.askTimeout)
 	case cfg.bodyTimeout <= 0:
 		return nil, fmt.Errorf("new api server: body timeout %v must be positive", cfg.bodyTimeout)
+	}
+	if err := checkKeysSetup(cfg); err != nil {
+		return nil, fmt.Errorf("new api server: %w", err)
 	}
 	for i, o := range cfg.corsOrigins {
 		if err := CheckOrigin(o); err != nil {
@@ -297,6 +302,9 @@ func (s *Server) ask(ctx context.Context, req Request) (*Response, *apiError) {
 		return nil, aerr
 	}
 	req.Model = model
+	if key, ok := callerOf(ctx); ok {
+		req.Caller = key.Name
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.askTimeout)
 	defer cancel()
 	resp, err := s.engine.Ask(ctx, req)
@@ -306,6 +314,7 @@ func (s *Server) ask(ctx context.Context, req Request) (*Response, *apiError) {
 	if resp == nil {
 		return nil, &apiError{status: http.StatusInternalServerError, code: CodeInternal, msg: "ask: engine returned no answer"}
 	}
+	resp.Trace.Caller = req.Caller
 	return resp, nil
 }
 

@@ -59,6 +59,9 @@ type Config struct {
 	Confident     float64       // local confidence at or above which an easy query stays local
 	LocalTimeout  time.Duration // deadline for the local model's answer
 
+	APIKeys     string   // from SWARM_API_KEYS only (never a flag): comma separated name:secret or secrets
+	APIKeysFile string   // file of API keys with optional quotas (format in node/api/keys.go)
+	APIInsecure bool     // serve off loopback without keys, on purpose
 	APIHosts    []string // further names or addresses callers may put in Host (proxies, NAT)
 	CORSOrigins []string // browser origins allowed to call the API cross-origin
 
@@ -159,6 +162,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.VoteTimeout, "vote-timeout", c.VoteTimeout, "how long a round waits for ballots")
 	fs.Float64Var(&c.Confident, "confident", c.Confident, "local confidence (0..1) at or above which an easy query is answered locally")
 	fs.DurationVar(&c.LocalTimeout, "local-timeout", c.LocalTimeout, "deadline for the local model's answer")
+	fs.StringVar(&c.APIKeysFile, "api-keys-file", c.APIKeysFile, "file of API keys, one a line: name:secret [requests=N] [cloud_calls=N] [cloud_tokens=N] (quotas per hour); inline keys: SWARM_API_KEYS")
+	fs.BoolVar(&c.APIInsecure, "api-insecure", c.APIInsecure, "allow --api off loopback without API keys: anyone who reaches it may use it and spend the cloud budget")
 	fs.Var((*listValue)(&c.APIHosts), "api-hosts", "extra names or addresses callers may use in Host, comma separated (loopback, the bound address and the hostname always work)")
 	fs.Var((*listValue)(&c.CORSOrigins), "cors-origins", "browser origins (scheme://host[:port]) allowed to call the API cross-origin, comma separated")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug | info | warn | error")
@@ -256,6 +261,12 @@ func (c *Config) Validate() error {
 			bad("%s %v: must be positive", name, d)
 		}
 	}
+	if keys, err := c.LoadAPIKeys(); err != nil {
+		bad("API keys: %v", err)
+	} else if keys.Len() == 0 && !c.APIInsecure && !nodeapi.IsLoopbackAddr(c.APIAddr) {
+		bad("--api %s is off loopback and no API keys are set: set SWARM_API_KEYS or --api-keys-file, "+
+			"or --api-insecure if anyone who reaches it may use it", c.APIAddr)
+	}
 	for _, o := range c.CORSOrigins {
 		if err := nodeapi.CheckOrigin(o); err != nil {
 			bad("--cors-origins: %v", err)
@@ -270,6 +281,28 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
 	}
 	return nil
+}
+
+// LoadAPIKeys reads the keys of SWARM_API_KEYS and of --api-keys-file into
+// one keyring (empty when neither is set).
+func (c *Config) LoadAPIKeys() (*nodeapi.Keyring, error) {
+	keys, err := nodeapi.ParseKeys(c.APIKeys)
+	if err != nil {
+		return nil, fmt.Errorf("SWARM_API_KEYS: %w", err)
+	}
+	if c.APIKeysFile != "" {
+		f, err := os.Open(c.APIKeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("--api-keys-file: %w", err)
+		}
+		defer f.Close()
+		more, err := nodeapi.ParseKeysFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--api-keys-file %s: %w", c.APIKeysFile, err)
+		}
+		keys = append(keys, more...)
+	}
+	return nodeapi.NewKeyring(keys...)
 }
 
 // listValue is a comma-separated list flag; a later setting replaces an

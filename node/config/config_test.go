@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +32,13 @@ func TestValidate(t *testing.T) {
 		{"top-k zero", func(c *Config) { c.TopK = 0 }, "--top-k"},
 		{"negative timeout", func(c *Config) { c.AskTimeout = -time.Second }, "--ask-timeout"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "--log-level"},
+		{"api off loopback without keys", func(c *Config) { c.APIAddr = "0.0.0.0:8700" }, "off loopback"},
+		{"api on all interfaces (no host) without keys", func(c *Config) { c.APIAddr = ":8700" }, "off loopback"},
+		{"api off loopback, insecure on purpose", func(c *Config) { c.APIAddr, c.APIInsecure = "0.0.0.0:8700", true }, ""},
+		{"api off loopback with keys", func(c *Config) { c.APIAddr, c.APIKeys = "0.0.0.0:8700", "ops:0123456789abcdef0123" }, ""},
+		{"bad inline key", func(c *Config) { c.APIKeys = "ops:short" }, "SWARM_API_KEYS"},
+		{"missing keys file", func(c *Config) { c.APIKeysFile = "/nonexistent/keys" }, "--api-keys-file"},
+		{"bad CORS origin", func(c *Config) { c.CORSOrigins = []string{"app.example"} }, "--cors-origins"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,6 +55,30 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want ErrInvalid mentioning %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestLoadAPIKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(path, []byte("# ops\nci:fedcba9876543210fedc requests=60 cloud_tokens=1000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	c.APIKeys, c.APIKeysFile, c.APIAddr = "ops:0123456789abcdef0123", path, "0.0.0.0:8700"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := c.LoadAPIKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := ring.Keys()
+	if len(keys) != 2 || keys[0].Name != "ops" || keys[1].Name != "ci" || keys[1].Quota.Requests != 60 || keys[1].Quota.CloudTokens != 1000 {
+		t.Fatalf("keys = %+v", keys)
+	}
+	c.APIKeys = "ci:0123456789abcdef0123" // the file's name again
+	if _, err := c.LoadAPIKeys(); err == nil {
+		t.Fatal("two keys named ci accepted")
 	}
 }
 

@@ -39,6 +39,7 @@ func nodeConfig(args []string) (config.Config, error) {
 	}
 	// The cloud API key is read from the environment only, never a flag (ps shows flags).
 	cfg.CloudAPIKey = os.Getenv("SWARM_CLOUD_API_KEY")
+	cfg.APIKeys = os.Getenv("SWARM_API_KEYS") // secrets, so never a flag either
 	return cfg, cfg.Validate()
 }
 
