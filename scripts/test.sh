@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command. On a fresh machine it installs what the stages
 # need, then runs them in order and stops at the first failure:
-#   1. go vet
+#   1. static checks: gofmt, go mod tidy, go vet, staticcheck (pinned, fetched
+#      through the module proxy by `go run`, so go.mod carries no tool deps)
 #   2. the real Ollama build (cached; ~6 min the first time) so that the
 #      real-Ollama end-to-end tests in stage 3 run instead of skipping
 #   3. go test -race ./... (unit, fuzz seeds, multi-node, netns mDNS, real Ollama)
@@ -20,8 +21,23 @@ if ! command -v ip >/dev/null 2>&1; then
   apt-get update && apt-get install -y iproute2
 fi
 
+say "gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-ed (run gofmt -w on them):"
+  echo "$unformatted"
+  exit 1
+fi
+
+say "go mod tidy"
+# -diff prints what tidy would change and fails, without touching the files.
+go mod tidy -diff
+
 say "go vet"
 go vet ./...
+
+say "staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 if [ -z "${SWARM_QUICK:-}" ]; then
   say "real Ollama (pinned module build, cached)"

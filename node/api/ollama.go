@@ -338,7 +338,8 @@ func (s *Server) handleOllamaShow(w http.ResponseWriter, r *http.Request) {
 	}
 	name := in.Model
 	if name == "" {
-		name = in.Name // the deprecated field the ollama CLI still sends
+		//lint:ignore SA1019 the ollama CLI still sends the deprecated field; an Ollama-compatible server reads it
+		name = in.Name
 	}
 	if e == nil && strings.TrimSpace(name) == "" {
 		e = badRequest(CodeBadRequest, "model", "model is required")

@@ -103,6 +103,7 @@ func TestOllamaClientGenerate(t *testing.T) {
 func TestOllamaCLIRunSequence(t *testing.T) {
 	srv, f := newTestServer(t)
 	client := newOllamaClient(t, srv)
+	//lint:ignore SA1019 the CLI's request, deprecated field and all, is what this test replays
 	info, err := client.Show(t.Context(), &ollama.ShowRequest{Name: testModel})
 	if err != nil {
 		t.Fatalf("show: %v", err)

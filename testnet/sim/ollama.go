@@ -549,6 +549,7 @@ func (s *SLM) handleShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Model == "" {
+		//lint:ignore SA1019 real Ollama still accepts the deprecated field, and so must its stand-in
 		req.Model = req.Name
 	}
 	p := s.lookupModel(w, req.Model)
