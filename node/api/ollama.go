@@ -280,6 +280,7 @@ func (s *Server) handleOllamaPull(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		e = decodeJSON(body, &in)
 	}
+	//lint:ignore SA1019 older Ollama clients send the deprecated field; an Ollama-compatible server reads it
 	name := cmp.Or(in.Model, in.Name)
 	if e == nil && strings.TrimSpace(name) == "" {
 		e = badRequest(CodeBadRequest, "model", "model is required")
