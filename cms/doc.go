@@ -5,7 +5,12 @@
 // /swarmcap/<peer-id>, DHT provider records per declared domain, and
 // announcements on the /swarmllm/v1/cms gossip topic) and caches everyone
 // else's, and semantic discovery: ranking peers for a query by embedding
-// similarity combined with health, load and calibration (Ranker).
+// similarity combined with health, load and calibration (Ranker). RecordView
+// is a record as GET /swarm/v1/cms serves it; node/api serves it unchanged.
+//
+// The Store runs one goroutine per job (cache, publish, DHT writer, DHT
+// fetcher, gossip receiver, topic events); each piece of state has one owning
+// goroutine and the others reach it through channels (see Store).
 //
 // Wiring (the node does this):
 //

@@ -258,7 +258,7 @@ func TestRankScoreParts(t *testing.T) {
 			var names []string
 			for _, s := range got {
 				names = append(names, fmt.Sprintf("%s/%s/%v=%.3f", s.Record.Fields.GetDomains(),
-					HealthName(s.Record.Fields.GetHealth()), s.Record.Fields.GetLoad().GetInFlight(), s.Score))
+					s.Record.Fields.GetHealth(), s.Record.Fields.GetLoad().GetInFlight(), s.Score))
 			}
 			if len(got) != len(tc.order) {
 				t.Fatalf("got %v", names)

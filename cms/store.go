@@ -303,15 +303,14 @@ func (s *Store) FindByDomain(ctx context.Context, domain string) ([]*Record, err
 }
 
 // Views renders this node's record (first, if published) and every other
-// known record for GET /swarm/v1/cms and `swarmllm peers`.
+// known record: the records GET /swarm/v1/cms serves.
 func (s *Store) Views() []RecordView {
-	now := s.cfg.now()
 	var out []RecordView
 	if r := s.Self(); r != nil {
-		out = append(out, r.View(now, true))
+		out = append(out, r.View(true))
 	}
 	for _, r := range s.Records() {
-		out = append(out, r.View(now, false))
+		out = append(out, r.View(false))
 	}
 	return out
 }

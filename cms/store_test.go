@@ -195,7 +195,7 @@ func TestGetThroughDHT(t *testing.T) {
 		t.Fatalf("views: %+v", views)
 	}
 	for _, v := range views {
-		if v.Model.Name != "tiny:1" || v.Health != "ok" || v.ExpiresInSeconds <= 0 {
+		if v.Model != "tiny:1" || !v.Healthy || !v.Expires.After(time.Now()) {
 			t.Fatalf("view: %+v", v)
 		}
 	}

@@ -1,7 +1,6 @@
 package cms
 
 import (
-	"strings"
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
@@ -9,87 +8,58 @@ import (
 	"github.com/swarmllm/swarmllm/cms/cmspb"
 )
 
-// RecordView is a record as JSON for GET /swarm/v1/cms and `swarmllm peers`.
+// RecordView is one capability record as GET /swarm/v1/cms serves it (the
+// elements of its "records" list), and as the dashboard, `swarmllm peers` and
+// the API client read it.
 type RecordView struct {
-	Peer             string       `json:"peer"`
-	Self             bool         `json:"self,omitempty"`
-	Addrs            []string     `json:"addrs,omitempty"`
-	Model            ModelView    `json:"model"`
-	Capabilities     []string     `json:"capabilities,omitempty"`
-	Domains          []string     `json:"domains,omitempty"`
-	Description      string       `json:"description,omitempty"`
-	EmbedModel       string       `json:"embed_model,omitempty"`
-	EmbedDim         int          `json:"embed_dim,omitempty"`
-	KnowledgeSources []SourceView `json:"knowledge_sources,omitempty"`
-	DataSources      []SourceView `json:"data_sources,omitempty"`
-	TokensPerSecond  float64      `json:"tokens_per_second"`
-	LatencyMs        float64      `json:"latency_ms"`
-	Load             LoadView     `json:"load"`
-	Health           string       `json:"health"` // ok | degraded | down | unknown
-	SoftwareVersion  string       `json:"software_version,omitempty"`
-	SchemaVersion    uint32       `json:"schema_version"`
-	Seq              uint64       `json:"seq"`
-	Issued           time.Time    `json:"issued"`
-	Expires          time.Time    `json:"expires"`
-	AgeSeconds       float64      `json:"age_s"`        // since issued
-	ExpiresInSeconds float64      `json:"expires_in_s"` // until expiry
+	Peer          string    `json:"peer"`
+	Self          bool      `json:"self,omitempty"` // the serving node's own record
+	Addrs         []string  `json:"addrs,omitempty"`
+	Model         string    `json:"model"`
+	Family        string    `json:"family,omitempty"`
+	ParameterSize string    `json:"parameter_size,omitempty"`
+	Quantization  string    `json:"quantization,omitempty"`
+	ContextLength int       `json:"context_length,omitempty"`
+	Capabilities  []string  `json:"capabilities,omitempty"`
+	Domains       []string  `json:"domains,omitempty"`
+	Description   string    `json:"description,omitempty"`
+	EmbedModel    string    `json:"embed_model,omitempty"`
+	EmbedDim      int       `json:"embed_dim,omitempty"`
+	TokensPerSec  float64   `json:"tokens_per_sec,omitempty"`
+	LatencyMS     float64   `json:"latency_ms,omitempty"`
+	InFlight      int       `json:"in_flight"`
+	Queue         int       `json:"queue"`
+	Healthy       bool      `json:"healthy"`                // health is ok (not degraded, down or unknown)
+	Knowledge     []string  `json:"knowledge,omitempty"`    // knowledge source names
+	DataSources   []string  `json:"data_sources,omitempty"` // data source names
+	Version       string    `json:"version,omitempty"`      // software version
+	Seq           uint64    `json:"seq"`
+	Expires       time.Time `json:"expires,omitzero"`
 }
 
-// ModelView is the hosted model in a RecordView.
-type ModelView struct {
-	Name          string `json:"name"`
-	Family        string `json:"family,omitempty"`
-	ParameterSize string `json:"parameter_size,omitempty"`
-	Quantization  string `json:"quantization,omitempty"`
-	ContextLength uint32 `json:"context_length,omitempty"`
-}
-
-// SourceView is a knowledge or data source in a RecordView.
-type SourceView struct {
-	Name        string `json:"name"`
-	Kind        string `json:"kind,omitempty"`
-	Description string `json:"description,omitempty"`
-}
-
-// LoadView is the load in a RecordView.
-type LoadView struct {
-	InFlight uint32 `json:"in_flight"`
-	Queued   uint32 `json:"queued"`
-	Slots    uint32 `json:"slots,omitempty"`
-}
-
-// View renders r for JSON at time now; self marks this node's own record.
-func (r *Record) View(now time.Time, self bool) RecordView {
+// View renders r for JSON; self marks this node's own record.
+func (r *Record) View(self bool) RecordView {
 	f := r.Fields
 	v := RecordView{
-		Peer:             r.Peer.String(),
-		Self:             self,
-		Capabilities:     f.GetCapabilities(),
-		Domains:          f.GetDomains(),
-		Description:      f.GetDescription(),
-		KnowledgeSources: sourceViews(f.GetKnowledgeSources()),
-		DataSources:      sourceViews(f.GetDataSources()),
-		TokensPerSecond:  float64(f.GetPerformance().GetTokensPerSecond()),
-		LatencyMs:        float64(f.GetPerformance().GetLatencyMs()),
-		Load: LoadView{
-			InFlight: f.GetLoad().GetInFlight(),
-			Queued:   f.GetLoad().GetQueued(),
-			Slots:    f.GetLoad().GetSlots(),
-		},
-		Health:           HealthName(f.GetHealth()),
-		SoftwareVersion:  f.GetSoftwareVersion(),
-		SchemaVersion:    f.GetSchemaVersion(),
-		Seq:              f.GetSeq(),
-		Issued:           r.Issued.UTC(),
-		Expires:          r.Expires.UTC(),
-		AgeSeconds:       now.Sub(r.Issued).Seconds(),
-		ExpiresInSeconds: r.Expires.Sub(now).Seconds(),
+		Peer:         r.Peer.String(),
+		Self:         self,
+		Capabilities: f.GetCapabilities(),
+		Domains:      f.GetDomains(),
+		Description:  f.GetDescription(),
+		TokensPerSec: float64(f.GetPerformance().GetTokensPerSecond()),
+		LatencyMS:    float64(f.GetPerformance().GetLatencyMs()),
+		InFlight:     int(f.GetLoad().GetInFlight()),
+		Queue:        int(f.GetLoad().GetQueued()),
+		Healthy:      f.GetHealth() == cmspb.Health_HEALTH_OK,
+		Knowledge:    sourceNames(f.GetKnowledgeSources()),
+		DataSources:  sourceNames(f.GetDataSources()),
+		Version:      f.GetSoftwareVersion(),
+		Seq:          f.GetSeq(),
+		Expires:      r.Expires.UTC(),
 	}
 	if m := f.GetModel(); m != nil {
-		v.Model = ModelView{
-			Name: m.GetName(), Family: m.GetFamily(), ParameterSize: m.GetParameterSize(),
-			Quantization: m.GetQuantization(), ContextLength: m.GetContextLength(),
-		}
+		v.Model, v.Family, v.ParameterSize = m.GetName(), m.GetFamily(), m.GetParameterSize()
+		v.Quantization, v.ContextLength = m.GetQuantization(), int(m.GetContextLength())
 	}
 	if e := f.GetDescriptionEmbedding(); e != nil {
 		v.EmbedModel, v.EmbedDim = e.GetModel(), int(e.GetDim())
@@ -102,20 +72,10 @@ func (r *Record) View(now time.Time, self bool) RecordView {
 	return v
 }
 
-// HealthName is the lower-case name of h: ok, degraded, down or unknown.
-func HealthName(h cmspb.Health) string {
-	switch h {
-	case cmspb.Health_HEALTH_OK, cmspb.Health_HEALTH_DEGRADED, cmspb.Health_HEALTH_DOWN:
-		return strings.ToLower(strings.TrimPrefix(h.String(), "HEALTH_"))
-	default:
-		return "unknown"
-	}
-}
-
-func sourceViews(in []*cmspb.Source) []SourceView {
-	var out []SourceView
+func sourceNames(in []*cmspb.Source) []string {
+	var out []string
 	for _, s := range in {
-		out = append(out, SourceView{Name: s.GetName(), Kind: s.GetKind(), Description: s.GetDescription()})
+		out = append(out, s.GetName())
 	}
 	return out
 }

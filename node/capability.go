@@ -111,37 +111,7 @@ func (n *Node) calibration(p peer.ID) (float64, bool) {
 }
 
 // Records lists every capability record this node knows, its own first.
-func (n *Node) Records(ctx context.Context) []nodeapi.RecordInfo {
-	views := n.cms.Views()
-	out := make([]nodeapi.RecordInfo, len(views))
-	for i, v := range views {
-		out[i] = recordInfo(v)
-	}
-	return out
-}
-
-// recordInfo is a record as the HTTP API shows it.
-func recordInfo(v cms.RecordView) nodeapi.RecordInfo {
-	return nodeapi.RecordInfo{
-		Peer: v.Peer, Addrs: v.Addrs,
-		Model: v.Model.Name, Family: v.Model.Family, ParameterSize: v.Model.ParameterSize,
-		Quantization: v.Model.Quantization, ContextLength: int(v.Model.ContextLength),
-		Capabilities: v.Capabilities, Domains: v.Domains, Description: v.Description,
-		EmbedModel: v.EmbedModel, EmbedDim: v.EmbedDim,
-		TokensPerSec: v.TokensPerSecond, LatencyMS: v.LatencyMs,
-		InFlight: int(v.Load.InFlight), Queue: int(v.Load.Queued), Healthy: v.Health == "ok",
-		Knowledge: sourceNames(v.KnowledgeSources), DataSources: sourceNames(v.DataSources),
-		Version: v.SoftwareVersion, Seq: v.Seq, Expires: v.Expires,
-	}
-}
-
-func sourceNames(s []cms.SourceView) []string {
-	var out []string
-	for _, x := range s {
-		out = append(out, x.Name)
-	}
-	return out
-}
+func (n *Node) Records(context.Context) []cms.RecordView { return n.cms.Views() }
 
 // recordsByPeer indexes the cached records for lookups by peer.
 func (n *Node) recordsByPeer() map[string]*cms.Record {

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/swarmllm/swarmllm/cms"
 )
 
 // DefaultClientTimeout bounds each call of a Client whose context has no
@@ -96,7 +98,7 @@ func (c *Client) Peers(ctx context.Context) ([]PeerInfo, error) {
 }
 
 // Records lists the capability records the node knows.
-func (c *Client) Records(ctx context.Context) ([]RecordInfo, error) {
+func (c *Client) Records(ctx context.Context) ([]cms.RecordView, error) {
 	var out RecordsResult
 	if err := c.do(ctx, http.MethodGet, "/swarm/v1/cms", nil, &out, http.StatusOK); err != nil {
 		return nil, fmt.Errorf("list records: %w", err)

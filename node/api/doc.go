@@ -1,4 +1,4 @@
-// Package api is the node's HTTP surface, the only place JSON lives:
+// Package api is the node's HTTP surface:
 //
 //   - OpenAI-compatible POST /v1/chat/completions (plain and SSE streaming)
 //     and GET /v1/models;
@@ -14,7 +14,10 @@
 // before the Engine is asked anything. The package also holds the native
 // Client and FormatTrace used by the CLI.
 //
-// It owns request decoding, validation, caps and response encoding. It must
+// It owns request decoding, validation, caps and response encoding. The
+// bodies are its own types, except two it serves as their packages define
+// them: router.Trace (the trace of an answer) and cms.RecordView (the
+// records of GET /swarm/v1/cms), so there is one type for each. It must
 // not route, vote, call models or open libp2p streams (that is the Engine,
 // implemented by package node, which imports this package and not the other
 // way round).

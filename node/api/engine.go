@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/router"
 )
 
@@ -24,7 +25,7 @@ type Engine interface {
 	// Peers lists who is in the swarm as this node sees it.
 	Peers(ctx context.Context) []PeerInfo
 	// Records lists the capability records this node knows (the CMS view).
-	Records(ctx context.Context) []RecordInfo
+	Records(ctx context.Context) []cms.RecordView
 	// Health says whether the node can answer, and what to do when it cannot.
 	Health(ctx context.Context) Health
 }
@@ -127,32 +128,6 @@ type PeerInfo struct {
 	Domains   []string `json:"domains,omitempty"`
 	Healthy   bool     `json:"healthy"`
 	LatencyMS float64  `json:"latency_ms,omitempty"` // last measured round trip
-}
-
-// RecordInfo is one capability record (a CMS entry) as the API shows it.
-type RecordInfo struct {
-	Peer          string    `json:"peer"`
-	Addrs         []string  `json:"addrs,omitempty"`
-	Model         string    `json:"model"`
-	Family        string    `json:"family,omitempty"`
-	ParameterSize string    `json:"parameter_size,omitempty"`
-	Quantization  string    `json:"quantization,omitempty"`
-	ContextLength int       `json:"context_length,omitempty"`
-	Capabilities  []string  `json:"capabilities,omitempty"`
-	Domains       []string  `json:"domains,omitempty"`
-	Description   string    `json:"description,omitempty"`
-	EmbedModel    string    `json:"embed_model,omitempty"`
-	EmbedDim      int       `json:"embed_dim,omitempty"`
-	TokensPerSec  float64   `json:"tokens_per_sec,omitempty"`
-	LatencyMS     float64   `json:"latency_ms,omitempty"`
-	InFlight      int       `json:"in_flight"`
-	Queue         int       `json:"queue"`
-	Healthy       bool      `json:"healthy"`
-	Knowledge     []string  `json:"knowledge,omitempty"`
-	DataSources   []string  `json:"data_sources,omitempty"`
-	Version       string    `json:"version,omitempty"`
-	Seq           uint64    `json:"seq"`
-	Expires       time.Time `json:"expires,omitzero"`
 }
 
 // Health is the node's own view of whether it can answer.

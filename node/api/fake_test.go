@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/swarmllm/swarmllm/cms"
 	goldenfile "github.com/swarmllm/swarmllm/testnet/golden"
 
 	"go.uber.org/goleak"
@@ -36,7 +37,7 @@ type fakeEngine struct {
 	running []RunningModel
 	details map[string]*ModelDetails
 	peers   []PeerInfo
-	records []RecordInfo
+	records []cms.RecordView
 	health  Health
 }
 
@@ -74,9 +75,9 @@ func (f *fakeEngine) Show(_ context.Context, name string) (*ModelDetails, error)
 	return d, nil
 }
 
-func (f *fakeEngine) Peers(context.Context) []PeerInfo     { return f.peers }
-func (f *fakeEngine) Records(context.Context) []RecordInfo { return f.records }
-func (f *fakeEngine) Health(context.Context) Health        { return f.health }
+func (f *fakeEngine) Peers(context.Context) []PeerInfo         { return f.peers }
+func (f *fakeEngine) Records(context.Context) []cms.RecordView { return f.records }
+func (f *fakeEngine) Health(context.Context) Health            { return f.health }
 
 func (f *fakeEngine) askCount() int {
 	f.mu.Lock()
@@ -151,7 +152,7 @@ func newFakeEngine() *fakeEngine {
 		}},
 		peers: []PeerInfo{{ID: peerA, Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}, Model: "sim-geo:3b",
 			Domains: []string{"geography"}, Healthy: true, LatencyMS: 0.4}},
-		records: []RecordInfo{{Peer: peerA, Model: "sim-geo:3b", Domains: []string{"geography"},
+		records: []cms.RecordView{{Peer: peerA, Model: "sim-geo:3b", Domains: []string{"geography"},
 			Description: "capitals and rivers", Healthy: true, Seq: 3, Expires: fixedTime.Add(time.Hour)}},
 		health: Health{Healthy: true, Node: testNode, Model: testModel, Backend: "http://127.0.0.1:11434", Peers: 1},
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/router"
 )
 
@@ -34,7 +35,7 @@ type PeersResult struct {
 
 // RecordsResult is the body of GET /swarm/v1/cms.
 type RecordsResult struct {
-	Records []RecordInfo `json:"records"`
+	Records []cms.RecordView `json:"records"`
 }
 
 func parseAsk(body []byte, maxPromptBytes int, policyHeader string) (Request, *apiError) {
@@ -102,7 +103,7 @@ func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request) {
 	out := RecordsResult{Records: s.engine.Records(r.Context())}
 	if out.Records == nil {
-		out.Records = []RecordInfo{}
+		out.Records = []cms.RecordView{}
 	}
 	s.writeJSON(w, r, kindNative, http.StatusOK, out)
 }

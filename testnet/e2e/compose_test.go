@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/router"
 	"github.com/swarmllm/swarmllm/testnet/workload"
@@ -474,9 +475,9 @@ func (tn *testnet) partitionAndHeal(t *testing.T) {
 
 	// A record change the other side cannot see yet.
 	tn.script(t, "backend", "node3", "down")
-	tn.waitOwnRecord(t, 2, func(r api.RecordInfo) bool { return !r.Healthy })
+	tn.waitOwnRecord(t, 2, func(r cms.RecordView) bool { return !r.Healthy })
 	tn.script(t, "backend", "node3", "up")
-	tn.waitOwnRecord(t, 2, func(r api.RecordInfo) bool { return r.Healthy })
+	tn.waitOwnRecord(t, 2, func(r cms.RecordView) bool { return r.Healthy })
 	after := tn.ownSeq(t, 2)
 	if after <= before {
 		t.Fatalf("node3's record seq %d did not advance past %d while partitioned", after, before)
@@ -512,14 +513,14 @@ func (tn *testnet) partitionAndHeal(t *testing.T) {
 	}
 }
 
-func (tn *testnet) records(ctx context.Context, i int) ([]api.RecordInfo, error) {
+func (tn *testnet) records(ctx context.Context, i int) ([]cms.RecordView, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return tn.clients[i].Records(ctx)
 }
 
 // ownRecord is node i's own record: the node lists it first.
-func (tn *testnet) ownRecord(t *testing.T, i int) api.RecordInfo {
+func (tn *testnet) ownRecord(t *testing.T, i int) cms.RecordView {
 	t.Helper()
 	recs, err := tn.records(context.Background(), i)
 	if err != nil || len(recs) == 0 {
@@ -546,7 +547,7 @@ func (tn *testnet) seenSeq(t *testing.T, i, j int) uint64 {
 	return 0
 }
 
-func (tn *testnet) waitOwnRecord(t *testing.T, i int, ok func(api.RecordInfo) bool) {
+func (tn *testnet) waitOwnRecord(t *testing.T, i int, ok func(cms.RecordView) bool) {
 	t.Helper()
 	deadline := time.Now().Add(convergeTimeout)
 	for !ok(tn.ownRecord(t, i)) {
@@ -560,7 +561,7 @@ func (tn *testnet) waitOwnRecord(t *testing.T, i int, ok func(api.RecordInfo) bo
 // converged reports whether every node holds every node's record at the
 // seq that node itself publishes now; otherwise it says what differs.
 func (tn *testnet) converged(ctx context.Context) (bool, string) {
-	views := make([][]api.RecordInfo, len(nodeNames))
+	views := make([][]cms.RecordView, len(nodeNames))
 	own := map[string]uint64{}
 	for i := range nodeNames {
 		recs, err := tn.records(ctx, i)

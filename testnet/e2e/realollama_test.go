@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/node"
 	"github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/config"
@@ -234,18 +235,18 @@ func cachedGGUF(t *testing.T, name string, opts ...gguf.Option) string {
 
 // waitRealRecords waits until every node holds all three records with the
 // model facts Ollama reported, and returns node 1's view by model name.
-func waitRealRecords(ctx context.Context, t *testing.T, clients []*api.Client) map[string]api.RecordInfo {
+func waitRealRecords(ctx context.Context, t *testing.T, clients []*api.Client) map[string]cms.RecordView {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		all, why := true, ""
-		var first map[string]api.RecordInfo
+		var first map[string]cms.RecordView
 		for i, c := range clients {
 			recs, err := c.Records(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			view := map[string]api.RecordInfo{}
+			view := map[string]cms.RecordView{}
 			for _, r := range recs {
 				if r.Family != "" && r.EmbedModel != "" {
 					view[r.Model] = r

@@ -233,8 +233,8 @@ func (r *ScaleReport) phase(format string, args ...any) {
 	}
 }
 
-func holds(recs []api.RecordInfo, id string) bool {
-	return slices.ContainsFunc(recs, func(r api.RecordInfo) bool { return r.Peer == id })
+func holds(recs []cms.RecordView, id string) bool {
+	return slices.ContainsFunc(recs, func(r cms.RecordView) bool { return r.Peer == id })
 }
 
 // pollEvery is how often to list the records of an n-node swarm: every n

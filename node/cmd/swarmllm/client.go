@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/config"
 )
@@ -111,7 +112,7 @@ func runPeers(ctx context.Context, args []string) error {
 
 // printPeers shows every known capability record, and connected peers that
 // have not published one yet.
-func printPeers(w io.Writer, peers []api.PeerInfo, records []api.RecordInfo, now time.Time) error {
+func printPeers(w io.Writer, peers []api.PeerInfo, records []cms.RecordView, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PEER\tMODEL\tDOMAINS\tHEALTH\tLOAD\tTOK/S\tEXPIRES IN\tCONNECTED")
 	connected := map[string]bool{}
