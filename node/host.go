@@ -4,14 +4,15 @@ import (
 	"fmt"
 
 	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/swarmllm/swarmllm/node/p2p"
 )
 
 // hostOptions builds the libp2p host's options from the config: transports,
-// the swarm key and the allow-peers gater (kept on n so Reload and Close
-// reach it).
+// resource limits, the swarm key and the allow-peers gater (kept on n so
+// Reload and Close reach it).
 func (n *Node) hostOptions(key crypto.PrivKey) ([]libp2p.Option, error) {
 	hc := p2p.HostConfig{Identity: key, Listen: n.cfg.Listen, Registerer: n.reg, Log: n.log}
 	if n.cfg.SwarmKey != "" {
@@ -34,6 +35,13 @@ func (n *Node) hostOptions(key crypto.PrivKey) ([]libp2p.Option, error) {
 		return nil, fmt.Errorf("libp2p host: %w", err)
 	}
 	return opts, nil
+}
+
+// gossipOptions adds gossipsub peer scoring (invalid-message penalties, IP
+// colocation, graylisting, and n.scores as the application score) to base.
+func (n *Node) gossipOptions(base ...pubsub.Option) []pubsub.Option {
+	n.scores = p2p.NewAppScores()
+	return append(base, p2p.GossipOptions(n.scores)...)
 }
 
 // Reload re-reads the files the operator may change while the node runs

@@ -46,6 +46,7 @@ type Node struct {
 
 	host   host.Host
 	allow  *p2p.Allowlist // nil without --allow-peers
+	scores *p2p.AppScores // the application part of gossip peer scores
 	dht    *dht.IpfsDHT
 	ps     *pubsub.PubSub
 	mdns   mdns.Service
@@ -147,11 +148,11 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: start DHT: %w", err)
 	}
-	n.ps, err = pubsub.NewGossipSub(ctx, n.host,
+	n.ps, err = pubsub.NewGossipSub(ctx, n.host, n.gossipOptions(
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		// Without flood publish a message sent before the mesh forms (~1 s) is lost.
 		pubsub.WithFloodPublish(true),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("new node: start gossipsub: %w", err)
 	}

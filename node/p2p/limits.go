@@ -1,0 +1,89 @@
+package p2p
+
+import (
+	"fmt"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
+	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+
+	"github.com/swarmllm/swarmllm/protocol"
+)
+
+// Resource limits sized for an edge device (a board with 1–4 GB of memory
+// serving one small model): a LAN swarm has tens of members, each needing one
+// connection and a handful of streams (identify, DHT, gossipsub, asks). The
+// limits bound what peers — members or not — can make this host hold; what a
+// limit refuses, the peer sees as a failed dial or stream. libp2p's own
+// defaults fill the scopes not named here (per-service limits for identify,
+// ping and autonat, connection and stream scopes), scaled for the same budget.
+const (
+	limitMemory = 128 << 20 // system-wide buffer memory (muxer windows, etc.)
+	limitFD     = 256       // file descriptors for connections
+
+	limitConns        = 192 // connections, in total
+	limitConnsIn      = 128
+	limitConnsOut     = 128
+	limitStreams      = 2048 // streams, in total
+	limitStreamsInOut = 1024
+
+	limitPeerConns     = 8 // per peer: one is normal; more come from redials
+	limitPeerConnsIO   = 4 // inbound and outbound each
+	limitPeerStreams   = 256
+	limitPeerStreamsIO = 128
+	limitPeerMemory    = 16 << 20
+
+	// Asks are answered by the model one at a time in practice; collab's
+	// own per-peer rate limit and concurrency cap refuse with BUSY long
+	// before this stream cap refuses at the transport.
+	limitAskStreamsPerPeer = 16
+
+	limitTransientConns   = 32 // connections and streams not yet tied to a peer or protocol
+	limitTransientStreams = 128
+	limitTransientMemory  = 16 << 20
+)
+
+// Limits returns the resource manager's limits (see the constants above).
+func Limits() rcmgr.ConcreteLimitConfig {
+	base := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&base)
+	defaults := base.Scale(limitMemory, limitFD)
+	partial := rcmgr.PartialLimitConfig{
+		System: rcmgr.ResourceLimits{
+			Conns: limitConns, ConnsInbound: limitConnsIn, ConnsOutbound: limitConnsOut,
+			Streams: limitStreams, StreamsInbound: limitStreamsInOut, StreamsOutbound: limitStreamsInOut,
+			FD: limitFD, Memory: limitMemory,
+		},
+		Transient: rcmgr.ResourceLimits{
+			Conns: limitTransientConns, ConnsInbound: limitTransientConns / 2, ConnsOutbound: limitTransientConns,
+			Streams: limitTransientStreams, StreamsInbound: limitTransientStreams / 2, StreamsOutbound: limitTransientStreams / 2,
+			FD: limitTransientConns, Memory: limitTransientMemory,
+		},
+		PeerDefault: rcmgr.ResourceLimits{
+			Conns: limitPeerConns, ConnsInbound: limitPeerConnsIO, ConnsOutbound: limitPeerConnsIO,
+			Streams: limitPeerStreams, StreamsInbound: limitPeerStreamsIO, StreamsOutbound: limitPeerStreamsIO,
+			FD: limitPeerConns, Memory: limitPeerMemory,
+		},
+		ProtocolPeer: map[libp2pprotocol.ID]rcmgr.ResourceLimits{
+			protocol.AskProtocol: {
+				Streams: limitAskStreamsPerPeer, StreamsInbound: limitAskStreamsPerPeer, StreamsOutbound: limitAskStreamsPerPeer,
+			},
+		},
+	}
+	return partial.Build(defaults)
+}
+
+// newResourceManager builds the resource manager with Limits, reporting to
+// libp2p's rcmgr metrics (blocked resources show on /metrics).
+func newResourceManager() (network.ResourceManager, error) {
+	str, err := rcmgr.NewStatsTraceReporter()
+	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(Limits()), rcmgr.WithTraceReporter(str))
+	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	return rm, nil
+}

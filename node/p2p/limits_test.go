@@ -1,0 +1,86 @@
+package p2p
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	"github.com/swarmllm/swarmllm/protocol"
+)
+
+func TestLimitsAreTheEdgeBudget(t *testing.T) {
+	l := Limits().ToPartialLimitConfig()
+	tests := []struct {
+		name      string
+		got, want int64
+	}{
+		{"system conns", int64(l.System.Conns), limitConns},
+		{"system memory", int64(l.System.Memory), limitMemory},
+		{"system FDs", int64(l.System.FD), limitFD},
+		{"peer conns", int64(l.PeerDefault.Conns), limitPeerConns},
+		{"peer streams", int64(l.PeerDefault.Streams), limitPeerStreams},
+		{"peer memory", int64(l.PeerDefault.Memory), limitPeerMemory},
+		{"transient conns", int64(l.Transient.Conns), limitTransientConns},
+		{"ask streams per peer", int64(l.ProtocolPeer[protocol.AskProtocol].StreamsInbound), limitAskStreamsPerPeer},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %d, want %d", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+// One peer holding ask streams open gets no more than the per-peer cap: the
+// next is refused by the resource manager before any handler runs.
+func TestAskStreamsPerPeerAreCapped(t *testing.T) {
+	server := newHost(t, nil, nil)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	handled := make(chan struct{}, 2*limitAskStreamsPerPeer)
+	server.SetStreamHandler(protocol.AskProtocol, func(s network.Stream) {
+		handled <- struct{}{}
+		<-release
+		_ = s.Reset()
+	})
+	// The client has libp2p's default (much larger) limits: the cap tested
+	// is the server's.
+	client, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport), libp2p.DisableRelay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	if err := connect(client, server); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range limitAskStreamsPerPeer {
+		s, err := client.NewStream(ctx, server.ID(), protocol.AskProtocol)
+		if err != nil {
+			t.Fatalf("stream %d: %v", i+1, err)
+		}
+		// Write so the server negotiates the stream and its handler runs.
+		if _, err := s.Write([]byte{0}); err != nil {
+			t.Fatalf("stream %d: %v", i+1, err)
+		}
+		<-handled
+	}
+	s, err := client.NewStream(ctx, server.ID(), protocol.AskProtocol)
+	if err == nil {
+		_, _ = s.Write([]byte{0})
+		buf := make([]byte, 1)
+		_ = s.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err = s.Read(buf); err == nil {
+			t.Fatalf("stream %d past the cap was served", limitAskStreamsPerPeer+1)
+		}
+	}
+	select {
+	case <-handled:
+		t.Fatalf("the handler ran for stream %d past the cap", limitAskStreamsPerPeer+1)
+	default:
+	}
+}
