@@ -33,6 +33,7 @@ func (n *Node) httpHandler() http.Handler {
 		nodeapi.WithCORSOrigins(n.cfg.CORSOrigins...),
 		nodeapi.WithKeys(n.apiKeys),
 		nodeapi.WithInsecure(n.cfg.APIInsecure),
+		nodeapi.WithPolicyCeiling(n.cfg.Policy),
 	)
 	if err != nil {
 		// Options were validated with the config; only a duplicate metrics

@@ -7,6 +7,9 @@ var (
 	ErrUnknownRoute = errors.New("unknown route")
 	// ErrUnknownPolicy is returned for a policy name that is not in Policies.
 	ErrUnknownPolicy = errors.New("unknown policy")
+	// ErrAboveCeiling is returned by UnderCeiling when a request's policy
+	// would widen the operator's.
+	ErrAboveCeiling = errors.New("policy above the node's ceiling")
 	// ErrUnknownPrivacyPolicy is returned for a privacy policy other than redact, block or allow.
 	ErrUnknownPrivacyPolicy = errors.New("unknown privacy policy")
 	// ErrPrivacyBlocked is returned by Redact when the prompt holds personal

@@ -10,19 +10,23 @@ import (
 // Error codes in native error bodies ({"error":{"code","message"}}) and in the
 // OpenAI "code" field. Clients match on these, never on messages.
 const (
-	CodeMalformedJSON    = "malformed_json"
-	CodeBadRequest       = "bad_request"
-	CodeEmptyPrompt      = "empty_prompt"
-	CodePromptTooLarge   = "prompt_too_large"
-	CodeBodyTooLarge     = "body_too_large"
-	CodeUnknownModel     = "model_not_found"
-	CodeUnknownPolicy    = "unknown_policy"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeNotFound         = "not_found"
-	CodeUnavailable      = "unavailable"
-	CodeTimeout          = "timeout"
-	CodeCanceled         = "canceled"
-	CodeInternal         = "internal"
+	CodeMalformedJSON  = "malformed_json"
+	CodeBadRequest     = "bad_request"
+	CodeEmptyPrompt    = "empty_prompt"
+	CodePromptTooLarge = "prompt_too_large"
+	CodeBodyTooLarge   = "body_too_large"
+	CodeUnknownModel   = "model_not_found"
+	CodeUnknownPolicy  = "unknown_policy"
+	// CodePolicyAboveCeiling: the request's policy would widen the node's.
+	CodePolicyAboveCeiling = "policy_above_ceiling"
+	CodeTooManyMessages    = "too_many_messages"
+	CodeMaxTokensTooLarge  = "max_tokens_too_large"
+	CodeMethodNotAllowed   = "method_not_allowed"
+	CodeNotFound           = "not_found"
+	CodeUnavailable        = "unavailable"
+	CodeTimeout            = "timeout"
+	CodeCanceled           = "canceled"
+	CodeInternal           = "internal"
 )
 
 // statusClientClosed is nginx's convention for "the client went away first";

@@ -14,6 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/router"
 )
 
 // Caps and defaults of the HTTP surface.
@@ -33,6 +36,11 @@ const (
 	DefaultAskTimeout = 2 * time.Minute
 	// DefaultVersion is what /api/version reports unless WithVersion says otherwise.
 	DefaultVersion = "0.0.0-dev"
+	// MaxMessages and MaxCompletionTokens are the wire caps of a peer ask: a
+	// query beyond them could not reach the swarm, so the API refuses it
+	// with a 400 instead of quietly answering it some other way.
+	MaxMessages         = protocol.MaxMessages
+	MaxCompletionTokens = protocol.MaxCompletionTokens
 )
 
 // Headers the API reads and writes.
@@ -59,7 +67,8 @@ type serverConfig struct {
 	extraHosts     []string // further names or addresses callers may use in Host
 	corsOrigins    []string // origins allowed to call cross-origin
 	keys           *Keyring
-	insecure       bool // off loopback without keys, on purpose
+	insecure       bool          // off loopback without keys, on purpose
+	policyCeiling  router.Policy // the operator's policy: requests may only narrow it ("" = none)
 }
 
 // WithRegistry registers the HTTP metrics in reg and serves reg on /metrics,
@@ -105,6 +114,11 @@ func WithAllowedHosts(hosts ...string) Option {
 func WithCORSOrigins(origins ...string) Option {
 	return func(c *serverConfig) { c.corsOrigins = append(c.corsOrigins, origins...) }
 }
+
+// WithPolicyCeiling makes p (the operator's --policy) the ceiling of every
+// request: a request's policy may narrow it and is refused (403) if it would
+// widen it (router.UnderCeiling). Without it a request may pick any policy.
+func WithPolicyCeiling(p router.Policy) Option { return func(c *serverConfig) { c.policyCeiling = p } }
 
 // Server is the node's HTTP surface: OpenAI- and Ollama-compatible APIs, the
 // native API, health, metrics and the dashboard. It holds no goroutines of its
@@ -154,6 +168,11 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("new api server: ask timeout %v must be positive", cfg.askTimeout)
 	case cfg.bodyTimeout <= 0:
 		return nil, fmt.Errorf("new api server: body timeout %v must be positive", cfg.bodyTimeout)
+	}
+	if cfg.policyCeiling != "" {
+		if _, err := router.UnderCeiling(cfg.policyCeiling, ""); err != nil {
+			return nil, fmt.Errorf("new api server: %w", err)
+		}
 	}
 	if err := checkKeysSetup(cfg); err != nil {
 		return nil, fmt.Errorf("new api server: %w", err)
@@ -302,6 +321,14 @@ func (s *Server) ask(ctx context.Context, req Request) (*Response, *apiError) {
 		return nil, aerr
 	}
 	req.Model = model
+	if s.cfg.policyCeiling != "" {
+		p, err := router.UnderCeiling(s.cfg.policyCeiling, req.Policy)
+		if err != nil {
+			s.guardMetrics.refused.WithLabelValues(refusedPolicy).Inc()
+			return nil, &apiError{status: http.StatusForbidden, code: CodePolicyAboveCeiling, param: "policy", msg: err.Error()}
+		}
+		req.Policy = p
+	}
 	if key, ok := callerOf(ctx); ok {
 		req.Caller = key.Name
 	}

@@ -41,6 +41,9 @@ func validateRequest(req *Request, maxPromptBytes int) *apiError {
 	if len(req.Messages) == 0 {
 		return badRequest(CodeEmptyPrompt, "messages", "messages must not be empty")
 	}
+	if len(req.Messages) > MaxMessages {
+		return badRequest(CodeTooManyMessages, "messages", "%d messages, over the cap of %d", len(req.Messages), MaxMessages)
+	}
 	size, blank := 0, true
 	for i, m := range req.Messages {
 		switch m.Role {
@@ -66,6 +69,9 @@ func validateRequest(req *Request, maxPromptBytes int) *apiError {
 	}
 	if o.MaxTokens < 0 {
 		return badRequest(CodeBadRequest, "max_tokens", "max_tokens %d must not be negative", o.MaxTokens)
+	}
+	if o.MaxTokens > MaxCompletionTokens {
+		return badRequest(CodeMaxTokensTooLarge, "max_tokens", "max_tokens %d is over the cap of %d", o.MaxTokens, MaxCompletionTokens)
 	}
 	return nil
 }
