@@ -21,6 +21,10 @@ var fuzzSeeds = []string{
 	"İstanbul ǅ ﬁ café’s",
 	"std::vector<int> a; a::b::c 12:30:45 255.255.240.0/20",
 	"a@b.cc+d@e.ff x4111111111111111 AB123456C (030) 1234-5678",
+	"Je suis née le 3 mars 1985, IBAN FR76 3000 6000 0112 3456 7890 189, 12 rue des Lilas, 75011 Paris",
+	"Meine Steuer-ID lautet 12 345 678 901; Hauptstraße 5, D-10115 Berlin; Handy 0151 23456789",
+	"Mi DNI es 12345678Z, pasaporte PAA123456, calle Mayor 12, llámame al 612 345 678; mi amiga lucía",
+	"NIR 2 69 05 2A 006 084 44, London NW1 6XE, Springfield, IL 62701, jean dupont, Dear [NAME_1]",
 }
 
 // FuzzClassify: any text classifies and redacts without panicking, the
@@ -159,7 +163,7 @@ func checkPIIStarts(t *testing.T, text string) {
 		switch pointer(d.starts) {
 		case pointer(digitStarts), pointer(ninoStarts):
 			prefix = `\b`
-		case pointer(phoneStarts), pointer(emailStarts):
+		case pointer(emailStarts):
 		default:
 			continue // no starts, or cue words, which are stricter than \b by design
 		}
@@ -169,4 +173,34 @@ func checkPIIStarts(t *testing.T, text string) {
 			t.Fatalf("%s: starts find %v, the unanchored pattern %v in %q", d.kind, got, want, text)
 		}
 	}
+}
+
+// FuzzProtect: any conversation and hint protect without panicking; the
+// redacted turns hold nothing the detectors would redact again, block
+// refuses exactly what holds personal data, and placeholders restore to the data.
+func FuzzProtect(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s, "system: "+s, "Maria Lopez")
+	}
+	f.Fuzz(func(t *testing.T, last, earlier, hint string) {
+		turns := []Turn{{Role: "system", Content: earlier}, {Role: "user", Content: last}}
+		p := Protect(turns, []PIIHint{{Kind: PIIPerson, Text: hint}})
+		red, kinds, err := p.For(PrivacyRedact)
+		if err != nil || len(red) != len(turns) || len(kinds) < len(p.Kinds) {
+			t.Fatalf("redact: %v %v %v", red, kinds, err)
+		}
+		for _, r := range red {
+			if _, again, _ := Redact(r.Content, PrivacyRedact); len(again) > 0 {
+				t.Fatalf("redacted turn %q still holds %v", r.Content, again)
+			}
+		}
+		if _, _, err := p.For(PrivacyBlock); (err == nil) != (len(p.Kinds) == 0) {
+			t.Fatalf("block: %v with %v", err, p.Kinds)
+		}
+		for _, e := range p.Entities() {
+			if got := p.Restore(e.Placeholder); got != e.Text {
+				t.Fatalf("Restore(%q) = %q, want %q", e.Placeholder, got, e.Text)
+			}
+		}
+	})
 }

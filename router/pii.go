@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -39,11 +40,11 @@ func Redact(prompt string, policy PrivacyPolicy) (string, []string, error) {
 	return defaultClassifier.Redact(prompt, policy)
 }
 
-// Redact applies a privacy policy to a prompt bound for the cloud FM. With
-// redact, each piece of personal data becomes its placeholder and redactions
-// lists the kind of each one, in order (never the data itself, so it can go
-// into a trace). With block, a prompt holding personal data yields
-// ErrPrivacyBlocked and no text. With allow, the prompt is returned unchanged.
+// Redact applies a privacy policy to one prompt bound for the cloud FM, as
+// Protected.For does for a conversation of one message: with redact, each
+// piece of personal data becomes its numbered placeholder ([NAME_1]) and
+// redactions lists the kind of each one, in order; with block, a prompt
+// holding personal data yields ErrPrivacyBlocked; with allow, it is unchanged.
 func (c *Classifier) Redact(prompt string, policy PrivacyPolicy) (text string, redactions []string, err error) {
 	if !slices.Contains(PrivacyPolicies, policy) {
 		return "", nil, fmt.Errorf("redact prompt: policy %q: %w", policy, ErrUnknownPrivacyPolicy)
@@ -51,36 +52,11 @@ func (c *Classifier) Redact(prompt string, policy PrivacyPolicy) (text string, r
 	if policy == PrivacyAllow {
 		return prompt, nil, nil
 	}
-	spans := c.detectPII(prompt)
-	if len(spans) == 0 {
-		return prompt, nil, nil
+	turns, redactions, err := c.Protect([]Turn{{Content: prompt}}, nil).For(policy)
+	if err != nil {
+		return "", nil, fmt.Errorf("redact prompt: %w", errors.Unwrap(err))
 	}
-	if policy == PrivacyBlock {
-		kinds := piiKinds(spans)
-		names := make([]string, len(kinds))
-		for i, k := range kinds {
-			names[i] = string(k)
-		}
-		return "", nil, fmt.Errorf("redact prompt: it holds %s: %w", strings.Join(names, ", "), ErrPrivacyBlocked)
-	}
-	text = prompt
-	// Removing one piece can expose another that overlapped it (a name
-	// glued to an email), so redact until nothing is left, within a bound.
-	for pass := 0; len(spans) > 0 && pass < maxRedactPasses; pass++ {
-		var b strings.Builder
-		b.Grow(len(text))
-		last := 0
-		for _, s := range spans {
-			b.WriteString(text[last:s.start])
-			b.WriteString(s.placeholder)
-			last = s.end
-			redactions = append(redactions, string(s.kind))
-		}
-		b.WriteString(text[last:])
-		text = b.String()
-		spans = c.detectPII(text)
-	}
-	return text, redactions, nil
+	return turns[0].Content, redactions, nil
 }
 
 const maxRedactPasses = 4
@@ -99,6 +75,10 @@ type piiDetector struct {
 	// trying it at every byte costs far more than finding the few places a
 	// match could start (a digit after a word boundary, an "@", a cue word).
 	starts func(text, lower string) []int
+	// scan, when set, replaces re: a detector that needs more than a
+	// pattern (context, a lexicon, a checksum over groups) returns the
+	// [start, end] of each match itself.
+	scan func(text, lower string) [][]int
 	// A cheap gate before the regexp: at least minDigits ASCII digits, a run
 	// of at least minRun of them, one of needAny in the ASCII-lower-cased
 	// text unless needAny is empty, and need(text) unless need is nil.
@@ -122,6 +102,9 @@ func atLeast(n int, c string) func(string) bool {
 // matches lists the detector's submatch index slices in text, without
 // overlaps, as FindAllStringSubmatchIndex would.
 func (d *piiDetector) matches(text, lower string) [][]int {
+	if d.scan != nil {
+		return d.scan(text, lower)
+	}
 	if d.starts == nil {
 		return d.re.FindAllStringSubmatchIndex(text, -1)
 	}
@@ -156,17 +139,6 @@ func digitStarts(text, _ string) []int {
 	var at []int
 	for i := range len(text) {
 		if text[i] >= '0' && text[i] <= '9' && (i == 0 || !asciiWord(text[i-1])) {
-			at = append(at, i)
-		}
-	}
-	return at
-}
-
-// phoneStarts adds "+" and "(" to digitStarts: a number may open with either.
-func phoneStarts(text, lower string) []int {
-	var at []int
-	for i := range len(text) {
-		if c := text[i]; c == '+' || c == '(' || (c >= '0' && c <= '9' && (i == 0 || !asciiWord(text[i-1]))) {
 			at = append(at, i)
 		}
 	}
@@ -254,6 +226,7 @@ type piiSpan struct {
 
 var placeholders = map[PIIKind]string{
 	PIIEmail: "[EMAIL]", PIIPhone: "[PHONE]", PIIID: "[ID]", PIIPerson: "[NAME]", PIICard: "[CARD]", PIIAddress: "[IP]",
+	PIIDate: "[DATE]", PIIIBAN: "[IBAN]", PIIStreet: "[ADDRESS]", PIIPostcode: "[POSTCODE]", PIIPassport: "[PASSPORT]",
 }
 
 func placeholderFor(kind PIIKind, given string) string {
@@ -271,26 +244,28 @@ func placeholderFor(kind PIIKind, given string) string {
 var builtinPII = []piiDetector{
 	{kind: PIICard, re: regexp.MustCompile(`^(?:\d{13,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{4,5})\b`),
 		starts: digitStarts, valid: validCard, minDigits: 13, minRun: 4},
+	{kind: PIIIBAN, scan: scanIBANs, minDigits: 8, minRun: 2},
 	{kind: PIIID, re: regexp.MustCompile(`^\d{3}-\d{2}-\d{4}\b`), starts: digitStarts, valid: validSSN, minDigits: 9, minRun: 3,
 		needAny: []string{"-"}},
-	{kind: PIIID, re: regexp.MustCompile(`^(?i:ssn|social security(?: number| no\.?)?|passport(?: number| no\.?)?|` +
-		`national id(?:entity)?(?: number| no\.?)?|id (?:number|no\.?)|identity (?:card|number)|nhs (?:number|no\.?)|` +
-		`medical record (?:number|no\.?)|mrn|patient id|tax id|driver'?s licen[cs]e(?: number| no\.?)?)` +
-		`[\s:#]*(?:is\s+)?([A-Za-z0-9][A-Za-z0-9-]{4,19})\b`), group: 1, valid: hasTwoDigits, minDigits: 2,
-		starts: cueStarts("ssn", "social security", "passport", "national id", "id n", "identity", "nhs", "medical record", "mrn",
-			"patient id", "tax id", "driver")},
+	{kind: PIIID, re: nirRe, starts: digitStarts, valid: validNIR, minDigits: 13, minRun: 1},
+	{kind: PIIID, re: dniRe, starts: nieStarts, valid: validDNI, minDigits: 7, minRun: 7},
+	{kind: PIIPassport, re: passportRe, group: 1, valid: hasTwoDigits, minDigits: 2, starts: cueStarts(passportCueStarts...)},
+	{kind: PIIID, re: nationalIDRe, group: 1, valid: hasTwoDigits, minDigits: 2, starts: cueStarts(nationalIDCueStarts...)},
 	{kind: PIIID, re: regexp.MustCompile(`^[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]\b`), starts: ninoStarts, minDigits: 6, minRun: 6}, // UK National Insurance number
 	{kind: PIIEmail, re: regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`), starts: emailStarts},
 	{kind: PIIAddress, re: regexp.MustCompile(`^(?:\d{1,3}\.){3}\d{1,3}\b`), starts: digitStarts, valid: personalIP, shield: true,
 		minDigits: 4, need: atLeast(3, ".")},
 	{kind: PIIAddress, re: regexp.MustCompile(`\b[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]*:[0-9A-Fa-f]{0,4}\b`), valid: personalIP, shield: true,
 		need: atLeast(2, ":")},
-	{kind: PIIPhone, re: regexp.MustCompile(`^(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\b\d{2,4}(?:[ .-]\d{2,4}){1,4}\b`),
-		starts: phoneStarts, valid: validPhone, minDigits: 7, minRun: 2},
+	{kind: PIIDate, scan: scanDates, minDigits: 1},
+	{kind: PIIStreet, scan: scanStreets, minDigits: 1},
+	{kind: PIIPostcode, scan: scanPostcodes, minDigits: 1},
+	{kind: PIIPhone, scan: scanPhones, minDigits: 7},
 	{kind: PIIPerson, re: regexp.MustCompile(`^(?:(?i:patient|client|my name is|name is|i am|i'm|i’m|name:|` +
 		`my (?:wife|husband|partner|son|daughter|mother|father|mom|dad|brother|sister|friend|colleague|boss|neighbou?r))[\s:]+` +
 		`|(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)(\p{Lu}[\p{L}'’-]*\p{L}(?:[ \t]+\p{Lu}[\p{L}'’-]*\p{L}){0,2})\b`), group: 1,
 		valid: notAStopWord, starts: cueStarts("patient", "client", "my ", "name", "i am", "i'm", "i’m", "mr", "ms", "miss", "mx", "dr", "prof")},
+	{kind: PIIPerson, scan: scanNames},
 }
 
 func piiDetectors(extra []PIIRule) ([]piiDetector, error) {
@@ -404,19 +379,6 @@ func validSSN(s string) bool {
 }
 
 func hasTwoDigits(s string) bool { return len(digitsOf(s)) >= 2 }
-
-// validPhone wants 9–15 digits, or 7–15 after a leading "+", and refuses
-// dotted quads such as addresses and netmasks.
-func validPhone(s string) bool {
-	n := len(digitsOf(s))
-	if _, err := netip.ParseAddr(s); err == nil {
-		return false
-	}
-	if strings.HasPrefix(s, "+") {
-		return n >= 7 && n <= 15
-	}
-	return n >= 9 && n <= 15
-}
 
 // Address blocks that appear in examples and textbooks rather than identify
 // anyone: documentation, benchmarking, "this network" and reserved space

@@ -7,7 +7,7 @@ import (
 )
 
 func TestRedact(t *testing.T) {
-	const prompt = "Patient Maria Lopez (maria.lopez@example.com) had a glucose of 8.1 mmol/L. Call +1 555 0100."
+	const prompt = "Patient Maria Lopez (maria.lopez@example.com) had a glucose of 8.1 mmol/L. Call +1 415 555 2671."
 	cases := []struct {
 		name    string
 		prompt  string
@@ -17,11 +17,11 @@ func TestRedact(t *testing.T) {
 		wantErr error
 	}{
 		{"redact replaces each kind", prompt, PrivacyRedact,
-			"Patient [NAME] ([EMAIL]) had a glucose of 8.1 mmol/L. Call [PHONE].", []string{"person-name", "email", "phone"}, nil},
+			"Patient [NAME_1] ([EMAIL_1]) had a glucose of 8.1 mmol/L. Call [PHONE_1].", []string{"person-name", "email", "phone"}, nil},
 		{"redact card and id", "card 4111-1111-1111-1111, SSN 123-45-6789", PrivacyRedact,
-			"card [CARD], SSN [ID]", []string{"card-number", "id-number"}, nil},
-		{"redact public ip only", "from 81.2.69.160 via 10.0.0.1", PrivacyRedact, "from [IP] via 10.0.0.1", []string{"ip-address"}, nil},
-		{"redact emails that touch", "write to a@b.cc+d@e.ff now", PrivacyRedact, "write to [EMAIL][EMAIL] now", []string{"email", "email"}, nil},
+			"card [CARD_1], SSN [ID_1]", []string{"card-number", "id-number"}, nil},
+		{"redact public ip only", "from 81.2.69.160 via 10.0.0.1", PrivacyRedact, "from [IP_1] via 10.0.0.1", []string{"ip-address"}, nil},
+		{"redact emails that touch", "write to a@b.cc+d@e.ff now", PrivacyRedact, "write to [EMAIL_1][EMAIL_2] now", []string{"email", "email"}, nil},
 		{"redact without pii is unchanged", "What is 7 + 8?", PrivacyRedact, "What is 7 + 8?", nil, nil},
 		{"block with pii", prompt, PrivacyBlock, "", nil, ErrPrivacyBlocked},
 		{"block without pii passes", "What is the capital of Peru?", PrivacyBlock, "What is the capital of Peru?", nil, nil},

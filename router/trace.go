@@ -50,12 +50,17 @@ const (
 type PIIKind string
 
 const (
-	PIIEmail   PIIKind = "email"
-	PIIPhone   PIIKind = "phone"
-	PIIID      PIIKind = "id-number"
-	PIIPerson  PIIKind = "person-name"
-	PIICard    PIIKind = "card-number"
-	PIIAddress PIIKind = "ip-address"
+	PIIEmail    PIIKind = "email"
+	PIIPhone    PIIKind = "phone"
+	PIIID       PIIKind = "id-number"
+	PIIPerson   PIIKind = "person-name"
+	PIICard     PIIKind = "card-number"
+	PIIAddress  PIIKind = "ip-address"
+	PIIDate     PIIKind = "date"           // a date of birth, or a date in a personal context
+	PIIIBAN     PIIKind = "iban"           // a bank account number that passes the IBAN check
+	PIIStreet   PIIKind = "street-address" // a street and house number
+	PIIPostcode PIIKind = "postcode"
+	PIIPassport PIIKind = "passport" // a passport number (other identity numbers are id-number)
 )
 
 // LocalInfo is the local model's own attempt.
