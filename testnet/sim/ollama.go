@@ -315,6 +315,10 @@ func (s *SLM) handleChat(w http.ResponseWriter, r *http.Request) {
 			Message: api.Message{Role: "assistant"}, Done: true, DoneReason: "load"})
 		return
 	}
+	if len(req.Format) > 0 { // structured output: the node's on-device privacy layer
+		s.answerPersonalData(w, p, req)
+		return
+	}
 	turns := make([]Turn, len(req.Messages))
 	promptTokens := 0
 	for i, m := range req.Messages {
