@@ -108,11 +108,26 @@
 // gated by literals derived from its syntax tree (a match must contain one of
 // them), and personal-data patterns run only where a match can start, so a
 // classification of a workload prompt takes ~10–20 µs (BenchmarkClassifyWorkload).
-// Personal data: emails; phone numbers (9–15 digits, or 7–15 after "+"); US SSNs, UK NI
-// numbers and ids after a cue (passport number, MRN…); card numbers that pass
-// Luhn; public IP addresses (private, loopback, documentation and reserved
-// ranges are how networking questions are written and are left alone); and
-// capitalised names after a cue (patient, my name is, I'm, Mr./Dr.…).
-// Redact repeats (at most 4 passes) until nothing is left, since removing one
+// Personal data (pii*.go), in English, French, German and Spanish forms:
+// emails; phone numbers proposed by a pattern and accepted by libphonenumber's
+// metadata (github.com/nyaruka/phonenumbers); dates of birth and dates in a
+// personal context (a birth or personal-event cue in the sentence, or a
+// possessive shortly before; years before 1900 are history); IBANs (country
+// length and mod-97 check); card numbers that pass Luhn; street addresses and
+// postcodes (UK shapes, US ZIP after a state, European codes before a town);
+// US SSNs, UK NI numbers, French NIR and Spanish DNI/NIE (with their check
+// keys), German social insurance numbers, ids and passports after a cue;
+// public IP addresses (private, loopback, documentation and reserved ranges
+// are how networking questions are written and are left alone); and names,
+// after a cue (my colleague, je m'appelle, Frau, mi amiga…) or from a
+// first-name lexicon, lower case too, with places ("San José", "Victoria
+// Station") and well-known public figures left alone.
+//
+// Protect does this for a whole conversation (system message, earlier turns,
+// the question) and merges hints (the node's own model's spans): each
+// distinct entity gets one typed, numbered placeholder ([NAME_1]) everywhere,
+// Protected.For applies redact, block or allow, Protected.Kinds is what a
+// trace may show, and Restore puts the data back into an answer on the
+// device. Redact repeats (at most 4 passes) until nothing is left, since removing one
 // piece can expose another that overlapped it.
 package router

@@ -249,6 +249,7 @@ var builtinPII = []piiDetector{
 		needAny: []string{"-"}},
 	{kind: PIIID, re: nirRe, starts: digitStarts, valid: validNIR, minDigits: 13, minRun: 1},
 	{kind: PIIID, re: dniRe, starts: nieStarts, valid: validDNI, minDigits: 7, minRun: 7},
+	{kind: PIIID, re: svnrRe, starts: digitStarts, minDigits: 11, minRun: 2},
 	{kind: PIIPassport, re: passportRe, group: 1, valid: hasTwoDigits, minDigits: 2, starts: cueStarts(passportCueStarts...)},
 	{kind: PIIID, re: nationalIDRe, group: 1, valid: hasTwoDigits, minDigits: 2, starts: cueStarts(nationalIDCueStarts...)},
 	{kind: PIIID, re: regexp.MustCompile(`^[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]\b`), starts: ninoStarts, minDigits: 6, minRun: 6}, // UK National Insurance number

@@ -5,10 +5,9 @@ import (
 	"strconv"
 )
 
-// Dates are personal when their context says so: a birth cue anywhere in
-// the sentence ("born", "né le", "geboren am", "fecha de nacimiento"), or a
-// possessive or a personal event shortly before ("my appointment on",
-// "opérée le", "Termin am", "mi cita el"). A date of a historical event has
+// Dates are personal when their context says so: a birth cue or a personal
+// event anywhere in the sentence ("born", "né le", "Termin", "me operan"),
+// or a possessive shortly before ("my", "ma", "mein", "mi"). A date of a historical event has
 // neither, and a year before 1900 is history, not anyone's birthday.
 
 const monthNames = `jan(?:uary|vier|uar|\.)?|feb(?:ruary|ruar|rero|\.)?|f[ée]vr(?:ier|\.)?|mar(?:ch|s|zo|\.)?|m[äa]rz|` +
@@ -27,10 +26,13 @@ var dateRe = regexp.MustCompile(`(?i)\b(?:` +
 var birthCues = wordSet(`born birth birthday birthdate dob d.o.b né née naissance anniversaire geboren geburtsdatum
 geburtstag geb nacido nacida nacimiento cumpleaños nací`)
 
-// personalCues make a date shortly after them personal: possessives and personal events.
-var personalCues = wordSet(`
+// possessives make a date shortly after them personal.
+var possessives = wordSet(`
 my our his her their mon ma mes notre nos son sa ses leur mein meine meinen meinem meiner unser unsere unseren
-sein seine ihr ihre mi mis nuestro nuestra nuestros su sus
+sein seine ihr ihre mi mis nuestro nuestra nuestros su sus`)
+
+// eventCues are personal events: a date in their sentence is personal.
+var eventCues = wordSet(`
 appointment surgery operation admitted discharged diagnosed married wedding divorced hired fired died funeral
 moved arrived flight flying visit interview exam vaccinated treated consultation booked reservation check-up checkup
 patient client paciente patiente patientin
@@ -39,13 +41,14 @@ embauchée vol déménagé déménagée entretien examen vacciné vaccinée
 termin operiert eingeliefert entlassen verheiratet hochzeit gestorben verstorben eingestellt umgezogen flug
 untersuchung impfung geimpft arzttermin
 cita operado operada operación ingresado ingresada casado casada boda fallecido fallecida contratado contratada
-mudé vuelo consulta entrevista vacunado vacunada
+mudé vuelo consulta entrevista vacunado vacunada operan opera operarán ingresan
 `)
 
 // personalWindow is how many words before a date a personal cue may stand.
 const personalWindow = 8
 
-// scanDates finds dates with a personal context.
+// scanDates finds dates with a personal context: a birth or personal-event
+// cue anywhere in the sentence, or a possessive shortly before.
 func scanDates(text, lower string) [][]int {
 	var out [][]int
 	for _, m := range dateRe.FindAllStringSubmatchIndex(text, -1) {
@@ -56,14 +59,14 @@ func scanDates(text, lower string) [][]int {
 		before := nameWords(lower[from:m[0]])
 		personal := false
 		for k, w := range before {
-			if birthCues[w.lower] || (len(before)-k <= personalWindow && personalCues[w.lower]) {
+			if birthCues[w.lower] || eventCues[w.lower] || (len(before)-k <= personalWindow && possessives[w.lower]) {
 				personal = true
 				break
 			}
 		}
 		if !personal {
 			for _, w := range nameWords(lower[m[1]:to]) {
-				if birthCues[w.lower] {
+				if birthCues[w.lower] || eventCues[w.lower] {
 					personal = true
 					break
 				}

@@ -154,7 +154,7 @@ func nieStarts(text, lower string) []int {
 // optional verb, then the number (with at least two digits, checked after).
 func idCue(cues string) *regexp.Regexp {
 	return regexp.MustCompile(`^(?i:` + cues + `)(?i:\s*(?:number|no\.?|nr\.?|n°|nº|numéro|numero|nummer|número|#))?` +
-		`(?i:\s*(?:is|est|ist|es|was|lautet|:|de|du))*[\s:#]*([A-Za-z0-9](?:[A-Za-z0-9-]|\s\d){4,24})\b`)
+		`(?i:\s*(?:(?:is|est|ist|es|was|lautet|de|du)\b|:))*[\s:#]*([A-Za-z0-9](?:[A-Za-z0-9-]|\s\d){4,24})\b`)
 }
 
 const passportCues = `passport|passeport|reisepass|passnummer|pass-nr\.?|pasaporte`
@@ -177,3 +177,6 @@ var (
 		"patient id", "tax id", "driver", "num", "sécu", "secu", "carte", "permis", "personalausweis", "ausweis",
 		"steuer", "sozialversicherung", "führerschein", "fuhrerschein", "dni", "nie", "nif", "documento", "núm", "seguridad", "carn"}
 )
+
+// German social insurance number: area, date of birth, initial, serial ("65 170839 J 003").
+var svnrRe = regexp.MustCompile(`^\d{2} ?[0-3]\d[01]\d\d{2} ?[A-Z] ?\d{3}\b`)

@@ -20,6 +20,18 @@ import (
 var firstNames = wordSet(`
 aaron adam adrian aidan alan albert alberto alejandro alejandra alex alexander alexandra alexandre alfred alfonso alice alicia alina alison amanda amelia amy ana andrea andreas andrew andré angela angelika anita ann anna anne annette anthony antoine antonio arnaud arthur astrid aurélie axel barbara beatriz benjamin bernard bernd bettina birgit blanca brian bruno camille carla carlos carmen carol caroline catherine cecilia cédric celia charles charlotte chloé christian christina christine christoph christopher claire clara claude claudia clément colin conchita cristina daniel daniela david deborah denis diana diane diego dieter dirk dolores dominique dorothea edward elena eleanor elisa elisabeth elizabeth ella emily emma emmanuel enrique eric erika ernesto esteban estelle esther eva evelyn fabian fabienne fanny federico felipe felix fernando florian france francisco françois françoise frank franz frédéric frédérique gabriel gabriele gabrielle gaëlle george georg gerhard gérard gisela giulia gonzalo grégoire guillaume gunther günter hannah hans harald harry heike heinz helen helga henri henrik henry hugo ignacio inés ingrid irene isabel isabelle isabella ivan jack jacqueline jacques jakob james jan jane janet javier jean jeanne jennifer jens jérôme jessica jesús joachim joan joanna johann johanna johannes john jonas jonathan jordi jorge josé josefa joseph josephine juan juana judith julia julian julie julien jürgen karin karl karen katharina kathrin katie kerstin kevin klaus laura laurent lea léa leon léon leonie liam linda lisa lorenzo louis louise lucas lucía lucie luis luisa lukas luz magdalena manon manuel manuela marc marcel marco marcos margaret margarita maria marie marina mario marion marta martha martin martina mary mathias mathieu matthew matthias maurice maxime melanie mélanie michael michel michelle miguel monika monique nadia nadine natalia nathalie nicolas nicole niklas nina noah noemí nora norbert olga oliver olivia olivier pablo paco pascal patricia patrick paul paula pedro peter petra philippe pierre rachel rafael ralf ramón raquel raúl rebecca renate rené richard robert roberto rodrigo roland rosa rosario ruth sabine samuel sandra santiago sara sarah sebastian sébastien sergio simon simone sofia sofía sophie stefan stefanie stephanie stéphane steven susanne susan sven sylvie teresa thierry thomas tim tobias ulrich ulrike ursula valentin valérie vanessa véronique vincent virginie walter werner william wolfgang xavier yolanda yves zoe zoé
 anaïs benoît hélène jérémie joël loïc mathilde océane thérèse éric étienne ángel álvaro óscar jürgen jörg björn günther
+marcus juliette inès victor émile lucas hannah oliver emily grace rebecca dorothy priya gérard bernard eloïse éloïse
+sabine ingrid felix lukas anneliese jana dieter javier lucía ainhoa marta elena andrés diego rosa pablo
+amélie agnès aurore baptiste bastien brigitte cédric céline chantal corinne delphine élise élodie émilie fabrice
+florence gilles hervé jacqueline josiane karine laetitia lionel loïs ludovic maëlle marine maxime morgane muriel
+nadège noël odile pascale perrine romain sandrine solène sylvain tristan yann yannick
+annika anke bärbel dagmar elke frieda friedrich gerd gudrun hanna heike helmut holger horst jens jörn karsten
+kurt lars lena lennart leonie lotte malte manfred marlene mia nico ole paula reinhard rüdiger sigrid silke sönke
+till torsten udo uta uwe volker wiebke
+adriana agustín alba alicia amparo araceli begoña borja cayetana concepción consuelo encarnación eva fátima gloria
+guadalupe hugo iñaki itziar jaime jimena josé lorena macarena maite marisol mercedes milagros montserrat nerea
+nuria paloma pilar rocío sergio soledad susana txema vicente ximena
+aisha amir fatima mohammed muhammad omar yusuf ali mehmet ayşe zeynep wei li chen raj arjun anil sanjay kenji yuki
 `)
 
 // ambiguousNames are first names that are also common words or places: they
@@ -51,11 +63,16 @@ curie einstein newton darwin mozart beethoven bach picasso shakespeare napoleon 
 washington hugo cervantes goethe schiller kant hegel marx freud galilei galileo copernicus kepler pasteur
 sartre beauvoir proust voltaire rousseau descartes dickens austen tolstoy kahlo dalí dali gaudí gaudi
 merkel macron churchill roosevelt kennedy mandela luther bolívar bolivar vinci gaulle obama biden trump
-bismarck humboldt planck heisenberg bohr tesla edison hawking turing lovelace nobel
+bismarck humboldt planck heisenberg bohr tesla edison hawking turing lovelace nobel columbus colón colomb
+magellan vespucci pizarro armstrong gagarin aldrin caesar cleopatra chopin vivaldi verdi dante hemingway twain orwell
+tolkien rowling disney franklin jefferson lenin stalin hitler zuckerberg musk jobs gates
+zola balzac flaubert molière moliere camus verne dumas baudelaire rimbaud lorca neruda borges márquez marquez kafka
+brecht nietzsche velázquez velazquez goya
 `)
 
 // placeBefore are words that turn a following first name into a place ("San José", "Saint Louis").
-var placeBefore = wordSet(`san santa santo são saint sainte st st. fort port lake mount cape`)
+// "Mona" is here for the painting: "Mona Lisa" is no one to protect.
+var placeBefore = wordSet(`san santa santo são saint sainte st st. fort port lake mount cape mona`)
 
 // institutionAfter are words that turn a name before them into a place or an
 // institution ("Victoria Station", "Elizabeth Line", "Marie Curie Hospital").
@@ -154,13 +171,21 @@ var nameCues = func() [][]string {
 	var cues [][]string
 	for _, c := range strings.Split(`my name is|name is|i am|i'm|call me|patient|client|mr|mrs|ms|miss|dr|prof|dear|`+
 		`my wife|my husband|my partner|my son|my daughter|my mother|my father|my mom|my dad|my brother|my sister|`+
-		`my friend|my colleague|my boss|my neighbour|my neighbor|`+
+		`my friend|my colleague|my boss|my neighbour|my neighbor|my landlord|my landlady|my tenant|my doctor|my lawyer|`+
+		`my teacher|my manager|my cousin|my uncle|my aunt|my grandmother|my grandfather|my girlfriend|my boyfriend|`+
+		`my fiancé|my fiancée|my flatmate|my roommate|`+
 		`je m'appelle|mon nom est|je suis|m|mme|mlle|madame|monsieur|patiente|cliente|mon ami|mon amie|ma femme|`+
 		`mon mari|mon fils|ma fille|ma mère|mon père|mon frère|ma sœur|ma soeur|mon collègue|ma collègue|mon voisin|ma voisine|`+
+		`mon propriétaire|ma propriétaire|mon médecin|mon avocat|mon patron|ma patronne|mon cousin|ma cousine|mon oncle|`+
+		`ma tante|ma grand-mère|mon grand-père|mon copain|ma copine|`+
 		`ich heiße|ich heisse|mein name ist|herr|frau|patientin|kunde|kundin|mein freund|meine freundin|`+
 		`mein mann|mein sohn|meine tochter|meine mutter|mein vater|mein bruder|meine schwester|mein kollege|meine kollegin|`+
+		`mein nachbar|meine nachbarin|mein vermieter|meine vermieterin|mein arzt|meine ärztin|mein anwalt|mein chef|`+
+		`meine chefin|mein cousin|meine cousine|mein onkel|meine tante|meine oma|mein opa|`+
 		`me llamo|mi nombre es|soy|sr|sra|señor|señora|don|doña|paciente|mi amigo|mi amiga|mi esposa|mi esposo|`+
-		`mi marido|mi hijo|mi hija|mi madre|mi padre|mi hermano|mi hermana|mi colega|mi vecino|mi vecina`, "|") {
+		`mi marido|mi hijo|mi hija|mi madre|mi padre|mi hermano|mi hermana|mi colega|mi vecino|mi vecina|mi casero|mi casera|`+
+		`mi médico|mi médica|mi abogado|mi abogada|mi jefe|mi jefa|mi primo|mi prima|mi tío|mi tía|mi abuela|mi abuelo|`+
+		`mi novio|mi novia|mi compañero|mi compañera`, "|") {
 		cues = append(cues, strings.Fields(c))
 	}
 	return cues
@@ -212,7 +237,7 @@ func scanNames(text, _ string) [][]int {
 		}
 		last := i // the last word of the name
 		for j := i + 1; j < len(ws) && j <= last+3 && adjacent(text, ws[j-1], ws[j]); j++ {
-			if surnameParticles[ws[j].lower] && !ws[j].upper {
+			if surnameParticles[ws[j].lower] && !ws[j].upper && !ambiguousNames[w.lower] {
 				continue
 			}
 			if surnames[ws[j].lower] || (w.upper && ws[j].upper && !notSurnames[ws[j].lower] && !institutionAfter[ws[j].lower]) {

@@ -72,10 +72,10 @@ func scanPhones(text, lower string) [][]int {
 	var out [][]int
 	for _, m := range phoneCandidateRe.FindAllStringIndex(text, -1) {
 		window := lower[max(0, m[0]-40):m[0]]
-		cued := containsAny(window, phoneCues)
-		if !cued && containsAny(window[max(0, len(window)-20):], notPhoneCues) {
+		if containsAny(window[max(0, len(window)-20):], notPhoneCues) || validEAN13(text[m[0]:m[1]]) {
 			continue
 		}
+		cued := containsAny(window, phoneCues)
 		start, end := m[0], m[1]
 		for try := 0; try < 3 && end > start; try++ {
 			if phoneNumber(text[start:end], cued) {
@@ -102,4 +102,20 @@ func looksLikeIP(s string) bool {
 func isDate(s string) bool {
 	m := dateRe.FindStringSubmatchIndex(s)
 	return m != nil && m[0] == 0 && m[1] == len(s) && plausibleDate(s, m)
+}
+
+// validEAN13: thirteen solid digits with a valid EAN check digit are a product code.
+func validEAN13(s string) bool {
+	if len(s) != 13 || len(digitsOf(s)) != 13 {
+		return false
+	}
+	sum := 0
+	for i := range 12 {
+		n := int(s[i] - '0')
+		if i%2 == 1 {
+			n *= 3
+		}
+		sum += n
+	}
+	return (10-sum%10)%10 == int(s[12]-'0')
 }

@@ -10,14 +10,16 @@ import (
 // four- and five-digit codes before a town (after a comma, a new line, a
 // country prefix such as "D-" or an address), and any code after a cue.
 
+// streetRes are tried in order at each number: the French forms first, so
+// "5 bis avenue Victor Hugo" is not read as an English "5 bis Avenue".
 var streetRes = []*regexp.Regexp{
+	// 12 rue des Lilas, 5 bis avenue Victor Hugo, 3 allée de la Gare
+	regexp.MustCompile(`^\d{1,4}(?:\s?(?i:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|chemin|all[ée]e|place|impasse|quai|` +
+		`route|cours|square)\s+(?:(?i:de|du|des|la|le|les)\s+|(?i:l|d)['’])*[\p{L}-]+(?:\s+\p{Lu}[\p{L}-]*){0,2}`),
 	// 221 Baker Street, 1600 Pennsylvania Ave., 4 Privet Drive, Apt 2
 	regexp.MustCompile(`^\d{1,5}[A-Za-z]?,?\s+((?:[\p{L}'’.-]+\s+){1,3}?)(?i:street|st\.?|road|rd\.?|avenue|ave\.?|lane|ln\.?|drive|` +
 		`boulevard|blvd\.?|court|ct\.?|way|place|terrace|close|crescent|square|parkway|pkwy|highway|hwy|circle|` +
 		`gardens|grove|row|mews)\b(?:,?\s*(?i:apt\.?|apartment|suite|unit|flat)\s*#?[A-Za-z0-9]+)?`),
-	// 12 rue des Lilas, 5 bis avenue Victor Hugo, 3 allée de la Gare
-	regexp.MustCompile(`^\d{1,4}(?:\s?(?i:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|chemin|all[ée]e|place|impasse|quai|` +
-		`route|cours|square)\s+(?:(?i:de|du|des|la|le|les)\s+|(?i:l|d)['’])*[\p{L}-]+(?:\s+\p{Lu}[\p{L}-]*)?`),
 }
 
 // Hauptstraße 5, Berliner Str. 12a, Karl-Marx-Allee 90
@@ -45,10 +47,10 @@ func scanStreets(text, lower string) [][]int {
 			if m == nil {
 				continue
 			}
-			if k == 0 && strings.ContainsFunc(text[at+m[2]:at+m[3]], func(r rune) bool { return r == '\n' }) {
+			if k == 1 && strings.ContainsFunc(text[at+m[2]:at+m[3]], func(r rune) bool { return r == '\n' }) {
 				continue
 			}
-			if k == 0 && !namesAStreet(text[at+m[2]:at+m[3]]) {
+			if k == 1 && !namesAStreet(text[at+m[2]:at+m[3]]) {
 				continue
 			}
 			out = append(out, []int{at, at + m[1]})

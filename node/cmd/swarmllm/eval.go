@@ -40,6 +40,9 @@ func runEval(ctx context.Context, args []string) error {
 	loadNodes := fs.Int("load-nodes", 3, "load mode: swarm size (every query goes to the first node)")
 	scale := fs.Int("scale", 0, "scale mode: start an N-node in-process swarm and report record propagation, DHT lookups and vote rounds")
 	loadRounds := fs.Int("load-rounds", 1, "load mode: run the load this many times (memory and goroutines are measured after each)")
+	privacy := fs.Bool("privacy", false, "privacy mode: run the privacy benchmark (redact and block; the detectors alone and with the on-device model) and report leaks per kind, precision and words kept")
+	privacyOllama := fs.String("privacy-ollama", "", "privacy mode: Ollama URL of the on-device model (default: a simulated one in-process)")
+	privacyModel := fs.String("privacy-model", "", "privacy mode: that Ollama's model")
 	loadPause := fs.Duration("load-pause", 0, "load mode: idle this long before each round after the first (e.g. 150s, past the 2-minute cache lifetimes)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: swarmllm eval [flags]
@@ -69,6 +72,14 @@ accuracy against cloud share (curve.svg).`)
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	progress := eval.NewProgress(os.Stderr, isTerminal(os.Stderr))
+	if *privacy {
+		rep, err := eval.RunPrivacyStudy(ctx, eval.PrivacySpec{OllamaURL: *privacyOllama, Model: *privacyModel,
+			Command: "swarmllm eval " + strings.Join(args, " ")})
+		if err != nil {
+			return err
+		}
+		return printReport(rep, *out, "privacy.md", set["out"])
+	}
 	if *scale > 0 {
 		return evalScale(ctx, eval.ScaleSpec{Nodes: *scale, Seed: *seed, Log: log, Phases: os.Stderr}, *out, set["out"])
 	}
