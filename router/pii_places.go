@@ -39,10 +39,29 @@ var germanStreetSuffixes = []string{"straße", "strasse", "str.", "weg", "platz"
 // in the way" is not an address.
 var streetStopWords = wordSet(`the a an in on of to by for from with and or at my your his her our their this that it is are was`)
 
+// Cheap gates: a street pattern runs only where its street words occur
+// (the patterns have no literal prefix, so RE2 would try them at every byte).
+var (
+	streetGates = [][]string{
+		{"rue", "av", "bd", "boulevard", "chemin", "all", "place", "impasse", "quai", "route", "cours", "square"},
+		{"st", "rd", "road", "av", "lane", "ln", "drive", "boulevard", "blvd", "court", "ct", "way", "place", "terrace",
+			"close", "crescent", "square", "parkway", "pkwy", "highway", "hwy", "circle", "gardens", "grove", "row", "mews"},
+	}
+	germanGate  = []string{"stra", "str.", "weg", "platz", "allee", "gasse", "ring", "damm", "ufer", "chaussee"}
+	spanishGate = []string{"calle", "c/", "av", "plaza", "pza", "paseo", "camino", "carrera", "ronda", "traves", "glorieta", "carretera"}
+)
+
 func scanStreets(text, lower string) [][]int {
 	var out [][]int
+	open := make([]bool, len(streetRes))
+	for k := range streetRes {
+		open[k] = containsAny(lower, streetGates[k])
+	}
 	for _, at := range digitStarts(text, lower) {
 		for k, re := range streetRes {
+			if !open[k] {
+				continue
+			}
 			m := re.FindStringSubmatchIndex(text[at:])
 			if m == nil {
 				continue
@@ -57,12 +76,16 @@ func scanStreets(text, lower string) [][]int {
 			break
 		}
 	}
-	for _, m := range germanStreetRe.FindAllStringIndex(text, -1) {
-		if germanCompound(text[m[0]:m[1]]) {
-			out = append(out, m)
+	if containsAny(lower, germanGate) {
+		for _, m := range germanStreetRe.FindAllStringIndex(text, -1) {
+			if germanCompound(text[m[0]:m[1]]) {
+				out = append(out, m)
+			}
 		}
 	}
-	out = append(out, spanishStreetRe.FindAllStringIndex(text, -1)...)
+	if containsAny(lower, spanishGate) {
+		out = append(out, spanishStreetRe.FindAllStringIndex(text, -1)...)
+	}
 	return out
 }
 
@@ -113,10 +136,28 @@ func scanPostcodes(text, lower string) [][]int {
 			out = append(out, m[2:4])
 		}
 	}
+	if !hasDigitRun(text, 5) {
+		return out
+	}
 	for _, s := range scanStreets(text, lower) {
 		if m := afterStreetRe.FindStringSubmatchIndex(text[s[1]:]); m != nil {
 			out = append(out, []int{s[1] + m[2], s[1] + m[3]})
 		}
 	}
 	return out
+}
+
+// hasDigitRun says whether text holds n ASCII digits in a row.
+func hasDigitRun(text string, n int) bool {
+	run := 0
+	for i := range len(text) {
+		if isDigit(text[i]) {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
