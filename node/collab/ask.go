@@ -61,6 +61,10 @@ func (c *Collab) serveAsk(s network.Stream, from peer.ID, start time.Time) *prot
 	case err != nil:
 		return failure(req.GetQueryId(), protocol.ErrorCode_BAD_REQUEST, err)
 	}
+	if !c.askBudget.allow(from, time.Now()) {
+		return failure(req.GetQueryId(), protocol.ErrorCode_BUSY,
+			fmt.Errorf("rate limited: this peer has used its share (%g) of the model's time", c.cfg.askShare))
+	}
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
@@ -71,7 +75,9 @@ func (c *Collab) serveAsk(s network.Stream, from peer.ID, start time.Time) *prot
 
 	ctx, cancel := context.WithDeadline(c.ctx, time.UnixMilli(req.GetDeadlineUnixMs()))
 	defer cancel()
+	answerStart := time.Now()
 	resp := c.local.Answer(ctx, req)
+	c.askBudget.charge(from, time.Now(), time.Since(answerStart))
 	switch {
 	case resp == nil:
 		resp = failure(req.GetQueryId(), protocol.ErrorCode_INTERNAL, errors.New("local model gave no response"))

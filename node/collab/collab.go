@@ -46,6 +46,7 @@ type Collab struct {
 	book       *roundBook
 	answers    *answerCache
 	slots      chan struct{} // one token per ask being answered
+	askBudget  *askBudget    // model time per asking peer
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -84,11 +85,12 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Collab{
 		h: h, ps: ps, local: local, self: h.ID(), cfg: cfg, m: m,
-		log:     cfg.log.With("topic", protocol.TopicRounds),
-		book:    newRoundBook(h.ID(), cfg.roundCap),
-		answers: newAnswerCache(cfg.answerCap, cfg.answerTTL),
-		slots:   make(chan struct{}, cfg.maxConcurrent),
-		ctx:     ctx, cancel: cancel,
+		log:       cfg.log.With("topic", protocol.TopicRounds),
+		book:      newRoundBook(h.ID(), cfg.roundCap),
+		answers:   newAnswerCache(cfg.answerCap, cfg.answerTTL),
+		slots:     make(chan struct{}, cfg.maxConcurrent),
+		askBudget: newAskBudget(cfg.askShare, cfg.askBurst),
+		ctx:       ctx, cancel: cancel,
 		pending: make(map[string]*pendingRound),
 	}
 	defer func() {

@@ -8,6 +8,11 @@
 // router.BallotWeight (what a ballot counts), router.Decided (the early stop)
 // and router.Tally make them; this package carries them over the wire.
 //
+// Serving asks, it admits each peer (member or stranger alike) against a
+// budget of the model's time (WithAskBudget: by default half of it, after
+// two minutes' burst) and a cap on asks answered at once (WithMaxConcurrent);
+// either refuses with BUSY at once, so a flooding peer cannot take the model.
+//
 // # One round
 //
 //	props := c.AskAll(ctx, peers, req)      // req.RoundId set, one deadline for all

@@ -22,7 +22,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		asks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "swarmllm_collab_asks_total",
-			Help: "Asks this node served, by result (ok, bad_request, busy, backend_down, deadline, internal, stream_error).",
+			Help: "Asks this node served, by result (ok, bad_request, busy (at capacity or over the peer's rate), backend_down, deadline, internal, stream_error).",
 		}, []string{"result"}),
 		askTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "swarmllm_collab_ask_duration_seconds",

@@ -16,6 +16,8 @@ type config struct {
 	log           *slog.Logger
 	registerer    prometheus.Registerer
 	maxConcurrent int
+	askShare      float64       // share of the model's time one peer may use
+	askBurst      time.Duration // model time a peer may use at once before the share applies
 	streamTimeout time.Duration
 	thresholds    router.Thresholds
 	reputation    *router.Reputation
@@ -30,6 +32,8 @@ func defaultConfig() config {
 	return config{
 		log:           slog.Default(),
 		maxConcurrent: 4,
+		askShare:      DefaultAskShare,
+		askBurst:      DefaultAskBurst,
 		streamTimeout: 10 * time.Second,
 		thresholds:    router.DefaultThresholds(),
 		answerCap:     1024,
@@ -49,6 +53,9 @@ func (c config) validate() error {
 	}
 	if c.maxConcurrent < 1 {
 		bad("max concurrent asks %d: want ≥ 1", c.maxConcurrent)
+	}
+	if !(c.askShare > 0) || c.askBurst < time.Millisecond {
+		bad("ask budget %v of the model with a burst of %s: want > 0 and ≥ 1ms", c.askShare, c.askBurst)
 	}
 	if c.streamTimeout <= 0 {
 		bad("stream timeout %s: want > 0", c.streamTimeout)
@@ -84,6 +91,23 @@ func WithRegisterer(r prometheus.Registerer) Option { return func(c *config) { c
 // one more is refused with BUSY at once, so the asker can count it lost
 // instead of waiting on a queue behind a single model.
 func WithMaxConcurrent(n int) Option { return func(c *config) { c.maxConcurrent = n } }
+
+// Default per-peer ask budget: any one peer may keep this node's model busy
+// for half of the time on average, after a first two minutes of model time
+// (a whole evaluation's worth of honest asks). A peer that floods asks is
+// refused with BUSY once its time runs out, and keeps at most half the model.
+const (
+	DefaultAskShare = 0.5
+	DefaultAskBurst = 2 * time.Minute
+)
+
+// WithAskBudget limits the model time this node spends answering any one
+// peer's asks to share of the time on average, after a burst of burst
+// (default DefaultAskShare, DefaultAskBurst). An ask from a peer whose time
+// has run out is refused with BUSY at once.
+func WithAskBudget(share float64, burst time.Duration) Option {
+	return func(c *config) { c.askShare, c.askBurst = share, burst }
+}
 
 // WithStreamTimeout bounds reading a request and writing a response on an
 // ask stream (default 10 s); the answer itself is bounded by the request's
