@@ -34,6 +34,7 @@ func (n *Node) httpHandler() http.Handler {
 		nodeapi.WithKeys(n.apiKeys),
 		nodeapi.WithInsecure(n.cfg.APIInsecure),
 		nodeapi.WithPolicyCeiling(n.cfg.Policy),
+		nodeapi.WithBudget(n.budget),
 	)
 	if err != nil {
 		// Options were validated with the config; only a duplicate metrics

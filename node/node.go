@@ -305,7 +305,7 @@ func (n *Node) startModels() error {
 	if n.apiKeys, err = n.cfg.LoadAPIKeys(); err != nil {
 		return fmt.Errorf("API keys: %w", err)
 	}
-	if n.budget, err = router.NewBudget(router.WithMaxShare(n.cfg.CloudMaxShare)); err != nil {
+	if n.budget, err = router.NewBudget(n.cfg.BudgetOptions(n.apiKeys)...); err != nil {
 		return fmt.Errorf("cloud budget: %w", err)
 	}
 	if n.reputation, err = router.NewReputation(); err != nil {

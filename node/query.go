@@ -44,13 +44,13 @@ func (n *Node) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Response,
 	q.trace.Classification = n.classifier.Classify(q.prompt)
 	q.trace.Timings.ClassifyMS = ms(time.Since(t))
 
-	feat := router.Features{Class: q.trace.Classification, Cloud: n.cloudState()}
+	feat := router.Features{Class: q.trace.Classification, Cloud: n.cloudState(q.req.Caller)}
 	d := router.DecideBeforeLocal(feat, q.rules)
 	if d.Route == router.RouteCloud {
 		if resp, ok := n.viaCloud(ctx, q, d, nil); ok {
 			return resp, nil
 		}
-		feat.Cloud = n.cloudState() // it just failed: the rest of the query knows
+		feat.Cloud = n.cloudState(q.req.Caller) // it just failed: the rest of the query knows
 	}
 
 	q.local = n.answerLocally(ctx, slm.ChatRequest{Messages: q.msgs, MaxTokens: req.Options.MaxTokens,
@@ -87,7 +87,8 @@ func (n *Node) finishLocal(q *query, d router.Decision) (*nodeapi.Response, erro
 	q.note(d)
 	if q.local.err != nil {
 		n.metrics.failed.Inc()
-		return nil, fmt.Errorf("answer query (%s): %w", d.Reason, q.local.err)
+		// Nothing else may answer: the caller gets 503, the log the cause.
+		return nil, fmt.Errorf("answer query (%s): %w: %w", d.Reason, nodeapi.ErrUnavailable, q.local.err)
 	}
 	return n.respond(q, router.RouteLocal, q.local.res.Text, q.local.res.Model, q.local.res.PromptTokens, q.local.res.CompletionTokens), nil
 }
@@ -106,11 +107,11 @@ func (n *Node) fallback(q *query, best *router.Proposal) (*nodeapi.Response, err
 	}
 	n.metrics.failed.Inc()
 	q.flag(router.FlagNoAnswer)
-	err := q.local.err
-	if err == nil {
-		err = nodeapi.ErrUnavailable
+	err := fmt.Errorf("answer query (%s): %w", q.trace.Reason, nodeapi.ErrUnavailable)
+	if q.local.err != nil {
+		err = fmt.Errorf("%w: %w", err, q.local.err)
 	}
-	return nil, fmt.Errorf("answer query (%s): %w", q.trace.Reason, err)
+	return nil, err
 }
 
 // respond seals the trace and builds the API response.
@@ -159,14 +160,15 @@ func seedOf(s *int64) *int {
 	return &v
 }
 
-// cloudState says whether the cloud FM can take a call now.
-func (n *Node) cloudState() router.CloudState {
+// cloudState says whether the cloud FM can take a call for this caller (an
+// API key's name, "" for none) now.
+func (n *Node) cloudState(caller string) router.CloudState {
 	switch {
 	case n.cloud == nil:
 		return router.CloudNone
 	case time.Now().UnixNano() < n.cloudDownUntil.Load():
 		return router.CloudDown
-	case n.budget.Allow(time.Now()) != nil:
+	case n.budget.Allow(time.Now(), caller) != nil:
 		return router.CloudOverBudget
 	}
 	return router.CloudReady
@@ -192,10 +194,24 @@ func (n *Node) viaCloud(ctx context.Context, q *query, d router.Decision, best *
 			info.Redactions = append(info.Redactions, redactions...)
 		}
 	}
+	// The budget holds the call before it is made; another query cannot
+	// take the same last slot meanwhile.
+	resv, err := n.budget.Reserve(time.Now(), q.req.Caller, router.EstimateCloudTokens(promptBytes(msgs), q.req.Options.MaxTokens))
+	if err != nil {
+		info.Summoned, info.Err = false, err.Error()
+		q.flag(router.FlagOverBudget)
+		q.trace.Reason += "; the cloud budget is spent"
+		return nil, false
+	}
 	t := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.AskTimeout)
 	defer cancel()
 	res, err := n.cloud.Complete(ctx, msgs, q.req.Options.MaxTokens)
+	if err != nil {
+		resv.Release()
+	} else {
+		resv.Settle(time.Now(), res.PromptTokens+res.CompletionTokens)
+	}
 	q.trace.Timings.CloudMS = ms(time.Since(t))
 	info.LatencyMS = q.trace.Timings.CloudMS
 	if err != nil {
@@ -206,7 +222,14 @@ func (n *Node) viaCloud(ctx context.Context, q *query, d router.Decision, best *
 		n.log.Warn("cloud FM failed", "err", err)
 		return nil, false
 	}
-	n.budget.Record(time.Now(), res.PromptTokens+res.CompletionTokens)
 	info.Model, info.PromptTokens, info.CompletionTokens = res.Model, res.PromptTokens, res.CompletionTokens
 	return n.respond(q, router.RouteCloud, res.Text, res.Model, res.PromptTokens, res.CompletionTokens), true
+}
+
+func promptBytes(msgs []slm.Message) int {
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Content)
+	}
+	return n
 }

@@ -26,7 +26,8 @@
 //	// BallotWeight, may stop early once Decided, and then
 //	t := Tally(proposals, ballots, rules.Thresholds.TallyParams(participants))
 //	d = DecideAfterVote(Features{…, Tally: &t}, rules)
-//	// RouteCloud: if d.Has(FlagRedact), send clf.Redact(text, PrivacyRedact); budget.Record(now, tokens)
+//	// RouteCloud: r, err := budget.Reserve(now, key, EstimateCloudTokens(…)); if d.Has(FlagRedact),
+//	// send clf.Redact(text, PrivacyRedact); then r.Settle(now, tokens), or r.Release() if the call failed
 //
 // The cloud state comes from configuration, health and Budget.Allow. If a
 // cloud call then fails, decide again with Cloud: CloudDown: the same

@@ -15,8 +15,10 @@ var (
 	// ErrPrivacyBlocked is returned by Redact when the prompt holds personal
 	// data and the privacy policy is block: the prompt must not leave the swarm.
 	ErrPrivacyBlocked = errors.New("personal data blocked by privacy policy")
-	// ErrOverBudget is returned by Budget.Allow when a cloud call would exceed the budget.
+	// ErrOverBudget is returned by Budget.Allow and Reserve when a cloud call would exceed the budget.
 	ErrOverBudget = errors.New("cloud budget exceeded")
+	// ErrOverQuota is returned by Budget.Admit when an API key has used its queries for the hour.
+	ErrOverQuota = errors.New("API key quota exceeded")
 	// ErrInvalidConfig is returned by constructors and Validate methods for out-of-range settings.
 	ErrInvalidConfig = errors.New("invalid router configuration")
 	// ErrUnknownOutcome is returned when a tally outcome name is not recognised.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error codes in native error bodies ({"error":{"code","message"}}) and in the
@@ -27,6 +28,7 @@ const (
 	CodeTimeout            = "timeout"
 	CodeCanceled           = "canceled"
 	CodeInternal           = "internal"
+	CodeQuotaExceeded      = "quota_exceeded"
 )
 
 // statusClientClosed is nginx's convention for "the client went away first";
@@ -35,10 +37,12 @@ const statusClientClosed = 499
 
 // apiError is one failed request, rendered in the shape of the API it hit.
 type apiError struct {
-	status int
-	code   string
-	param  string // the offending field, for OpenAI's "param"
-	msg    string
+	status     int
+	code       string
+	param      string // the offending field, for OpenAI's "param"
+	msg        string
+	detail     string        // logged, never sent: what went wrong inside (URLs, backend errors)
+	retryAfter time.Duration // sent as Retry-After when positive
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -52,20 +56,28 @@ func unknownModel(name string) *apiError {
 		msg: fmt.Sprintf("model '%s' not found", name)}
 }
 
-// engineError maps an Engine error to a status and code.
+// unavailableRetry is the Retry-After of a 503: about when a backend that
+// was down is probed again.
+const unavailableRetry = 10 * time.Second
+
+// engineError maps an Engine error to a status and code. Client errors keep
+// their message; server-side failures get a fixed message, and the engine's
+// own text (which may name backends and their URLs) only goes to the log.
 func engineError(err error) *apiError {
-	e := &apiError{status: http.StatusInternalServerError, code: CodeInternal, msg: err.Error()}
+	e := &apiError{status: http.StatusInternalServerError, code: CodeInternal, detail: err.Error(),
+		msg: "internal error: the node's log has the detail"}
 	switch {
-	case errors.Is(err, ErrUnknownModel):
-		e.status, e.code, e.param = http.StatusNotFound, CodeUnknownModel, "model"
-	case errors.Is(err, ErrBadRequest):
-		e.status, e.code = http.StatusBadRequest, CodeBadRequest
-	case errors.Is(err, ErrUnavailable):
-		e.status, e.code = http.StatusServiceUnavailable, CodeUnavailable
-	case errors.Is(err, context.DeadlineExceeded):
-		e.status, e.code = http.StatusGatewayTimeout, CodeTimeout
 	case errors.Is(err, context.Canceled):
-		e.status, e.code = statusClientClosed, CodeCanceled
+		e.status, e.code, e.msg = statusClientClosed, CodeCanceled, "the request was canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		e.status, e.code, e.msg = http.StatusGatewayTimeout, CodeTimeout, "the query did not finish within the node's deadline"
+	case errors.Is(err, ErrUnknownModel):
+		e.status, e.code, e.param, e.msg = http.StatusNotFound, CodeUnknownModel, "model", err.Error()
+	case errors.Is(err, ErrBadRequest):
+		e.status, e.code, e.msg = http.StatusBadRequest, CodeBadRequest, err.Error()
+	case errors.Is(err, ErrUnavailable):
+		e.status, e.code, e.retryAfter = http.StatusServiceUnavailable, CodeUnavailable, unavailableRetry
+		e.msg = "no model can answer now: the local model, the swarm and the cloud FM are unavailable; try again later"
 	}
 	return e
 }

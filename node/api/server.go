@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +71,7 @@ type serverConfig struct {
 	keys           *Keyring
 	insecure       bool          // off loopback without keys, on purpose
 	policyCeiling  router.Policy // the operator's policy: requests may only narrow it ("" = none)
+	budget         *router.Budget
 }
 
 // WithRegistry registers the HTTP metrics in reg and serves reg on /metrics,
@@ -119,6 +122,10 @@ func WithCORSOrigins(origins ...string) Option {
 // request: a request's policy may narrow it and is refused (403) if it would
 // widen it (router.UnderCeiling). Without it a request may pick any policy.
 func WithPolicyCeiling(p router.Policy) Option { return func(c *serverConfig) { c.policyCeiling = p } }
+
+// WithBudget charges each query to its API key's requests-per-hour quota
+// (router.Budget.Admit); over it the caller gets 429 with Retry-After.
+func WithBudget(b *router.Budget) Option { return func(c *serverConfig) { c.budget = b } }
 
 // Server is the node's HTTP surface: OpenAI- and Ollama-compatible APIs, the
 // native API, health, metrics and the dashboard. It holds no goroutines of its
@@ -332,6 +339,14 @@ func (s *Server) ask(ctx context.Context, req Request) (*Response, *apiError) {
 	if key, ok := callerOf(ctx); ok {
 		req.Caller = key.Name
 	}
+	if b := s.cfg.budget; b != nil {
+		now := time.Now()
+		if err := b.Admit(now, req.Caller); err != nil {
+			s.guardMetrics.refused.WithLabelValues(refusedQuota).Inc()
+			return nil, &apiError{status: http.StatusTooManyRequests, code: CodeQuotaExceeded, msg: err.Error(),
+				retryAfter: b.RetryAfter(now)}
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.askTimeout)
 	defer cancel()
 	resp, err := s.engine.Ask(ctx, req)
@@ -371,9 +386,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, kind apiKind
 	if e.status >= 500 {
 		level = slog.LevelWarn
 	}
+	errText := e.msg
+	if e.detail != "" {
+		errText = e.detail
+	}
 	s.cfg.logger.Log(r.Context(), level, "http request failed", "method", r.Method, "path", r.URL.Path,
-		"status", e.status, "code", e.code, "err", e.msg)
+		"status", e.status, "code", e.code, "err", errText)
 	body, _ := json.Marshal(errorBody(kind, e)) // plain structs of strings: cannot fail
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.retryAfter.Seconds()))))
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.status)

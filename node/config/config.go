@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,18 +47,20 @@ type Config struct {
 	SwarmKey   string   // private-network key file (swarmllm keygen); "" = an open swarm
 	AllowPeers string   // file of member peer ids, re-read on change and SIGHUP; "" = every key holder
 
-	Policy        router.Policy
-	Privacy       string        // redact | block | allow: personal data sent to the cloud
-	CloudURL      string        // OpenAI-compatible endpoint; "" = no cloud FM
-	CloudModel    string        // model name at that endpoint
-	CloudAPIKey   string        // from SWARM_CLOUD_API_KEY only (never a flag: it would show in ps)
-	CloudMaxShare float64       // at most this share of queries per hour may go to the cloud (0 = no limit)
-	TopK          int           // peers asked per round
-	AskTimeout    time.Duration // deadline for one peer's answer
-	RoundTimeout  time.Duration // deadline for a whole collaboration round (asks and vote)
-	VoteTimeout   time.Duration // how long a round waits for ballots once the proposals are in
-	Confident     float64       // local confidence at or above which an easy query stays local
-	LocalTimeout  time.Duration // deadline for the local model's answer
+	Policy         router.Policy
+	Privacy        string        // redact | block | allow: personal data sent to the cloud
+	CloudURL       string        // OpenAI-compatible endpoint; "" = no cloud FM
+	CloudModel     string        // model name at that endpoint
+	CloudAPIKey    string        // from SWARM_CLOUD_API_KEY only (never a flag: it would show in ps)
+	CloudMaxShare  float64       // at most this share of queries per hour may go to the cloud (0 = no limit)
+	CloudMaxCalls  RateCaps      // cloud calls per hour and per day (0 = no limit)
+	CloudMaxTokens RateCaps      // cloud tokens per hour and per day (0 = no limit)
+	TopK           int           // peers asked per round
+	AskTimeout     time.Duration // deadline for one peer's answer
+	RoundTimeout   time.Duration // deadline for a whole collaboration round (asks and vote)
+	VoteTimeout    time.Duration // how long a round waits for ballots once the proposals are in
+	Confident      float64       // local confidence at or above which an easy query stays local
+	LocalTimeout   time.Duration // deadline for the local model's answer
 
 	APIKeys     string   // from SWARM_API_KEYS only (never a flag): comma separated name:secret or secrets
 	APIKeysFile string   // file of API keys with optional quotas (format in node/api/keys.go)
@@ -156,6 +159,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.CloudURL, "cloud-url", c.CloudURL, "OpenAI-compatible cloud FM base URL (empty: no cloud; key from SWARM_CLOUD_API_KEY)")
 	fs.StringVar(&c.CloudModel, "cloud-model", c.CloudModel, "cloud FM model name")
 	fs.Float64Var(&c.CloudMaxShare, "cloud-max-share", c.CloudMaxShare, "max share of queries per hour sent to the cloud (0: no limit)")
+	fs.Var(&c.CloudMaxCalls, "cloud-max-calls", "cap on cloud calls: N/h and/or N/d, comma separated (a bare N is per hour; 0: no cap)")
+	fs.Var(&c.CloudMaxTokens, "cloud-max-tokens", "cap on cloud tokens (prompt + completion): N/h and/or N/d, comma separated (a bare N is per hour)")
 	fs.IntVar(&c.TopK, "top-k", c.TopK, "peers asked per collaboration round")
 	fs.DurationVar(&c.AskTimeout, "ask-timeout", c.AskTimeout, "deadline for one peer's answer")
 	fs.DurationVar(&c.RoundTimeout, "round-timeout", c.RoundTimeout, "deadline for a whole vote round")
@@ -283,6 +288,23 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// BudgetOptions are the cloud budget this config asks for: the share, the
+// absolute caps, and each API key's quota.
+func (c *Config) BudgetOptions(keys *nodeapi.Keyring) []router.BudgetOption {
+	opts := []router.BudgetOption{
+		router.WithMaxShare(c.CloudMaxShare),
+		router.WithMaxCalls(c.CloudMaxCalls.Hour, c.CloudMaxCalls.Day),
+		router.WithMaxTokens(c.CloudMaxTokens.Hour, c.CloudMaxTokens.Day),
+	}
+	for _, k := range keys.Keys() {
+		if k.Quota != (nodeapi.Quota{}) {
+			opts = append(opts, router.WithKeyCaps(k.Name, router.KeyCaps{Requests: k.Quota.Requests,
+				CloudCalls: k.Quota.CloudCalls, CloudTokens: k.Quota.CloudTokens}))
+		}
+	}
+	return opts
+}
+
 // LoadAPIKeys reads the keys of SWARM_API_KEYS and of --api-keys-file into
 // one keyring (empty when neither is set).
 func (c *Config) LoadAPIKeys() (*nodeapi.Keyring, error) {
@@ -319,6 +341,46 @@ func (l *listValue) Set(s string) error {
 		}
 	}
 	*l = out
+	return nil
+}
+
+// RateCaps is a cap per hour and per day; 0 is no cap. As a flag it reads
+// "60/h", "500/d", "60/h,500/d", or a bare "60" (per hour).
+type RateCaps struct{ Hour, Day int64 }
+
+func (r *RateCaps) String() string {
+	var parts []string
+	if r.Hour > 0 {
+		parts = append(parts, fmt.Sprintf("%d/h", r.Hour))
+	}
+	if r.Day > 0 {
+		parts = append(parts, fmt.Sprintf("%d/d", r.Day))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (r *RateCaps) Set(s string) error {
+	var out RateCaps
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		num, unit, _ := strings.Cut(part, "/")
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q: want N/h or N/d with N ≥ 0", part)
+		}
+		switch strings.TrimSpace(unit) {
+		case "", "h", "hour":
+			out.Hour = n
+		case "d", "day":
+			out.Day = n
+		default:
+			return fmt.Errorf("%q: unit %q: want h or d", part, unit)
+		}
+	}
+	*r = out
 	return nil
 }
 

@@ -143,3 +143,36 @@ func TestOllamaURLFromHost(t *testing.T) {
 		})
 	}
 }
+
+func TestRateCapsFlag(t *testing.T) {
+	cases := []struct {
+		in   string
+		want RateCaps
+		err  bool
+	}{
+		{"60", RateCaps{Hour: 60}, false},
+		{"60/h", RateCaps{Hour: 60}, false},
+		{"500/d", RateCaps{Day: 500}, false},
+		{" 60/h , 500/day ", RateCaps{Hour: 60, Day: 500}, false},
+		{"0", RateCaps{}, false},
+		{"", RateCaps{}, false},
+		{"-1/h", RateCaps{}, true},
+		{"60/w", RateCaps{}, true},
+		{"lots", RateCaps{}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			var r RateCaps
+			err := r.Set(c.in)
+			if (err != nil) != c.err || (err == nil && r != c.want) {
+				t.Fatalf("Set(%q) = %+v, %v; want %+v, error %v", c.in, r, err, c.want, c.err)
+			}
+			if err == nil {
+				var back RateCaps
+				if err := back.Set(r.String()); err != nil || back != r {
+					t.Errorf("round trip %q → %+v, %v", r.String(), back, err)
+				}
+			}
+		})
+	}
+}
