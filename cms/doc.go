@@ -12,6 +12,12 @@
 // fetcher, gossip receiver, topic events); each piece of state has one owning
 // goroutine and the others reach it through channels (see Store).
 //
+// A record is a claim, not trust: the cache is capped in all and per source
+// (a record's source is its owner once the owner has connected, else the
+// relay that delivered it), records of peers that never connect go after a
+// short grace, and records live minutes (MaxTTL), refreshed every TTL/3. What
+// the cache refuses the gossip validator ignores, so it is not relayed.
+//
 // Wiring (the node does this):
 //
 //	kad, _ := dht.New(h, dht.Mode(dht.ModeServer),

@@ -30,6 +30,9 @@ var (
 	ErrNotFound = errors.New("capability record not found")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("capability store closed")
+	// ErrCacheFull: the cache caps refused a record (too many records in
+	// all, or from one source).
+	ErrCacheFull = errors.New("capability record cache full")
 	// ErrSelfSource: the node could not describe itself (SelfSource failed).
 	ErrSelfSource = errors.New("self description unavailable")
 )

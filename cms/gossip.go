@@ -25,6 +25,12 @@ func (s *Store) GossipValidator() pubsub.ValidatorEx {
 		case errors.Is(err, ErrExpired), errors.Is(err, errStale), errors.Is(err, ErrClosed):
 			s.log.Debug("ignore capability announcement", "peer", msg.GetFrom(), "err", err)
 			return pubsub.ValidationIgnore
+		case errors.Is(err, ErrCacheFull):
+			// Not relayed either; whether the relay misbehaves is for peer
+			// scoring to judge, not for one full cache.
+			s.m.received.WithLabelValues(viaGossip, resultRefused).Inc()
+			s.log.Debug("refuse capability announcement", "peer", msg.GetFrom(), "relay", msg.ReceivedFrom, "err", err)
+			return pubsub.ValidationIgnore
 		default:
 			s.m.received.WithLabelValues(viaGossip, resultInvalid).Inc()
 			s.log.Info("reject capability announcement", "peer", msg.GetFrom(), "err", err)
@@ -32,9 +38,6 @@ func (s *Store) GossipValidator() pubsub.ValidatorEx {
 		}
 	}
 }
-
-// errStale marks an announcement older than the cached record.
-var errStale = errors.New("capability record older than cached")
 
 // checkGossip verifies an announcement. Called by pubsub's validation
 // goroutines and by the receiver.
@@ -60,8 +63,8 @@ func (s *Store) checkGossip(msg *pubsub.Message) (*Record, error) {
 	if rec.Peer != author {
 		return nil, fmt.Errorf("record of %s announced by %s: %w", rec.Peer, author, ErrWrongOwner)
 	}
-	if old != nil && better(old, rec) {
-		return nil, fmt.Errorf("seq %d < cached %d: %w", rec.Seq(), old.Seq(), errStale)
+	if err := s.cache.check(rec, msg.ReceivedFrom); err != nil {
+		return nil, err
 	}
 	return rec, nil
 }
@@ -84,7 +87,7 @@ func (s *Store) receiveLoop() {
 				continue
 			}
 		}
-		s.cache.put(rec, viaGossip)
+		_ = s.cache.put(rec, viaGossip, msg.ReceivedFrom) // counted by put
 	}
 }
 

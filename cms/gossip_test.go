@@ -28,7 +28,7 @@ func TestGossipValidator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.store.cache.put(cached, viaGossip)
+	_ = n.store.cache.put(cached, viaGossip, a.id)
 
 	tampered := bytes.Clone(seal(a, testFields(a.id, 6, testNow)))
 	tampered[bytes.Index(tampered, []byte("clinical"))] ^= 0x20
@@ -60,7 +60,7 @@ func TestGossipValidator(t *testing.T) {
 	validate := n.store.GossipValidator()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := &pubsub.Message{Message: &pb.Message{From: []byte(tc.from), Data: tc.data}}
+			msg := &pubsub.Message{Message: &pb.Message{From: []byte(tc.from), Data: tc.data}, ReceivedFrom: tc.from}
 			got := validate(context.Background(), tc.from, msg)
 			if got != tc.want {
 				t.Fatalf("validator = %v, want %v", got, tc.want)

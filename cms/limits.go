@@ -33,15 +33,30 @@ const (
 const (
 	// DefaultTTL is how long a published record stays valid. The store
 	// republishes every TTL/3, so two lost refreshes still leave it alive.
-	DefaultTTL = 10 * time.Minute
+	DefaultTTL = 5 * time.Minute
 	// MinTTL is the shortest TTL a store accepts (tests use it for expiry).
 	MinTTL = time.Second
 	// MaxTTL is the longest validity a record may claim; validators refuse
-	// an expiry further ahead (plus MaxClockSkew) so a leaked or buggy record
-	// cannot live forever.
-	MaxTTL = 24 * time.Hour
+	// an expiry further ahead (plus MaxClockSkew), so a leaked, buggy or
+	// flooded record is gone within minutes. Builds before it allowed 24 h
+	// but published DefaultTTL (10 min then), which it still accepts.
+	MaxTTL = 15 * time.Minute
 	// MaxClockSkew is how far ahead of our clock a peer's clock may run.
 	MaxClockSkew = time.Minute
+	// DefaultStrangerGrace is how long the cache keeps the records of a
+	// peer that has never been connected to this node: long enough for a
+	// new peer to be dialled, short enough that made-up identities go soon.
+	DefaultStrangerGrace = time.Minute
+)
+
+// Cache caps (see WithRecordLimits). A swarm is tens of nodes; these leave
+// room for hundreds while bounding what one flooding peer costs.
+const (
+	// DefaultMaxRecords bounds the records of other peers a store caches.
+	DefaultMaxRecords = 1024
+	// DefaultMaxRecordsPerSource bounds the records counted against one
+	// source: one relay's strangers, or this node's own DHT lookups.
+	DefaultMaxRecordsPerSource = 64
 )
 
 // Names on the wire of the signed envelope: the signature domain keeps a

@@ -14,6 +14,9 @@ type config struct {
 	announceDelay   time.Duration
 	provideInterval time.Duration
 	opTimeout       time.Duration
+	maxRecords      int
+	maxPerSource    int
+	strangerGrace   time.Duration
 	now             func() time.Time
 	embedder        Embedder
 	registerer      prometheus.Registerer
@@ -27,6 +30,9 @@ func defaultConfig() config {
 		announceDelay:   100 * time.Millisecond,
 		provideInterval: 10 * time.Minute,
 		opTimeout:       10 * time.Second,
+		maxRecords:      DefaultMaxRecords,
+		maxPerSource:    DefaultMaxRecordsPerSource,
+		strangerGrace:   DefaultStrangerGrace,
 		now:             time.Now,
 		log:             slog.Default(),
 	}
@@ -44,6 +50,10 @@ func (c config) validate() error {
 		return fmt.Errorf("provide interval %s not positive", c.provideInterval)
 	case c.opTimeout <= 0:
 		return fmt.Errorf("operation timeout %s not positive", c.opTimeout)
+	case c.maxRecords <= 0 || c.maxPerSource <= 0:
+		return fmt.Errorf("record limits %d in all, %d per source: not positive", c.maxRecords, c.maxPerSource)
+	case c.strangerGrace <= 0:
+		return fmt.Errorf("stranger grace %s not positive", c.strangerGrace)
 	case c.now == nil || c.log == nil:
 		return fmt.Errorf("nil clock or logger")
 	}
@@ -74,6 +84,19 @@ func WithProvideInterval(d time.Duration) Option { return func(c *config) { c.pr
 
 // WithOpTimeout bounds each DHT operation and SelfSource call (default 10 s).
 func WithOpTimeout(d time.Duration) Option { return func(c *config) { c.opTimeout = d } }
+
+// WithRecordLimits caps the cache of other peers' records: at most total in
+// all (default DefaultMaxRecords) and perSource counted against one source
+// (default DefaultMaxRecordsPerSource). A record's source is its owner once
+// the owner has been connected to this node, else the gossip peer that
+// relayed it, or this node for what its DHT lookups found.
+func WithRecordLimits(total, perSource int) Option {
+	return func(c *config) { c.maxRecords, c.maxPerSource = total, perSource }
+}
+
+// WithStrangerGrace sets how long the cache keeps the records of a peer that
+// has never been connected to this node (default DefaultStrangerGrace).
+func WithStrangerGrace(d time.Duration) Option { return func(c *config) { c.strangerGrace = d } }
 
 // WithClock sets the clock records are stamped and judged by (default
 // time.Now). Timers still run on real time.

@@ -232,7 +232,11 @@ func (s *Store) Get(ctx context.Context, p peer.ID) (*Record, error) {
 		s.m.received.WithLabelValues(viaDHT, resultInvalid).Inc()
 		return nil, fmt.Errorf("get record of %s: %w", p, err)
 	}
-	s.cache.put(rec, viaDHT)
+	// This node's own lookups are the source of what the DHT returns, so a
+	// flood of provider records fills one source's share of the cache at most.
+	if err := s.cache.put(rec, viaDHT, s.h.ID()); err != nil && !errors.Is(err, errStale) {
+		return nil, fmt.Errorf("get record of %s: %w", p, err)
+	}
 	if r := s.cached(p); r != nil {
 		return r, nil // rec, or a newer one gossip delivered meanwhile
 	}

@@ -276,7 +276,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 
 // metricValue sums the samples of the named metric whose labels include
 // want, from reg.
-func metricValue(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
+func metricValue(t testing.TB, reg *prometheus.Registry, name string, want map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {

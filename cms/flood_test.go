@@ -1,0 +1,217 @@
+package cms
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/swarmllm/swarmllm/cms/cmspb"
+	"github.com/swarmllm/swarmllm/protocol"
+)
+
+// floodSize is how many records of made-up identities the flooder sends.
+const floodSize = 2000
+
+// flooder is a peer with no store: a bare host and gossipsub on the
+// capability topic, announcing records of identities it makes up, each
+// message signed by the made-up key, all over its one connection.
+type flooder struct {
+	h      host.Host
+	topic  *pubsub.Topic
+	cancel context.CancelFunc
+}
+
+func newFlooder(t testing.TB) *flooder {
+	t.Helper()
+	h, err := libp2p.New(
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.DisableRelay(),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, err := ps.Join(protocol.TopicCMS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &flooder{h: h, topic: topic, cancel: cancel}
+}
+
+func (f *flooder) close() {
+	_ = f.topic.Close()
+	f.cancel()
+	_ = f.h.Close()
+}
+
+// flood has a new flooder connect to victim (the flooder dials, so no dials
+// cross) and send n valid records of made-up identities, each as large as a
+// record gets (an embedding of MaxEmbeddingDim), valid for MaxTTL. It paces
+// itself by the victim's count of received announcements, so none is lost to
+// a full queue. It returns once the flooder is closed and its goroutines are
+// gone, so what the flood costs the victim can be measured alone.
+func flood(t testing.TB, victim *testNode, reg *prometheus.Registry, n int) {
+	t.Helper()
+	goroutines := runtime.NumGoroutine()
+	f := newFlooder(t)
+	defer func() {
+		f.close()
+		waitFor(t, 10*time.Second, "flooder gone", func() bool { return runtime.NumGoroutine() <= goroutines })
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.h.Connect(ctx, peer.AddrInfo{ID: victim.h.ID(), Addrs: victim.h.Addrs()}); err != nil {
+		t.Fatalf("flooder connect: %v", err)
+	}
+	waitFor(t, 5*time.Second, "victim subscribed", func() bool {
+		for _, p := range f.topic.ListPeers() {
+			if p == victim.h.ID() {
+				return true
+			}
+		}
+		return false
+	})
+	vec := make([]float32, MaxEmbeddingDim)
+	for i := range vec {
+		vec[i] = float32(i%7) / 7
+	}
+	received := func() float64 {
+		return metricValue(t, reg, "swarmllm_cms_received_total", map[string]string{"via": viaGossip})
+	}
+	base := received()
+	const batch = 16 // below pubsub's per-peer outbound queue (32)
+	for i := 0; i < n; i++ {
+		priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := peer.IDFromPrivateKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		fields := testFields(id, 1, now)
+		fields.ExpiresUnixMs = now.Add(MaxTTL).UnixMilli()
+		fields.DescriptionEmbedding = &cmspb.Embedding{Model: "flood", Dim: MaxEmbeddingDim, Vector: vec}
+		raw, err := Seal(priv, fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.topic.Publish(context.Background(), raw, pubsub.WithSecretKeyAndPeerId(priv, id)); err != nil {
+			t.Fatalf("flood publish %d: %v", i, err)
+		}
+		if sent := i + 1; sent%batch == 0 || sent == n {
+			waitFor(t, 10*time.Second, fmt.Sprintf("victim received %d", sent), func() bool { return received()-base >= float64(sent) })
+		}
+	}
+}
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestRecordFlood: one connection floods 2000 valid self-signed records of
+// made-up identities. The victim keeps at most the per-source cap of them,
+// its heap grows by little, /swarm/v1/cms stays small, an honest peer's
+// record still gets in, and the strangers are gone after their grace.
+func TestRecordFlood(t *testing.T) {
+	const grace = 2 * time.Second
+	// The victim's clock stands still but for skew, so no stranger's grace
+	// runs out during the flood, however slow the machine.
+	start := time.Now()
+	var skew atomic.Int64
+	clock := func() time.Time { return start.Add(time.Duration(skew.Load())) }
+	reg := prometheus.NewRegistry()
+	victim := newTestNode(t, nodeConfig{opts: []Option{WithRegisterer(reg), WithStrangerGrace(grace), WithClock(clock)}})
+
+	before := heapInUse()
+	flood(t, victim, reg, floodSize)
+	grown := int64(heapInUse()) - int64(before)
+
+	recs := victim.store.Records()
+	body, err := json.Marshal(victim.store.Views())
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := metricValue(t, reg, "swarmllm_cms_received_total", map[string]string{"via": viaGossip, "result": resultRefused})
+	t.Logf("after %d flooded records: %d cached, %.0f refused, heap %+.1f MiB, views %d bytes",
+		floodSize, len(recs), refused, float64(grown)/(1<<20), len(body))
+	if len(recs) != DefaultMaxRecordsPerSource || refused != floodSize-DefaultMaxRecordsPerSource {
+		t.Errorf("cached %d and refused %.0f, want %d and the rest", len(recs), refused, DefaultMaxRecordsPerSource)
+	}
+	// 64 records of the largest kind cost a few MiB; all 2000 cost ~70.
+	if grown > 16<<20 {
+		t.Errorf("heap grew by %.1f MiB", float64(grown)/(1<<20))
+	}
+	if len(body) > 64<<10 {
+		t.Errorf("views are %d bytes", len(body))
+	}
+
+	// An honest peer still gets in: it counts against its own budget.
+	honest := newTestNode(t, nodeConfig{domain: "law"})
+	honest.connect(t, victim)
+	waitFor(t, 10*time.Second, "honest record", func() bool { return victim.holds(honest.h.ID(), nil) })
+
+	skew.Store(int64(grace))
+	waitFor(t, 10*time.Second, "strangers dropped", func() bool { return len(victim.store.Records()) == 1 })
+	if !victim.holds(honest.h.ID(), nil) {
+		t.Error("honest peer's record dropped with the strangers")
+	}
+}
+
+// BenchmarkRecordFlood: what a flood of 2000 of the largest valid records of
+// made-up identities from one connection leaves in a node's heap, with the
+// default caps and without them.
+func BenchmarkRecordFlood(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"capped", nil},
+		{"uncapped", []Option{WithRecordLimits(1<<20, 1<<20)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var grown int64
+			var kept, viewBytes int
+			for b.Loop() {
+				reg := prometheus.NewRegistry()
+				victim := newTestNode(b, nodeConfig{opts: append([]Option{WithRegisterer(reg)}, bc.opts...)})
+				before := heapInUse()
+				flood(b, victim, reg, floodSize)
+				grown = int64(heapInUse()) - int64(before)
+				kept = len(victim.store.Records())
+				body, err := json.Marshal(victim.store.Views())
+				if err != nil {
+					b.Fatal(err)
+				}
+				viewBytes = len(body)
+				victim.close()
+			}
+			b.ReportMetric(float64(grown)/(1<<20), "MiB-retained")
+			b.ReportMetric(float64(kept), "records")
+			b.ReportMetric(float64(viewBytes)/(1<<10), "KiB-views")
+		})
+	}
+}
