@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,10 +40,11 @@ var ErrClosed = errors.New("node closed")
 
 // Node is one running swarm member. Create it with New, serve with Run, stop with Close.
 type Node struct {
-	cfg  config.Config
-	opts options
-	log  *slog.Logger
-	reg  *prometheus.Registry
+	cfg     config.Config
+	opts    options
+	dirLock *os.File // held on --data-dir while the node lives
+	log     *slog.Logger
+	reg     *prometheus.Registry
 
 	host   host.Host
 	allow  *p2p.Allowlist // nil without --allow-peers
@@ -123,6 +125,9 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 		}
 	}()
 
+	if n.dirLock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	key, err := loadOrCreateIdentity(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
@@ -280,6 +285,9 @@ func (n *Node) Close() error {
 			if err := n.host.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("stop libp2p host: %w", err))
 			}
+		}
+		if n.dirLock != nil {
+			_ = n.dirLock.Close() // releases the lock
 		}
 		n.closeErr = errors.Join(errs...)
 	})
