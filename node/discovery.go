@@ -2,14 +2,19 @@ package node
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/multiformats/go-multiaddr"
 )
 
@@ -33,13 +38,46 @@ type connector struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex // owns pending
+	mu      sync.Mutex // owns pending and bootFail
 	pending map[peer.ID]bool
+	// bootFail holds why each bootstrap peer's last dial failed; a peer
+	// leaves it when a dial succeeds.
+	bootFail map[peer.ID]bootFailure
+}
+
+type bootFailure struct {
+	addr string // the --bootstrap address as given
+	err  string
 }
 
 func newConnector(h host.Host, log *slog.Logger) *connector {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &connector{h: h, log: log, ctx: ctx, cancel: cancel, pending: map[peer.ID]bool{}}
+	return &connector{h: h, log: log, ctx: ctx, cancel: cancel, pending: map[peer.ID]bool{},
+		bootFail: map[peer.ID]bootFailure{}}
+}
+
+// PeerProblem says why the node has no peers yet, for /healthz: which
+// bootstrap peers it cannot reach and why, or that it has nothing to find
+// peers with. It is "" once the node has a peer.
+func (c *connector) PeerProblem(mdns bool) string {
+	if len(c.h.Network().Peers()) > 0 {
+		return ""
+	}
+	c.mu.Lock()
+	fails := make([]string, 0, len(c.bootFail))
+	for _, f := range c.bootFail {
+		fails = append(fails, fmt.Sprintf("bootstrap %s unreachable: %s", f.addr, f.err))
+	}
+	c.mu.Unlock()
+	slices.Sort(fails)
+	switch {
+	case len(fails) > 0:
+		return "no peers yet: " + strings.Join(fails, "; ")
+	case mdns:
+		return "no peers yet: looking for nodes on the LAN (mDNS)"
+	default:
+		return "no peers yet: no --bootstrap given and mDNS is off"
+	}
 }
 
 // HandlePeerFound is the mDNS notifee callback.
@@ -70,19 +108,58 @@ func (c *connector) HandlePeerFound(ai peer.AddrInfo) {
 				return
 			}
 		}
-		c.connect(ai, "mdns")
+		_ = c.connect(ai, "mdns")
 	}()
 }
 
-func (c *connector) connect(ai peer.AddrInfo, via string) bool {
+func (c *connector) connect(ai peer.AddrInfo, via string) error {
 	ctx, cancel := context.WithTimeout(c.ctx, dialTimeout)
 	defer cancel()
 	if err := c.h.Connect(ctx, ai); err != nil {
 		c.log.Debug("connect failed", "peer", ai.ID, "via", via, "err", err)
-		return false
+		return err
 	}
 	c.log.Info("peer connected", "peer", ai.ID, "via", via)
-	return true
+	return nil
+}
+
+// dialBootstrap dials one bootstrap peer. A failure is a warning with its
+// reason the first time and whenever the reason changes (a retry loop must
+// not flood the log), and /healthz reports it until a dial succeeds.
+func (c *connector) dialBootstrap(ai peer.AddrInfo, addr string) bool {
+	err := c.connect(ai, "bootstrap")
+	c.mu.Lock()
+	prev, failed := c.bootFail[ai.ID]
+	if err == nil {
+		delete(c.bootFail, ai.ID)
+	} else if c.ctx.Err() == nil {
+		c.bootFail[ai.ID] = bootFailure{addr: addr, err: bootstrapReason(err)}
+	}
+	c.mu.Unlock()
+	switch {
+	case err == nil:
+		if failed {
+			c.log.Info("bootstrap peer reached", "peer", ai.ID, "addr", addr)
+		}
+		return true
+	case c.ctx.Err() != nil: // closing
+	case !failed || prev.err != bootstrapReason(err):
+		c.log.Warn("bootstrap peer unreachable; retrying", "peer", ai.ID, "addr", addr, "err", bootstrapReason(err))
+	}
+	return false
+}
+
+// bootstrapReason shortens a dial error to its cause: libp2p's full error
+// lists every address and transport tried.
+func bootstrapReason(err error) string {
+	var de *swarm.DialError
+	if errors.As(err, &de) && len(de.DialErrors) > 0 {
+		return de.DialErrors[0].Cause.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("no answer within %v", dialTimeout)
+	}
+	return err.Error()
 }
 
 // keepBootstrapped dials every bootstrap peer now and re-dials any that drops,
@@ -96,15 +173,23 @@ func (c *connector) keepBootstrapped(addrs []multiaddr.Multiaddr) {
 	}
 	for _, ai := range infos {
 		if ai.ID == c.h.ID() {
+			c.log.Warn("bootstrap address is this node itself; skipping it", "peer", ai.ID)
 			continue
 		}
+		given := make([]string, 0, len(ai.Addrs))
+		for _, a := range addrs {
+			if id, err := peer.IDFromP2PAddr(a); err == nil && id == ai.ID {
+				given = append(given, a.String())
+			}
+		}
+		addr := strings.Join(given, ",")
 		c.wg.Add(1)
 		go func(ai peer.AddrInfo) {
 			defer c.wg.Done()
 			backoff := 250 * time.Millisecond
 			for {
 				if c.h.Network().Connectedness(ai.ID) != network.Connected {
-					if c.connect(ai, "bootstrap") {
+					if c.dialBootstrap(ai, addr) {
 						backoff = 250 * time.Millisecond
 					} else if backoff < 10*time.Second {
 						backoff *= 2

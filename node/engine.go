@@ -108,6 +108,9 @@ func (n *Node) Health(ctx context.Context) nodeapi.Health {
 		Backend: n.backend.BaseURL(),
 		Peers:   len(n.host.Network().Peers()),
 	}
+	if n.conn != nil {
+		h.Warning = n.conn.PeerProblem(n.cfg.MDNS)
+	}
 	st := n.backendStatus()
 	h.Healthy = st.Healthy()
 	if !h.Healthy {

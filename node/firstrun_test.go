@@ -1,9 +1,20 @@
 package node_test
 
 import (
+	"bytes"
+	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/swarmllm/swarmllm/node"
 	"github.com/swarmllm/swarmllm/node/config"
@@ -45,5 +56,76 @@ func TestDataDirLock(t *testing.T) {
 	}
 	if err := again.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// syncBuffer is a log sink the node's goroutines may write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A bootstrap peer that never answers is a warning with its reason, and
+// /healthz says why the node has no peers, instead of "healthy, 0 peers".
+func TestUnreachableBootstrapIsReported(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", port, id)
+
+	cfg := quietConfig(t.TempDir())
+	cfg.Bootstrap = []string{boot}
+	var logs syncBuffer
+	n, err := node.New(cfg, node.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- n.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-ran
+		n.Close()
+	})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h := n.Health(t.Context())
+		if strings.HasPrefix(h.Warning, "no peers yet: bootstrap "+boot+" unreachable: ") &&
+			strings.Contains(logs.String(), "level=WARN msg=\"bootstrap peer unreachable; retrying\"") {
+			if !strings.Contains(h.Warning, "refused") {
+				t.Errorf("warning %q does not say why", h.Warning)
+			}
+			t.Logf("healthz warning: %s", h.Warning)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health warning %q; logs:\n%s", h.Warning, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -139,4 +139,7 @@ type Health struct {
 	Problem string `json:"problem,omitempty"` // what is wrong, when unhealthy
 	Hint    string `json:"hint,omitempty"`    // what to do, e.g. "ollama pull qwen2.5:0.5b"
 	Peers   int    `json:"peers"`
+	// Warning is what limits a node that can answer, e.g. "no peers yet:
+	// bootstrap /ip4/…/p2p/12D3… unreachable: connection refused".
+	Warning string `json:"warning,omitempty"`
 }

@@ -29,7 +29,7 @@ func runHealth(ctx context.Context, args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: swarmllm health [flags]\n\nExits 0 when the node at --api is healthy (and joined, with --records), 1 otherwise.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -70,10 +70,13 @@ func health(ctx context.Context, w io.Writer, addr string, minRecords int) error
 			return fmt.Errorf("%s: %w: knows the records of %d of %d nodes", addr, errUnhealthy, n, minRecords)
 		}
 	}
-	fmt.Fprintf(w, "healthy: %s serves %s, %d peers connected", addr, h.Model, h.Peers)
+	fmt.Fprintf(w, "healthy: %s serves %s, %s connected", addr, h.Model, plural(h.Peers, "peer"))
 	if minRecords > 0 {
 		fmt.Fprintf(w, ", %d records", n)
 	}
 	fmt.Fprintln(w)
+	if h.Warning != "" {
+		fmt.Fprintln(w, "warning:", h.Warning)
+	}
 	return nil
 }
