@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,7 +54,7 @@ func runAsk(ctx context.Context, args []string) error {
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var words []string
 	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		rest := fs.Args()
@@ -90,7 +91,7 @@ func ask(ctx context.Context, w io.Writer, addr string, req api.AskRequest, trac
 func runPeers(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("swarmllm peers", flag.ContinueOnError)
 	addr := apiFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c, err := api.NewClient(*addr)
@@ -111,7 +112,7 @@ func runPeers(ctx context.Context, args []string) error {
 }
 
 // printPeers shows every known capability record, and connected peers that
-// have not published one yet.
+// have not published one yet; self's row is marked.
 func printPeers(w io.Writer, peers []api.PeerInfo, records []cms.RecordView, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PEER\tMODEL\tDOMAINS\tHEALTH\tLOAD\tTOK/S\tEXPIRES IN\tCONNECTED")
@@ -130,8 +131,12 @@ func printPeers(w io.Writer, peers []api.PeerInfo, records []cms.RecordView, now
 		if !r.Expires.IsZero() {
 			expires = r.Expires.Sub(now).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d+%d\t%.0f\t%s\t%v\n", shortID(r.Peer), r.Model, strings.Join(r.Domains, ","),
-			health, r.InFlight, r.Queue, r.TokensPerSec, expires, connected[r.Peer])
+		id, conn := shortID(r.Peer), strconv.FormatBool(connected[r.Peer])
+		if r.Self {
+			id, conn = id+" (self)", "self"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d+%d\t%.0f\t%s\t%s\n", id, r.Model, strings.Join(r.Domains, ","),
+			health, r.InFlight, r.Queue, r.TokensPerSec, expires, conn)
 	}
 	for _, p := range peers {
 		if !seen[p.ID] {

@@ -35,7 +35,7 @@ one swarm by bootstrap (mDNS off: loopback carries no multicast), runs a sample
 of easy, hard and safety queries through them, and keeps serving.`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -76,9 +76,11 @@ of easy, hard and safety queries through them, and keeps serving.`)
 	if !*serve {
 		return nil
 	}
-	fmt.Printf("\nThe swarm keeps serving. Try:\n  go run ./cmd/swarmllm ask --api %s --trace \"What is the capital of Australia?\"\n"+
-		"  curl -s %s/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"swarm\",\"messages\":[{\"role\":\"user\",\"content\":\"What is 17 * 23?\"}]}'\n"+
-		"  open %s/ for the dashboard. Ctrl-C stops.\n", sw.Nodes[1].APIAddr(), sw.APIURL(0), sw.APIURL(2))
+	addrs := make([]string, len(sw.Nodes))
+	for i, n := range sw.Nodes {
+		addrs[i] = n.APIAddr()
+	}
+	fmt.Print("\nThe swarm keeps serving. Try:\n" + demoHint(addrs) + "Ctrl-C stops.\n")
 	<-ctx.Done()
 	fmt.Println("stopping …")
 	return nil
@@ -234,4 +236,15 @@ func clip(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// demoHint is what to try once the demo serves, for nodes at addrs (three):
+// the README shows the same commands (a test keeps the two in step).
+func demoHint(addrs []string) string {
+	return fmt.Sprintf(`  go run ./node/cmd/swarmllm ask --api %[2]s --trace "What is the capital of Australia?"
+  go run ./node/cmd/swarmllm peers --api %[1]s
+  curl -s %[1]s/v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"swarm","messages":[{"role":"user","content":"What is 17 * 23?"}]}'
+  OLLAMA_HOST=%[3]s ollama run swarm "Which protocol resolves domain names?"
+or open http://%[1]s/ for the dashboard.
+`, addrs[0], addrs[1], addrs[2])
 }

@@ -58,7 +58,7 @@ and also sweeps the confidence threshold for swarm and cascade to plot
 accuracy against cloud share (curve.svg).`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -4,11 +4,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/swarmllm/swarmllm/node"
 	"github.com/swarmllm/swarmllm/node/config"
@@ -31,7 +35,7 @@ func nodeConfig(args []string) (config.Config, error) {
 	if err := config.ApplyEnv(fs, os.LookupEnv); err != nil {
 		return cfg, fmt.Errorf("environment: %w", err)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
@@ -59,6 +63,7 @@ func runNode(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	printJoinHint(os.Stdout, n.ID().String(), n.APIAddr(), n.Addrs())
 	// SIGHUP re-reads the allow-peers file at once.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -89,5 +94,23 @@ func runNode(ctx context.Context, args []string) error {
 		return err
 	case <-time.After(shutdownGrace):
 		return fmt.Errorf("shutdown took longer than %v; exiting anyway", shutdownGrace)
+	}
+}
+
+// printJoinHint tells the operator, once at start, how other nodes join this
+// one: a ready-to-paste --bootstrap per address (loopback ones work only from
+// this machine), and where the API is.
+func printJoinHint(w io.Writer, id, apiAddr string, addrs []multiaddr.Multiaddr) {
+	fmt.Fprintf(w, "swarmllm node %s: HTTP API on http://%s\n", id, apiAddr)
+	if len(addrs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "other nodes join this one with any of:")
+	for _, a := range addrs {
+		note := ""
+		if manet.IsIPLoopback(a) {
+			note = "   # this machine only"
+		}
+		fmt.Fprintf(w, "  --bootstrap %s%s\n", a, note)
 	}
 }

@@ -79,7 +79,7 @@ func (c *simCommon) options() (*workload.Workload, []sim.Option, error) {
 }
 
 func parseSimFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
