@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -235,9 +236,11 @@ func DecideAfterLocal(f Features, r Rules) Decision {
 			if offDomain {
 				where = " for a query in a peer's domain"
 			}
-			whys = append(whys, fmt.Sprintf("local confidence %.2f is below the bar %.2f%s", f.Confidence, bar, where))
+			c, b := twoApart(f.Confidence, bar)
+			whys = append(whys, fmt.Sprintf("local confidence %s is below the bar %s%s", c, b, where))
 		} else {
-			confident := fmt.Sprintf("local confidence %.2f reaches the bar %.2f", f.Confidence, bar)
+			c, b := twoApart(f.Confidence, bar)
+			confident := fmt.Sprintf("local confidence %s reaches the bar %s", c, b)
 			if r.Policy != PolicyAlwaysSwarm || f.Peers == 0 {
 				return decision(RouteLocal, confident)
 			}
@@ -247,11 +250,11 @@ func DecideAfterLocal(f Features, r Rules) Decision {
 	why := strings.Join(whys, "; ")
 
 	if r.Policy != PolicyCascade && f.Peers > 0 {
-		d := decision(RouteSwarm, fmt.Sprintf("%s: asking %d peers to vote", why, f.Peers), whyFlags)
+		d := decision(RouteSwarm, fmt.Sprintf("%s: asking %s to vote", why, peersN(f.Peers)), whyFlags)
 		d.Collab = CollabVote
 		switch {
 		case r.Policy == PolicyAlwaysSwarm:
-			d.Reason = fmt.Sprintf("always-swarm policy (%s): asking %d peers to vote", why, f.Peers)
+			d.Reason = fmt.Sprintf("always-swarm policy (%s): asking %s to vote", why, peersN(f.Peers))
 		case f.Class.MultiStep && !f.LocalFailed && cat == SafetyNone:
 			d.Collab = CollabChain
 			d.Reason = why + ": a multi-step task, so a better-matched peer refines the local draft"
@@ -356,4 +359,25 @@ func DecideAfterVote(f Features, r Rules) Decision {
 	}
 	return decision(RouteLocal, why+", no proposal is usable, "+cloudWhy+", and the local model failed",
 		safety, cloudFlags, noAnswerFlags)
+}
+
+// peersN spells a number of peers: "1 peer", "3 peers".
+func peersN(n int) string {
+	if n == 1 {
+		return "1 peer"
+	}
+	return fmt.Sprintf("%d peers", n)
+}
+
+// twoApart formats a confidence and its bar with two decimals, or with as
+// many more as it takes for unequal values to read unequal ("0.948 is below
+// the bar 0.950", never "0.95 is below the bar 0.95").
+func twoApart(conf, bar float64) (string, string) {
+	for prec := 2; prec < 6; prec++ {
+		a, b := strconv.FormatFloat(conf, 'f', prec, 64), strconv.FormatFloat(bar, 'f', prec, 64)
+		if a != b || conf == bar {
+			return a, b
+		}
+	}
+	return strconv.FormatFloat(conf, 'g', -1, 64), strconv.FormatFloat(bar, 'g', -1, 64)
 }
