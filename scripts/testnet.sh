@@ -29,6 +29,7 @@
 #      SWARM_TESTNET_TIMEOUT (seconds `up` and `wait` wait, default 120), and the
 #      SWARM_TESTNET_* settings testnet/docker/docker-compose.yml lists (ports, image…).
 set -euo pipefail
+shopt -s inherit_errexit # a die inside $(…) stops the caller too
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DOCKER_DIR="$ROOT/testnet/docker"
@@ -268,8 +269,10 @@ cmd_ask() {
 
 cmd_peers() {
 	(($# == 1)) || die "usage: testnet.sh peers NODE"
+	local addr
+	addr=$(api_addr "$1")
 	[[ -x "$BIN" ]] || build
-	"$BIN" peers --api "$(api_addr "$1")"
+	"$BIN" peers --api "$addr"
 }
 
 cmd_kill() {
@@ -318,6 +321,12 @@ main() {
 		usage
 		[[ -n "$cmd" ]]
 		return
+		;;
+	esac
+	case "$cmd" in
+	ask | peers | kill | start | partition | heal | backend)
+		# A wrong node name is refused before anything runs or is built.
+		node_index "${1:-}" >/dev/null
 		;;
 	esac
 	command -v docker >/dev/null || die "docker not found on PATH"
