@@ -11,6 +11,14 @@
 //   - TestRealOllamaSwarm runs three in-process nodes on three real `ollama
 //     serve` processes with tiny GGUF models of different sharpness (skipped
 //     when scripts/build-ollama.sh has not built Ollama).
+//   - TestOfficialOllamaCLI drives the official ollama CLI (same build; skipped
+//     without it) against a three-node simulated swarm: -v, list, ps, show,
+//     run (one question, and an interactive session of three turns on a
+//     pseudo-terminal), pull of a served model, pull and run of an unknown one.
+//   - TestOpenAIGoClient drives the official openai-go client against each
+//     node of a three-node swarm: models, chat, streaming, errors.
+//   - TestTestnetScriptRefusesUnknownNode checks scripts/testnet.sh refuses a
+//     node it does not have before doing anything.
 //
 // They talk only to loopback, to the testnet's own containers on its private
 // networks, and to the Ollama processes they start. Production code never
