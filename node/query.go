@@ -18,13 +18,14 @@ const cloudCooldown = 30 * time.Second
 // query is one Ask in flight: its inputs and the trace it builds. It is owned
 // by the goroutine running Ask.
 type query struct {
-	req    nodeapi.Request
-	msgs   []slm.Message
-	prompt string
-	rules  router.Rules
-	start  time.Time
-	trace  router.Trace
-	local  localAnswer
+	req     nodeapi.Request
+	msgs    []slm.Message
+	prompt  string
+	rules   router.Rules
+	start   time.Time
+	trace   router.Trace
+	local   localAnswer
+	privacy queryPrivacy // privacy.go
 }
 
 // Ask answers one query: classify, answer locally, and then, as the router
@@ -42,6 +43,7 @@ func (n *Node) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Response,
 
 	t := time.Now()
 	q.trace.Classification = n.classifier.Classify(q.prompt)
+	q.trace.Classification.PII = n.conversationPII(q) // every message, not only the last (privacy.go)
 	q.trace.Timings.ClassifyMS = ms(time.Since(t))
 
 	feat := router.Features{Class: q.trace.Classification, Cloud: n.cloudState(q.req.Caller)}
@@ -116,6 +118,7 @@ func (n *Node) fallback(q *query, best *router.Proposal) (*nodeapi.Response, err
 
 // respond seals the trace and builds the API response.
 func (n *Node) respond(q *query, route router.Route, text, model string, promptTokens, completionTokens int) *nodeapi.Response {
+	text = q.restore(text) // placeholders in an answer back to this device's data (privacy.go)
 	q.trace.Route = route
 	q.trace.Timings.TotalMS = ms(time.Since(q.start))
 	n.metrics.routes.WithLabelValues(route.String()).Inc()
@@ -180,20 +183,15 @@ func (n *Node) viaCloud(ctx context.Context, q *query, d router.Decision, best *
 	q.note(d)
 	info := &router.CloudInfo{Summoned: true, Model: n.cloud.Model()}
 	q.trace.Cloud = info
-	msgs := q.msgs
-	if d.Has(router.FlagRedact) {
-		msgs = make([]slm.Message, len(q.msgs))
-		for i, m := range q.msgs {
-			text, redactions, err := router.Redact(m.Content, router.PrivacyRedact)
-			if err != nil { // never leak what could not be redacted
-				info.Summoned, info.Err = false, err.Error()
-				q.flag(router.FlagPIIBlocked)
-				return nil, false
-			}
-			msgs[i] = slm.Message{Role: m.Role, Content: text}
-			info.Redactions = append(info.Redactions, redactions...)
-		}
+	// privacy.go: every message, through the detectors and the own model;
+	// under block, never leak what the policy keeps home.
+	msgs, redactions, err := n.forCloud(ctx, q)
+	if err != nil {
+		info.Summoned, info.Err = false, err.Error()
+		q.flag(router.FlagPIIBlocked)
+		return nil, false
 	}
+	info.Redactions = redactions
 	// The budget holds the call before it is made; another query cannot
 	// take the same last slot meanwhile.
 	resv, err := n.budget.Reserve(time.Now(), q.req.Caller, router.EstimateCloudTokens(promptBytes(msgs), q.req.Options.MaxTokens))

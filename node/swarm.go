@@ -32,7 +32,7 @@ func (n *Node) viaSwarm(ctx context.Context, q *query, d router.Decision, feat r
 		}
 	}
 
-	req := n.askRequest(q, protocol.Purpose_ANSWER, q.msgs)
+	req := n.askRequest(q, protocol.Purpose_ANSWER, n.forPeers(ctx, q, q.msgs)) // privacy.go
 	req.RoundId = protocol.NewID()
 	t := time.Now()
 	proposals := n.collab.AskAll(ctx, ids(cands), req)
@@ -43,7 +43,7 @@ func (n *Node) viaSwarm(ctx context.Context, q *query, d router.Decision, feat r
 	if q.local.err != nil {
 		own.Err = q.local.err.Error()
 	} else {
-		own.Model, own.Answer = q.local.res.Model, q.local.res.Text
+		own.Model, own.Answer = q.local.res.Model, n.forPeersAnswer(ctx, q, q.local.res.Text) // privacy.go: the open carries it
 	}
 	for _, p := range proposals {
 		if p.Err == "" {
@@ -113,7 +113,7 @@ func (n *Node) viaChain(ctx context.Context, q *query, cands []candidate) (*rout
 	msgs := append(append([]slm.Message(nil), q.msgs...),
 		slm.Message{Role: nodeapi.RoleAssistant, Content: q.local.res.Text},
 		slm.Message{Role: nodeapi.RoleUser, Content: refineInstruction})
-	req := n.askRequest(q, protocol.Purpose_REFINE, msgs)
+	req := n.askRequest(q, protocol.Purpose_REFINE, n.forPeers(ctx, q, msgs)) // privacy.go
 	t := time.Now()
 	resp, err := n.collab.Ask(ctx, refiner.id, req)
 	q.trace.Timings.PeersMS = ms(time.Since(t))

@@ -239,3 +239,17 @@ func (p *Protected) Restore(answer string) string {
 	}
 	return strings.NewReplacer(pairs...).Replace(answer)
 }
+
+// FlagPeersRedacted says personal data was redacted from what went to peers.
+const FlagPeersRedacted = "peers-redacted"
+
+// PeerPrivacy is the privacy policy for what goes to peers: members of a
+// private swarm (a swarm key keeps outsiders off the transport) are trusted
+// with the conversation as written; peers of an open swarm get it under the
+// operator's peer policy (redact by default, or allow).
+func PeerPrivacy(privateSwarm bool, policy PrivacyPolicy) PrivacyPolicy {
+	if privateSwarm {
+		return PrivacyAllow
+	}
+	return policy
+}

@@ -49,6 +49,9 @@ type Config struct {
 
 	Policy         router.Policy
 	Privacy        string        // redact | block | allow: personal data sent to the cloud
+	PeerPrivacy    string        // redact | allow: personal data sent to peers of an open swarm (a private one gets it as written)
+	PIIModel       bool          // the node's own model also lists personal data before anything leaves the device
+	PIITimeout     time.Duration // deadline for that look; past it the detectors alone decide
 	CloudURL       string        // OpenAI-compatible endpoint; "" = no cloud FM
 	CloudModel     string        // model name at that endpoint
 	CloudAPIKey    string        // from SWARM_CLOUD_API_KEY only (never a flag: it would show in ps)
@@ -86,6 +89,9 @@ func Default() Config {
 		MDNS:          true,
 		Policy:        router.PolicySwarm,
 		Privacy:       "redact",
+		PeerPrivacy:   "redact",
+		PIIModel:      true,
+		PIITimeout:    15 * time.Second,
 		CloudMaxShare: 0.25,
 		TopK:          3,
 		AskTimeout:    60 * time.Second,
@@ -156,6 +162,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AllowPeers, "allow-peers", c.AllowPeers, "file of member peer ids, one a line (# comments); re-read on change and SIGHUP")
 	fs.Var((*policyValue)(&c.Policy), "policy", fmt.Sprintf("routing policy: %v", router.Policies))
 	fs.StringVar(&c.Privacy, "privacy", c.Privacy, "personal data bound for the cloud: redact | block | allow")
+	fs.StringVar(&c.PeerPrivacy, "peer-privacy", c.PeerPrivacy, "personal data bound for peers of an open swarm (no --swarm-key): redact | allow")
+	fs.BoolVar(&c.PIIModel, "pii-model", c.PIIModel, "let this node's own model list personal data too (through Ollama's structured output) before anything leaves the device")
+	fs.DurationVar(&c.PIITimeout, "pii-timeout", c.PIITimeout, "deadline for the own model's look for personal data; past it the detectors alone decide")
 	fs.StringVar(&c.CloudURL, "cloud-url", c.CloudURL, "OpenAI-compatible cloud FM base URL (empty: no cloud; key from SWARM_CLOUD_API_KEY)")
 	fs.StringVar(&c.CloudModel, "cloud-model", c.CloudModel, "cloud FM model name")
 	fs.Float64Var(&c.CloudMaxShare, "cloud-max-share", c.CloudMaxShare, "max share of queries per hour sent to the cloud (0: no limit)")
@@ -242,6 +251,12 @@ func (c *Config) Validate() error {
 	}
 	if _, err := router.ParsePrivacyPolicy(c.Privacy); err != nil {
 		bad("--privacy: %v", err)
+	}
+	if p, err := router.ParsePrivacyPolicy(c.PeerPrivacy); err != nil || p == router.PrivacyBlock {
+		bad("--peer-privacy %q: want redact or allow", c.PeerPrivacy)
+	}
+	if c.PIITimeout <= 0 {
+		bad("--pii-timeout must be positive")
 	}
 	if c.CloudURL != "" {
 		if u, err := url.Parse(c.CloudURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -27,6 +27,8 @@ func TestValidate(t *testing.T) {
 		{"bootstrap without peer id", func(c *Config) { c.Bootstrap = []string{"/ip4/127.0.0.1/tcp/1"} }, "no /p2p/"},
 		{"unknown policy", func(c *Config) { c.Policy = "fastest" }, "--policy"},
 		{"bad privacy", func(c *Config) { c.Privacy = "maybe" }, "--privacy"},
+		{"peers cannot be blocked", func(c *Config) { c.PeerPrivacy = "block" }, "--peer-privacy"},
+		{"no pii timeout", func(c *Config) { c.PIITimeout = 0 }, "--pii-timeout"},
 		{"cloud url without model", func(c *Config) { c.CloudURL = "http://127.0.0.1:1" }, "--cloud-model"},
 		{"share out of range", func(c *Config) { c.CloudMaxShare = 2 }, "--cloud-max-share"},
 		{"top-k zero", func(c *Config) { c.TopK = 0 }, "--top-k"},
