@@ -15,6 +15,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
 
 	"github.com/swarmllm/swarmllm/node"
 	"github.com/swarmllm/swarmllm/node/config"
@@ -127,5 +128,31 @@ func TestUnreachableBootstrapIsReported(t *testing.T) {
 			t.Fatalf("health warning %q; logs:\n%s", h.Warning, logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A libp2p port another node holds is a clear error at start, not a second
+// listener sharing it (SO_REUSEPORT), after which dials reach the wrong peer.
+func TestTakenP2PPortIsAnError(t *testing.T) {
+	first, err := node.New(quietConfig(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	var taken string
+	for _, a := range first.Host().Addrs() {
+		if port, err := a.ValueForProtocol(multiaddr.P_TCP); err == nil {
+			taken = "/ip4/127.0.0.1/tcp/" + port
+		}
+	}
+	cfg := quietConfig(t.TempDir())
+	cfg.Listen = []string{taken}
+	second, err := node.New(cfg)
+	if err == nil {
+		second.Close()
+		t.Fatalf("a second node listens on %s too", taken)
+	}
+	if !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), "--listen") {
+		t.Errorf("error %q, want it to say the address is in use and point at --listen", err)
 	}
 }

@@ -138,7 +138,7 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	}
 	n.host, err = libp2p.New(hostOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("new node: start libp2p host: %w", err)
+		return nil, fmt.Errorf("new node: start libp2p host: %w%s", err, listenHint(err))
 	}
 	if n.allow != nil {
 		n.allow.Start(n.host.Network())

@@ -54,7 +54,9 @@ func HostOptions(hc HostConfig) ([]libp2p.Option, error) {
 	opts := []libp2p.Option{
 		libp2p.Identity(hc.Identity),
 		libp2p.ListenAddrStrings(listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
+		// No SO_REUSEPORT: with it a second node could bind the same port and
+		// the two would take each other's connections ("peer id mismatch").
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		// A LAN swarm needs no relays or NAT traversal, and they cost goroutines.
 		libp2p.DisableRelay(),
 	}
