@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -139,4 +140,23 @@ func benchRound(n int) ([]Proposal, []Ballot, []string) {
 		ballots = append(ballots, ChooseBallot(proposals[i], proposals, BallotParams{}))
 	}
 	return proposals, ballots, participants
+}
+
+// BenchmarkProtectWorstCase protects conversations of the API's largest
+// prompt (32 KiB) made of nothing but look-alikes of personal data: phone
+// numbers, dates with cues, street words, IBAN-like groups, names. Every
+// detector is linear in the text (RE2, bounded windows, a bound on library
+// phone checks), so this is the most one message can cost.
+func BenchmarkProtectWorstCase(b *testing.B) {
+	units := []string{"0612345678 0712345679 ", "born 12/03/1985 my 3 mai 2020 ", "12 rue 14 avenue 3 street ",
+		"FR76 3000 6000 0112 ", "Anna Maria Lopez and my colleague ",
+		"Call +33 6 12 34 56 78, Hauptstraße 5, 10115 Berlin, née le 3 mars 1985. "}
+	for _, u := range units {
+		text := strings.Repeat(u, (32<<10)/len(u))
+		b.Run(strings.Fields(u)[0], func(b *testing.B) {
+			for b.Loop() {
+				Protect([]Turn{{Role: "user", Content: text}}, nil)
+			}
+		})
+	}
 }

@@ -121,14 +121,15 @@ func plausibleDate(text string, m []int) bool {
 // last sentence end or newline, forward to the next. A full stop after a
 // short capitalised word ("Dr. Weber", "Mme. Roux") ends no sentence.
 func sentenceAround(text string, start, end int) (from, to int) {
-	from, to = 0, len(text)
-	for i := start - 1; i > 0; i-- {
+	// Within a bound, so a text of many dates and no full stop costs linear time.
+	from, to = max(0, start-sentenceReach), min(len(text), end+sentenceReach)
+	for i := start - 1; i > from; i-- {
 		if sentenceEnd(text, i) {
 			from = i + 1
 			break
 		}
 	}
-	for i := end; i < len(text)-1; i++ {
+	for i := end; i < to-1; i++ {
 		if sentenceEnd(text, i) {
 			to = i
 			break
@@ -136,6 +137,9 @@ func sentenceAround(text string, start, end int) (from, to int) {
 	}
 	return from, to
 }
+
+// sentenceReach bounds how far a sentence reaches from a date, in bytes.
+const sentenceReach = 300
 
 // sentenceEnd says whether text[i] ends a sentence.
 func sentenceEnd(text string, i int) bool {

@@ -70,6 +70,7 @@ var notPhoneCues = []string{"order", "invoice", "sku", "part", "model", "serial"
 // library accepts.
 func scanPhones(text, lower string) [][]int {
 	var out [][]int
+	checked := map[string]bool{} // candidate (and whether cued) → accepted
 	for _, m := range phoneCandidateRe.FindAllStringIndex(text, -1) {
 		window := lower[max(0, m[0]-40):m[0]]
 		if containsAny(window[max(0, len(window)-20):], notPhoneCues) || validEAN13(text[m[0]:m[1]]) {
@@ -78,7 +79,7 @@ func scanPhones(text, lower string) [][]int {
 		cued := containsAny(window, phoneCues)
 		start, end := m[0], m[1]
 		for try := 0; try < 3 && end > start; try++ {
-			if phoneNumber(text[start:end], cued) {
+			if phoneChecked(text[start:end], cued, checked) {
 				out = append(out, []int{start, end})
 				break
 			}
@@ -118,4 +119,29 @@ func validEAN13(s string) bool {
 		sum += n
 	}
 	return (10-sum%10)%10 == int(s[12]-'0')
+}
+
+// maxPhoneChecks bounds the library calls one text may cost (a few
+// microseconds each, per region). Past it, a candidate of 9–15 digits, or
+// 7–15 after "+", is taken for a phone number unchecked: a text made of
+// thousands of numbers is redacted too much rather than slowly or too little.
+const maxPhoneChecks = 256
+
+func phoneChecked(s string, cued bool, checked map[string]bool) bool {
+	key := s
+	if cued {
+		key = "\x00" + s
+	}
+	if ok, seen := checked[key]; seen {
+		return ok
+	}
+	var ok bool
+	if len(checked) < maxPhoneChecks {
+		ok = phoneNumber(s, cued)
+	} else {
+		n := len(digitsOf(s))
+		ok = !looksLikeIP(s) && !isDate(s) && n <= 15 && (n >= 9 || strings.HasPrefix(s, "+") && n >= 7)
+	}
+	checked[key] = ok
+	return ok
 }
