@@ -168,3 +168,36 @@ func TestEverythingDownIs503(t *testing.T) {
 		t.Fatalf("status %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
+
+// TestPolicyCeilingOverHTTP is the issue's case: on a node started with
+// --policy local-only, X-Swarm-Policy: cloud-only is refused and the cloud
+// never sees the prompt; narrowing is fine.
+func TestPolicyCeilingOverHTTP(t *testing.T) {
+	sw := startSwarm(t, swarm.Spec{Nodes: swarm.DefaultNodes()[:1], Cloud: true, Configure: func(_ int, c *config.Config) {
+		c.Policy = router.PolicyLocalOnly
+	}})
+	post := func(policy string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, sw.APIURL(0)+"/v1/chat/completions",
+			strings.NewReader(`{"model":"swarm","messages":[{"role":"user","content":"How many milligrams of ibuprofen can I take at once?"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(nodeapi.HeaderPolicy, policy)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get(nodeapi.HeaderRoute) + " " + string(body)
+	}
+	for _, p := range []router.Policy{router.PolicyCloudOnly, router.PolicySwarm, router.PolicyCascade, router.PolicyAlwaysSwarm} {
+		if status, body := post(string(p)); status != http.StatusForbidden || !strings.Contains(body, nodeapi.CodePolicyAboveCeiling) {
+			t.Errorf("%s on a local-only node: %d %s, want 403 %s", p, status, body, nodeapi.CodePolicyAboveCeiling)
+		}
+	}
+	if status, body := post(string(router.PolicyLocalOnly)); status != http.StatusOK || !strings.HasPrefix(body, "local ") {
+		t.Errorf("local-only: %d %s", status, body)
+	}
+	if calls := sw.Cloud.Stats().Calls; calls != 0 {
+		t.Errorf("the cloud answered %d calls on a local-only node", calls)
+	}
+}

@@ -29,7 +29,11 @@
 //	// RouteCloud: r, err := budget.Reserve(now, key, EstimateCloudTokens(…)); if d.Has(FlagRedact),
 //	// send clf.Redact(text, PrivacyRedact); then r.Settle(now, tokens), or r.Release() if the call failed
 //
-// The cloud state comes from configuration, health and Budget.Allow. If a
+// A request's own policy runs only under the operator's: UnderCeiling(--policy,
+// requested) orders policies by the routes they allow (ceiling.go).
+//
+// The cloud state comes from configuration, health and Budget.Allow (the
+// share, absolute caps per hour and day, and the caller's key quota). If a
 // cloud call then fails, decide again with Cloud: CloudDown: the same
 // function then picks the best swarm or local answer and flags it.
 //

@@ -83,7 +83,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="swarmllm"`)
 		return r, &apiError{status: http.StatusUnauthorized, code: CodeMissingKey,
-			msg: "this node needs an API key: send Authorization: Bearer <key>"}
+			msg: "this node needs an API key: send Authorization: Bearer <key> (swarmllm ask and peers send $SWARM_API_KEY)"}
 	}
 	scheme, secret, _ := strings.Cut(auth, " ")
 	key, ok := s.cfg.keys.lookup(strings.TrimSpace(secret))

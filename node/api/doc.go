@@ -14,7 +14,17 @@
 // before the Engine is asked anything. The package also holds the native
 // Client and FormatTrace used by the CLI.
 //
-// It owns request decoding, validation, caps and response encoding. The
+// Before any endpoint, a guard checks every request (guard.go, auth.go): the
+// Host must be one of the node's own names or addresses (DNS rebinding), a
+// cross-origin request needs an origin listed with WithCORSOrigins (which
+// then get CORS preflights), an API key (keys.go: Bearer tokens kept as
+// SHA-256, compared in constant time) is needed off loopback, POST bodies
+// must be declared JSON, and a body has WithBodyTimeout to arrive. The
+// operator's policy is the ceiling of a request's (WithPolicyCeiling), and a
+// key's queries are charged to its quota (WithBudget). NewHTTPServer gives
+// the http.Server deadlines a node facing untrusted clients needs.
+//
+// It owns request decoding, validation, caps, access checks and response encoding. The
 // bodies are its own types, except two it serves as their packages define
 // them: router.Trace (the trace of an answer) and cms.RecordView (the
 // records of GET /swarm/v1/cms), so there is one type for each. It must

@@ -139,3 +139,19 @@ func FuzzParseKeysFile(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseKeys(f *testing.F) {
+	f.Add("alice:" + aliceSecret + "," + bobSecret)
+	f.Add(",,:,")
+	f.Fuzz(func(t *testing.T, in string) {
+		keys, err := ParseKeys(in)
+		if err != nil {
+			return
+		}
+		for _, k := range keys {
+			if !keyName.MatchString(k.Name) || k.sum == [32]byte{} {
+				t.Fatalf("accepted a bad key %+v", k)
+			}
+		}
+	})
+}
