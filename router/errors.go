@@ -23,4 +23,6 @@ var (
 	ErrInvalidConfig = errors.New("invalid router configuration")
 	// ErrUnknownOutcome is returned when a tally outcome name is not recognised.
 	ErrUnknownOutcome = errors.New("unknown tally outcome")
+	// ErrBadTrackRecord is returned by DecodeTrackRecord for input that is not a saved track record.
+	ErrBadTrackRecord = errors.New("not a track record")
 )
