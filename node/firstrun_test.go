@@ -152,7 +152,7 @@ func TestTakenP2PPortIsAnError(t *testing.T) {
 		second.Close()
 		t.Fatalf("a second node listens on %s too", taken)
 	}
-	if !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), "--listen") {
-		t.Errorf("error %q, want it to say the address is in use and point at --listen", err)
+	if !errors.Is(err, node.ErrPortInUse) || !strings.Contains(err.Error(), taken) || !strings.Contains(err.Error(), "--listen") {
+		t.Errorf("error %q, want %v naming %s and pointing at --listen", err, node.ErrPortInUse, taken)
 	}
 }

@@ -136,9 +136,12 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
+	if err := checkListen(n.cfg.Listen); err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	n.host, err = libp2p.New(hostOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("new node: start libp2p host: %w%s", err, listenHint(err))
+		return nil, fmt.Errorf("new node: start libp2p host: %w", err)
 	}
 	if n.allow != nil {
 		n.allow.Start(n.host.Network())
