@@ -226,11 +226,28 @@ func (b *Budget) Admit(now time.Time, key string) error {
 	return nil
 }
 
-// RetryAfter is how long until the oldest slot of the hourly window leaves
-// it: when a refused key or budget may try again at the earliest.
-func (b *Budget) RetryAfter(now time.Time) time.Duration {
-	width := time.Duration(b.hour.width)
-	return width - time.Duration(now.UnixNano()-b.hour.epochOf(now)*b.hour.width)
+// RetryAfter is how long until key's oldest counted query leaves the hourly
+// window, so a key refused by Admit may be admitted again; 0 when nothing
+// of key's is counted.
+func (b *Budget) RetryAfter(now time.Time, key string) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := b.keys[key]
+	if k == nil {
+		return 0
+	}
+	c := k.hour
+	e, n := c.epochOf(now), int64(len(c.slots))
+	oldest := int64(math.MaxInt64)
+	for _, s := range c.slots {
+		if s.epoch > e-n && s.queries > 0 {
+			oldest = min(oldest, s.epoch)
+		}
+	}
+	if oldest == math.MaxInt64 {
+		return 0
+	}
+	return max(time.Duration((oldest+n)*c.width-now.UnixNano()), 0)
 }
 
 // Allow says whether one more cloud call for key fits the budget now: nil,

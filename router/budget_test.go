@@ -176,15 +176,39 @@ func TestBudgetPerKey(t *testing.T) {
 }
 
 func TestBudgetRetryAfter(t *testing.T) {
-	b, _ := NewBudget()
+	b, _ := NewBudget(WithKeyCaps("bob", KeyCaps{Requests: 2}))
+	if got := b.RetryAfter(t0, "bob"); got != 0 {
+		t.Errorf("nothing counted: RetryAfter = %v", got)
+	}
+	for _, at := range []time.Duration{10 * time.Second, 5 * time.Minute} {
+		if err := b.Admit(t0.Add(at), "bob"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cases := []struct {
 		at   time.Duration
 		want time.Duration
-	}{{0, time.Minute}, {10 * time.Second, 50 * time.Second}, {59*time.Second + 999*time.Millisecond, time.Millisecond}}
+	}{
+		// The first query's slot (minute 0) leaves the window at t0+1h.
+		{20 * time.Minute, 40 * time.Minute},
+		{59*time.Minute + 30*time.Second, 30 * time.Second},
+		// Then the second's (minute 5) at t0+1h05.
+		{time.Hour, 5 * time.Minute},
+	}
 	for _, c := range cases {
-		if got := b.RetryAfter(t0.Add(c.at)); got != c.want {
+		now := t0.Add(c.at)
+		if got := b.RetryAfter(now, "bob"); got != c.want {
 			t.Errorf("RetryAfter(+%v) = %v, want %v", c.at, got, c.want)
 		}
+	}
+	if err := b.Admit(t0.Add(20*time.Minute), "bob"); !errors.Is(err, ErrOverQuota) {
+		t.Fatalf("third query: %v", err)
+	}
+	if err := b.Admit(t0.Add(20*time.Minute+40*time.Minute), "bob"); err != nil {
+		t.Fatalf("after RetryAfter: %v", err)
+	}
+	if got := b.RetryAfter(t0, "alice"); got != 0 {
+		t.Errorf("a key without caps: RetryAfter = %v", got)
 	}
 }
 

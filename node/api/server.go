@@ -344,7 +344,7 @@ func (s *Server) ask(ctx context.Context, req Request) (*Response, *apiError) {
 		if err := b.Admit(now, req.Caller); err != nil {
 			s.guardMetrics.refused.WithLabelValues(refusedQuota).Inc()
 			return nil, &apiError{status: http.StatusTooManyRequests, code: CodeQuotaExceeded, msg: err.Error(),
-				retryAfter: b.RetryAfter(now)}
+				retryAfter: max(b.RetryAfter(now, req.Caller), time.Second)}
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.askTimeout)
