@@ -2,51 +2,18 @@ package node
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/cms/cmspb"
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
-	"github.com/swarmllm/swarmllm/node/slm"
+	"github.com/swarmllm/swarmllm/router"
 )
-
-// CapabilityRecord describes this node for the CMS: model facts from Ollama's
-// /api/show, the configured domains and description, and measured speed,
-// load and health. The store signs, sequences and embeds it.
-func (n *Node) CapabilityRecord(ctx context.Context) (*cmspb.CapabilityRecord, error) {
-	st := n.backendStatus()
-	rec := &cmspb.CapabilityRecord{
-		Model:           &cmspb.Model{Name: n.cfg.Model},
-		Domains:         n.cfg.Domains,
-		Description:     n.cfg.Describe,
-		SoftwareVersion: Version,
-		Health:          healthOf(st),
-	}
-	if f := st.Facts; f != nil {
-		rec.Model.Family, rec.Model.ParameterSize, rec.Model.Quantization = f.Family, f.ParameterSize, f.Quantization
-		rec.Model.ContextLength = uint32(max(f.ContextLength, 0))
-		rec.Capabilities = f.Capabilities
-	}
-	inFlight, tps, latency := n.load.snapshot()
-	rec.Load = &cmspb.Load{InFlight: uint32(max(inFlight, 0)), Slots: 1}
-	rec.Performance = &cmspb.Performance{TokensPerSecond: float32(tps), LatencyMs: float32(latency)}
-	return rec, nil
-}
-
-var _ cms.SelfSource = (*Node)(nil)
-
-func healthOf(st slm.Status) cmspb.Health {
-	switch st.State {
-	case slm.StateHealthy:
-		return cmspb.Health_HEALTH_OK
-	case slm.StateUnknown:
-		return cmspb.Health_HEALTH_UNSPECIFIED
-	}
-	return cmspb.Health_HEALTH_DOWN
-}
 
 // candidate is a peer that discovery picked for a query.
 type candidate struct {
@@ -56,26 +23,39 @@ type candidate struct {
 	score   float64
 }
 
+// finder picks the peers to ask for a query (the pipeline's peerFinder):
+// it ranks the connected peers' capability records by the query's meaning,
+// their domains and their track records in this node's reputation.
+type finder struct {
+	host       host.Host
+	store      *cms.Store
+	ranker     *cms.Ranker
+	reputation *router.Reputation
+	k          int // peers to pick
+	log        *slog.Logger
+}
+
+var _ peerFinder = (*finder)(nil)
+
 // discover ranks the connected peers' records for prompt (classified into
-// domains) and returns the top
-// k that can answer now. Peers without a record yet, or whose model is down,
-// are not asked.
-func (n *Node) discover(ctx context.Context, prompt string, domains []string, k int) []candidate {
+// domains) and returns the top k that can answer now. Peers without a
+// record yet, or whose model is down, are not asked.
+func (f *finder) discover(ctx context.Context, prompt string, domains []string) []candidate {
 	var recs []*cms.Record
-	for _, r := range n.cms.Records() {
-		if r.Peer != n.host.ID() && n.host.Network().Connectedness(r.Peer) == network.Connected {
+	for _, r := range f.store.Records() {
+		if r.Peer != f.host.ID() && f.host.Network().Connectedness(r.Peer) == network.Connected {
 			recs = append(recs, r)
 		}
 	}
 	if len(recs) == 0 {
 		return nil
 	}
-	scored, err := n.ranker.Rank(ctx, prompt, recs, k, cms.RankOptions{
+	scored, err := f.ranker.Rank(ctx, prompt, recs, f.k, cms.RankOptions{
 		Domains:     domains,
-		Calibration: n.calibration,
+		Calibration: f.calibration,
 	})
 	if err != nil {
-		n.log.Warn("rank peers", "err", err)
+		f.log.Warn("rank peers", "err", err)
 		return nil
 	}
 	out := make([]candidate, len(scored))
@@ -86,37 +66,20 @@ func (n *Node) discover(ctx context.Context, prompt string, domains []string, k 
 	return out
 }
 
-// offDomain reports whether the query's domains are declared by one of the
-// candidates and by none of this node's own domains.
-func (n *Node) offDomain(queryDomains []string, cands []candidate) bool {
-	declares := func(have []string) bool {
-		for _, d := range queryDomains {
-			if slices.Contains(have, cms.NormalizeDomain(d)) {
-				return true
-			}
-		}
-		return false
-	}
-	if len(queryDomains) == 0 || declares(n.selfDomains) {
-		return false
-	}
-	return slices.ContainsFunc(cands, func(c candidate) bool { return declares(c.domains) })
-}
-
 // calibration is a peer's track record as the ranking sees it.
-func (n *Node) calibration(p peer.ID) (float64, bool) {
-	snap := n.reputation.Snapshot()
+func (f *finder) calibration(p peer.ID) (float64, bool) {
+	snap := f.reputation.Snapshot()
 	w, ok := snap[p.String()]
 	return w, ok
 }
 
 // Records lists every capability record this node knows, its own first.
-func (n *Node) Records(context.Context) []cms.RecordView { return n.cms.Views() }
+func (e *engine) Records(context.Context) []cms.RecordView { return e.store.Views() }
 
 // recordsByPeer indexes the cached records for lookups by peer.
-func (n *Node) recordsByPeer() map[string]*cms.Record {
+func (e *engine) recordsByPeer() map[string]*cms.Record {
 	out := map[string]*cms.Record{}
-	for _, r := range n.cms.Records() {
+	for _, r := range e.store.Records() {
 		out[r.Peer.String()] = r
 	}
 	return out

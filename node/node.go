@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -56,24 +55,11 @@ type Node struct {
 	apiLn  net.Listener
 	apiSrv *http.Server
 
-	backend *slm.Ollama
-	monitor *slm.Monitor
-	cloud   *slm.Cloud // nil when no cloud FM is configured
-
-	storeMu     sync.Mutex // guards cms against the monitor's first callbacks
-	cms         *cms.Store
-	ranker      *cms.Ranker
-	collab      *collab.Collab
-	classifier  *router.Classifier
-	selfDomains []string // normalized --domains
-	rules       router.Rules
-	budget      *router.Budget
-	apiKeys     *nodeapi.Keyring
-	reputation  *router.Reputation
-	load        loadMeter
-	metrics     *nodeMetrics
-	// cloudDownUntil (unix ns) is when a failed cloud FM may be tried again.
-	cloudDownUntil atomic.Int64
+	model   *localModel
+	cms     *cms.Store
+	collab  *collab.Collab
+	engine  *engine
+	apiKeys *nodeapi.Keyring
 
 	ctx    context.Context // cancelled by Close: every goroutine the node starts watches it
 	cancel context.CancelFunc
@@ -165,10 +151,7 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 		return nil, fmt.Errorf("new node: start gossipsub: %w", err)
 	}
 
-	if err := n.startModels(); err != nil {
-		return nil, fmt.Errorf("new node: %w", err)
-	}
-	if err := n.startSwarm(); err != nil {
+	if err := n.build(); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	n.apiLn, err = net.Listen("tcp", cfg.APIAddr)
@@ -193,13 +176,14 @@ func (n *Node) Addrs() []multiaddr.Multiaddr {
 // APIAddr is the address the HTTP API listens on (useful with port 0).
 func (n *Node) APIAddr() string { return n.apiLn.Addr().String() }
 
-// Run starts discovery and the model monitor and serves the HTTP API until ctx
+// Run starts discovery and serves the HTTP API until ctx
 // is done or Close is called. It returns nil on a clean stop.
 func (n *Node) Run(ctx context.Context) error {
 	if n.ctx.Err() != nil {
 		return ErrClosed
 	}
 	n.conn = newConnector(n.host, n.log)
+	n.engine.peerProblem = func() string { return n.conn.PeerProblem(n.cfg.MDNS) } // before the API serves
 	if len(n.cfg.Bootstrap) > 0 {
 		addrs := make([]multiaddr.Multiaddr, 0, len(n.cfg.Bootstrap))
 		for _, s := range n.cfg.Bootstrap {
@@ -273,8 +257,8 @@ func (n *Node) Close() error {
 				errs = append(errs, fmt.Errorf("stop capability store: %w", err))
 			}
 		}
-		if n.monitor != nil {
-			_ = n.monitor.Close()
+		if n.model != nil {
+			_ = n.model.close()
 		}
 		if n.dht != nil {
 			if err := n.dht.Close(); err != nil {
@@ -297,87 +281,120 @@ func (n *Node) Close() error {
 	return n.closeErr
 }
 
-// startModels builds the model clients, the routing state and the health monitor.
-func (n *Node) startModels() error {
-	var err error
-	if n.metrics, err = newNodeMetrics(n.reg); err != nil {
-		return err
-	}
-	for _, d := range n.cfg.Domains {
-		n.selfDomains = append(n.selfDomains, cms.NormalizeDomain(d))
-	}
-	n.rules = n.cfg.Rules()
-	if err := n.rules.Validate(); err != nil {
+// build wires the parts on top of the host, DHT and gossipsub: the local
+// model, the capability store (which describes the node through the model),
+// collaboration (which answers peers with it), the query pipeline and the
+// engine the HTTP API serves. The model's monitor starts once the store
+// exists, so every change of the backend's health reaches the record.
+func (n *Node) build() error {
+	rules := n.cfg.Rules()
+	if err := rules.Validate(); err != nil {
 		return fmt.Errorf("routing rules: %w", err)
 	}
-	if n.classifier, err = router.NewClassifier(); err != nil {
-		return fmt.Errorf("classifier: %w", err)
-	}
+	var err error
 	if n.apiKeys, err = n.cfg.LoadAPIKeys(); err != nil {
 		return fmt.Errorf("API keys: %w", err)
 	}
-	if n.budget, err = router.NewBudget(n.cfg.BudgetOptions(n.apiKeys)...); err != nil {
-		return fmt.Errorf("cloud budget: %w", err)
-	}
-	if n.reputation, err = router.NewReputation(); err != nil {
-		return fmt.Errorf("reputation: %w", err)
-	}
-	if n.backend, err = slm.NewOllama(n.cfg.OllamaURL, n.cfg.Model); err != nil {
+	if n.model, err = newLocalModel(n.cfg, rules.Thresholds.Weights, n.log, n.opts.healthInterval); err != nil {
 		return err
 	}
-	if n.cfg.CloudURL != "" {
-		if n.cloud, err = slm.NewCloud(n.cfg.CloudURL, n.cfg.CloudModel, n.cfg.CloudAPIKey); err != nil {
-			return err
-		}
-	}
-	// The store does not exist yet when the first probe lands; changes after
-	// it exists republish the record (model pulled, Ollama back, facts known).
-	n.monitor, err = slm.NewMonitor(n.backend, slm.WithLogger(n.log), slm.WithInterval(n.opts.healthInterval), slm.WithOnChange(func(slm.Status) {
-		if s := n.cmsStore(); s != nil {
-			s.Changed()
-		}
-	}))
-	return err
-}
-
-// startSwarm joins the CMS and collaboration protocols.
-func (n *Node) startSwarm() error {
 	var emb cms.Embedder = cms.LexicalEmbedder{}
 	if n.cfg.EmbedModel != "" {
-		e, err := slm.NewOllamaEmbedder(n.backend, n.cfg.EmbedModel)
-		if err != nil {
+		if emb, err = slm.NewOllamaEmbedder(n.model.backend, n.cfg.EmbedModel); err != nil {
 			return err
 		}
-		emb = e
 	}
-	n.ranker = cms.NewRanker(emb)
 	topic, err := n.ps.Join(protocol.TopicCMS)
 	if err != nil {
 		return fmt.Errorf("join %s: %w", protocol.TopicCMS, err)
 	}
-	store, err := cms.New(n.host, n.dht, topic, n, cms.WithEmbedder(emb), cms.WithRegisterer(n.reg), cms.WithLogger(n.log))
-	if err != nil {
+	if n.cms, err = cms.New(n.host, n.dht, topic, n.model, cms.WithEmbedder(emb), cms.WithRegisterer(n.reg), cms.WithLogger(n.log)); err != nil {
 		return fmt.Errorf("start capability store: %w", err)
 	}
-	if err := n.ps.RegisterTopicValidator(protocol.TopicCMS, store.GossipValidator()); err != nil {
-		_ = store.Close()
+	if err := n.ps.RegisterTopicValidator(protocol.TopicCMS, n.cms.GossipValidator()); err != nil {
 		return fmt.Errorf("register %s validator: %w", protocol.TopicCMS, err)
 	}
-	n.storeMu.Lock()
-	n.cms = store
-	n.storeMu.Unlock()
-	n.collab, err = collab.New(n.host, n.ps, n,
-		collab.WithLogger(n.log), collab.WithRegisterer(n.reg),
-		collab.WithThresholds(n.rules.Thresholds), collab.WithReputation(n.reputation))
+	// Changes republish the record (model pulled, Ollama back, facts known).
+	n.model.start(n.cms.Changed)
+
+	reputation, err := router.NewReputation()
 	if err != nil {
+		return fmt.Errorf("reputation: %w", err)
+	}
+	if n.collab, err = collab.New(n.host, n.ps, n.model,
+		collab.WithLogger(n.log), collab.WithRegisterer(n.reg),
+		collab.WithThresholds(rules.Thresholds), collab.WithReputation(reputation)); err != nil {
 		return fmt.Errorf("start collaboration: %w", err)
 	}
+	p, err := n.newPipeline(rules, reputation, emb)
+	if err != nil {
+		return err
+	}
+	n.engine = &engine{pipeline: p, model: n.model, host: n.host, store: n.cms}
 	return nil
 }
 
-// cmsStore is the store once it exists (the monitor's callback may fire first).
-func (n *Node) cmsStore() *cms.Store {
-	n.storeMu.Lock()
-	defer n.storeMu.Unlock()
-	return n.cms
+// newPipeline builds the query pipeline over this node's model, peers,
+// collaboration and cloud FM.
+func (n *Node) newPipeline(rules router.Rules, reputation *router.Reputation, emb cms.Embedder) (*pipeline, error) {
+	p := &pipeline{
+		self: n.host.ID().String(), model: n.model, swarm: n.collab,
+		peers: &finder{host: n.host, store: n.cms, ranker: cms.NewRanker(emb), reputation: reputation, k: n.cfg.TopK, log: n.log},
+		rules: rules, reputation: reputation,
+		askTimeout: n.cfg.AskTimeout, voteTimeout: n.cfg.VoteTimeout, log: n.log,
+		peerPrivacy: router.PeerPrivacy(n.cfg.SwarmKey != "", router.PrivacyPolicy(n.cfg.PeerPrivacy)),
+		piiModel:    n.cfg.PIIModel, piiTimeout: n.cfg.PIITimeout,
+	}
+	for _, d := range n.cfg.Domains {
+		p.selfDomains = append(p.selfDomains, cms.NormalizeDomain(d))
+	}
+	var err error
+	if p.metrics, err = newNodeMetrics(n.reg); err != nil {
+		return nil, err
+	}
+	if p.classifier, err = router.NewClassifier(); err != nil {
+		return nil, fmt.Errorf("classifier: %w", err)
+	}
+	if p.budget, err = router.NewBudget(n.cfg.BudgetOptions(n.apiKeys)...); err != nil {
+		return nil, fmt.Errorf("cloud budget: %w", err)
+	}
+	if n.cfg.CloudURL != "" {
+		cloud, err := slm.NewCloud(n.cfg.CloudURL, n.cfg.CloudModel, n.cfg.CloudAPIKey)
+		if err != nil {
+			return nil, err
+		}
+		p.cloud = cloud
+	}
+	return p, nil
 }
+
+// httpHandler is the HTTP API over the node's engine.
+func (n *Node) httpHandler() http.Handler {
+	srv, err := nodeapi.NewServer(n.engine,
+		nodeapi.WithRegistry(n.reg),
+		nodeapi.WithLogger(n.log),
+		nodeapi.WithVersion(Version),
+		nodeapi.WithAskTimeout(n.cfg.LocalTimeout+n.cfg.RoundTimeout),
+		nodeapi.WithListenAddr(n.APIAddr()),
+		nodeapi.WithAllowedHosts(n.cfg.APIHosts...),
+		nodeapi.WithCORSOrigins(n.cfg.CORSOrigins...),
+		nodeapi.WithKeys(n.apiKeys),
+		nodeapi.WithInsecure(n.cfg.APIInsecure),
+		nodeapi.WithPolicyCeiling(n.cfg.Policy),
+		nodeapi.WithBudget(n.engine.budget),
+	)
+	if err != nil {
+		// Options were validated with the config; only a duplicate metrics
+		// registration can fail here: a programming error.
+		panic(fmt.Sprintf("build HTTP API: %v", err))
+	}
+	return srv
+}
+
+// Peers lists the connected peers with what their capability records say
+// (the API's /swarm/v1/peers, for tests and tools in process).
+func (n *Node) Peers(ctx context.Context) []nodeapi.PeerInfo { return n.engine.Peers(ctx) }
+
+// Records lists every capability record this node knows, its own first
+// (the API's /swarm/v1/cms, for tests and tools in process).
+func (n *Node) Records(ctx context.Context) []cms.RecordView { return n.engine.Records(ctx) }

@@ -33,42 +33,42 @@ var piiKindNames = func() []string {
 
 // conversationPII lists the kinds of personal data in every message (the
 // detectors only: cheap, before anything is decided).
-func (n *Node) conversationPII(q *query) []router.PIIKind {
-	return n.classifier.Protect(turnsOf(q.msgs), nil).Kinds
+func (p *pipeline) conversationPII(q *query) []router.PIIKind {
+	return p.classifier.Protect(turnsOf(q.msgs), nil).Kinds
 }
 
 // protect finds the personal data of msgs: the detectors plus what this
 // node's own model listed for the query.
-func (n *Node) protect(ctx context.Context, q *query, msgs []slm.Message) *router.Protected {
+func (p *pipeline) protect(ctx context.Context, q *query, msgs []slm.Message) *router.Protected {
 	if !q.privacy.asked {
 		q.privacy.asked = true
-		q.privacy.hints = n.modelHints(ctx, q.msgs)
+		q.privacy.hints = p.modelHints(ctx, q.msgs)
 	}
-	p := n.classifier.Protect(turnsOf(msgs), q.privacy.hints)
-	for _, k := range p.Kinds {
+	pr := p.classifier.Protect(turnsOf(msgs), q.privacy.hints)
+	for _, k := range pr.Kinds {
 		if !slices.Contains(q.trace.Classification.PII, k) {
 			q.trace.Classification.PII = append(q.trace.Classification.PII, k)
 		}
 	}
-	q.privacy.last = p
-	return p
+	q.privacy.last = pr
+	return pr
 }
 
 // modelHints asks the node's own model for the personal spans of the
 // conversation, within --pii-timeout; when it fails the detectors alone decide.
-func (n *Node) modelHints(ctx context.Context, msgs []slm.Message) []router.PIIHint {
-	if !n.cfg.PIIModel || n.backend == nil {
+func (p *pipeline) modelHints(ctx context.Context, msgs []slm.Message) []router.PIIHint {
+	if !p.piiModel {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.PIITimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.piiTimeout)
 	defer cancel()
 	texts := make([]string, len(msgs))
 	for i, m := range msgs {
 		texts[i] = m.Content
 	}
-	spans, err := n.backend.FindPersonalData(ctx, strings.Join(texts, "\n\n"), piiKindNames)
+	spans, err := p.model.findPersonalData(ctx, strings.Join(texts, "\n\n"), piiKindNames)
 	if err != nil {
-		n.log.Info("own model could not list personal data; the detectors alone decide", "err", err)
+		p.log.Info("own model could not list personal data; the detectors alone decide", "err", err)
 		return nil
 	}
 	hints := make([]router.PIIHint, len(spans))
@@ -81,11 +81,11 @@ func (n *Node) modelHints(ctx context.Context, msgs []slm.Message) []router.PIIH
 // forCloud returns q's messages as the privacy policy lets them go to the
 // cloud FM and the kind of each redaction (for the trace); under block, a
 // conversation holding personal data yields router.ErrPrivacyBlocked.
-func (n *Node) forCloud(ctx context.Context, q *query) ([]slm.Message, []string, error) {
+func (p *pipeline) forCloud(ctx context.Context, q *query) ([]slm.Message, []string, error) {
 	if q.rules.Privacy == router.PrivacyAllow {
 		return q.msgs, nil, nil
 	}
-	turns, redactions, err := n.protect(ctx, q, q.msgs).For(q.rules.Privacy)
+	turns, redactions, err := p.protect(ctx, q, q.msgs).For(q.rules.Privacy)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,14 +95,13 @@ func (n *Node) forCloud(ctx context.Context, q *query) ([]slm.Message, []string,
 // forPeers returns msgs as they may go to peers (router.PeerPrivacy): as
 // written in a private swarm, redacted (flagged in the trace) in an open one
 // unless --peer-privacy allow.
-func (n *Node) forPeers(ctx context.Context, q *query, msgs []slm.Message) []slm.Message {
-	policy := router.PeerPrivacy(n.cfg.SwarmKey != "", router.PrivacyPolicy(n.cfg.PeerPrivacy))
-	if policy == router.PrivacyAllow {
+func (p *pipeline) forPeers(ctx context.Context, q *query, msgs []slm.Message) []slm.Message {
+	if p.peerPrivacy == router.PrivacyAllow {
 		return msgs
 	}
-	turns, redactions, err := n.protect(ctx, q, msgs).For(router.PrivacyRedact)
+	turns, redactions, err := p.protect(ctx, q, msgs).For(router.PrivacyRedact)
 	if err != nil { // redact never refuses; should it, send nothing personal: no messages at all
-		n.log.Warn("redact for peers", "err", err)
+		p.log.Warn("redact for peers", "err", err)
 		return nil
 	}
 	if len(redactions) > 0 {
@@ -113,8 +112,8 @@ func (n *Node) forPeers(ctx context.Context, q *query, msgs []slm.Message) []slm
 
 // forPeersAnswer returns this node's own answer as it may go to peers in a
 // round's open: redacted as the conversation it answers is.
-func (n *Node) forPeersAnswer(ctx context.Context, q *query, answer string) string {
-	msgs := n.forPeers(ctx, q, append(slices.Clone(q.msgs), slm.Message{Role: "assistant", Content: answer}))
+func (p *pipeline) forPeersAnswer(ctx context.Context, q *query, answer string) string {
+	msgs := p.forPeers(ctx, q, append(slices.Clone(q.msgs), slm.Message{Role: "assistant", Content: answer}))
 	if len(msgs) == 0 {
 		return ""
 	}

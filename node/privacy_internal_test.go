@@ -7,7 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/swarmllm/swarmllm/node/config"
 	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/router"
 )
@@ -36,13 +35,12 @@ func TestForPeers(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config.Default()
-			cfg.SwarmKey, cfg.PeerPrivacy, cfg.PIIModel = tc.swarmKey, tc.peers, false
 			clf, err := router.NewClassifier()
 			if err != nil {
 				t.Fatal(err)
 			}
-			n := &Node{cfg: cfg, classifier: clf, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			n := &pipeline{classifier: clf, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				peerPrivacy: router.PeerPrivacy(tc.swarmKey != "", router.PrivacyPolicy(tc.peers))}
 			q := &query{msgs: msgs}
 			got := n.forPeers(context.Background(), q, msgs)
 			if !slices.Equal(got, tc.want) || !slices.Equal(q.trace.Flags, tc.wantFlags) {

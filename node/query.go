@@ -3,9 +3,16 @@ package node
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/swarmllm/swarmllm/cms"
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
+	"github.com/swarmllm/swarmllm/node/collab"
 	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
@@ -14,6 +21,63 @@ import (
 // cloudCooldown is how long the cloud FM counts as down after a failed call,
 // so a dead endpoint does not add its timeout to every query.
 const cloudCooldown = 30 * time.Second
+
+// ownModel is this node's own model as the pipeline uses it (localModel).
+type ownModel interface {
+	Name() string
+	answer(ctx context.Context, req slm.ChatRequest) localAnswer
+	// findPersonalData lists the personal spans of text (privacy.go); the
+	// text stays on the device.
+	findPersonalData(ctx context.Context, text string, kinds []string) ([]slm.PersonalSpan, error)
+}
+
+// peerFinder picks the peers to ask for a query (finder).
+type peerFinder interface {
+	discover(ctx context.Context, prompt string, domains []string) []candidate
+}
+
+// swarmCaller asks peers and runs vote rounds (collab.Collab).
+type swarmCaller interface {
+	Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (*protocol.AskResponse, error)
+	AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskRequest) []router.Proposal
+	RunRound(ctx context.Context, spec collab.RoundSpec) (*collab.RoundResult, error)
+}
+
+// cloudFM is the cloud foundation model (slm.Cloud).
+type cloudFM interface {
+	Model() string
+	Complete(ctx context.Context, msgs []slm.Message, maxTokens int) (*slm.CloudResult, error)
+}
+
+var (
+	_ swarmCaller = (*collab.Collab)(nil)
+	_ cloudFM     = (*slm.Cloud)(nil)
+)
+
+// pipeline answers queries: it classifies, asks the local model, finds
+// peers, runs chains and vote rounds, summons the cloud FM, and follows
+// router's decision at every step; it makes none of its own.
+type pipeline struct {
+	self        string // this node's peer id, for traces and its own proposal
+	model       ownModel
+	peers       peerFinder
+	swarm       swarmCaller
+	cloud       cloudFM  // nil when no cloud FM is configured
+	selfDomains []string // normalized --domains
+	classifier  *router.Classifier
+	rules       router.Rules
+	budget      *router.Budget
+	reputation  *router.Reputation
+	peerPrivacy router.PrivacyPolicy // for prompts bound for peers (router.PeerPrivacy)
+	piiModel    bool                 // the own model also looks for personal data (privacy.go)…
+	piiTimeout  time.Duration        // …within this deadline
+	askTimeout  time.Duration        // one peer's answer, and the cloud FM's
+	voteTimeout time.Duration        // ballots, once the proposals are in
+	metrics     *nodeMetrics
+	log         *slog.Logger
+	// cloudDownUntil (unix ns) is when a failed cloud FM may be tried again.
+	cloudDownUntil atomic.Int64
+}
 
 // query is one Ask in flight: its inputs and the trace it builds. It is owned
 // by the goroutine running Ask.
@@ -30,34 +94,35 @@ type query struct {
 
 // Ask answers one query: classify, answer locally, and then, as the router
 // decides, keep that answer, let the peers answer and vote, or summon the
-// cloud FM. A failure at any later stage falls back to the best answer so
-// far, flagged; only a query nothing could answer returns an error.
-func (n *Node) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Response, error) {
-	q := &query{req: req, msgs: chatMessages(req.Messages), prompt: lastUserPrompt(req.Messages), rules: n.rules, start: time.Now()}
+// cloud FM. When the cloud FM fails the router decides again without it;
+// only a query nothing could answer returns an error.
+func (p *pipeline) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Response, error) {
+	q := &query{req: req, msgs: chatMessages(req.Messages), prompt: lastUserPrompt(req.Messages), rules: p.rules, start: time.Now()}
 	if req.Policy != "" {
 		q.rules.Policy = req.Policy
 	}
-	q.trace = router.Trace{QueryID: protocol.NewID(), Node: n.host.ID().String(), Policy: q.rules.Policy}
-	n.metrics.queries.Inc()
-	n.budget.Query(q.start)
+	q.trace = router.Trace{QueryID: protocol.NewID(), Node: p.self, Policy: q.rules.Policy}
+	p.metrics.queries.Inc()
+	p.budget.Query(q.start)
 
 	t := time.Now()
-	q.trace.Classification = n.classifier.Classify(q.prompt)
-	q.trace.Classification.PII = n.conversationPII(q) // every message, not only the last (privacy.go)
+	q.trace.Classification = p.classifier.Classify(q.prompt)
+	q.trace.Classification.PII = p.conversationPII(q) // every message, not only the last (privacy.go)
 	q.trace.Timings.ClassifyMS = ms(time.Since(t))
 
-	feat := router.Features{Class: q.trace.Classification, Cloud: n.cloudState(q.req.Caller)}
+	feat := router.Features{Class: q.trace.Classification, Cloud: p.cloudState(q.req.Caller)}
 	d := router.DecideBeforeLocal(feat, q.rules)
 	if d.Route == router.RouteCloud {
-		if resp, ok := n.viaCloud(ctx, q, d, nil); ok {
+		resp, cloud := p.viaCloud(ctx, q, d)
+		if resp != nil {
 			return resp, nil
 		}
-		feat.Cloud = n.cloudState(q.req.Caller) // it just failed: the rest of the query knows
+		feat.Class, feat.Cloud = q.trace.Classification, cloud // the rest of the query knows why it failed
 	}
 
-	q.local = n.answerLocally(ctx, slm.ChatRequest{Messages: q.msgs, MaxTokens: req.Options.MaxTokens,
+	q.local = p.model.answer(ctx, slm.ChatRequest{Messages: q.msgs, MaxTokens: req.Options.MaxTokens,
 		Temperature: req.Options.Temperature, Seed: seedOf(req.Options.Seed)})
-	q.trace.Local = q.local.info(n.cfg.Model)
+	q.trace.Local = q.local.info(p.model.Name())
 	q.trace.Timings.LocalMS = ms(q.local.dur)
 
 	feat.Confidence = q.local.unc.Confidence
@@ -65,65 +130,49 @@ func (n *Node) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Response,
 	var candidates []candidate
 	if q.rules.Policy.AsksPeers() {
 		t = time.Now()
-		candidates = n.discover(ctx, q.prompt, q.trace.Classification.Domains, n.cfg.TopK)
+		candidates = p.peers.discover(ctx, q.prompt, q.trace.Classification.Domains)
 		q.trace.Timings.DiscoverMS = ms(time.Since(t))
 	}
 	feat.Peers = len(candidates)
-	feat.OffDomain = n.offDomain(q.trace.Classification.Domains, candidates)
+	feat.OffDomain = p.offDomain(q.trace.Classification.Domains, candidates)
 	d = router.DecideAfterLocal(feat, q.rules)
-
-	switch d.Route {
-	case router.RouteCloud:
-		if resp, ok := n.viaCloud(ctx, q, d, nil); ok {
+	if d.Route == router.RouteCloud {
+		resp, cloud := p.viaCloud(ctx, q, d)
+		if resp != nil {
 			return resp, nil
 		}
-		return n.fallback(q, nil)
-	case router.RouteSwarm:
-		return n.viaSwarm(ctx, q, d, feat, candidates)
+		feat.Class, feat.Cloud = q.trace.Classification, cloud // decide again without it
+		d = router.DecideAfterLocal(feat, q.rules)
 	}
-	return n.finishLocal(q, d)
+	if d.Route == router.RouteSwarm {
+		return p.viaSwarm(ctx, q, d, feat, candidates)
+	}
+	return p.finishLocal(q, d)
 }
 
 // finishLocal answers with the local model's answer, or reports why there is none.
-func (n *Node) finishLocal(q *query, d router.Decision) (*nodeapi.Response, error) {
+func (p *pipeline) finishLocal(q *query, d router.Decision) (*nodeapi.Response, error) {
 	q.note(d)
-	if q.local.err != nil {
-		n.metrics.failed.Inc()
+	if q.local.err != nil || q.local.res == nil {
+		p.metrics.failed.Inc()
 		// Nothing else may answer: the caller gets 503, the log the cause.
-		return nil, fmt.Errorf("answer query (%s): %w: %w", d.Reason, nodeapi.ErrUnavailable, q.local.err)
+		err := fmt.Errorf("answer query (%s): %w", q.trace.Reason, nodeapi.ErrUnavailable)
+		if q.local.err != nil {
+			err = fmt.Errorf("%w: %w", err, q.local.err)
+		}
+		return nil, err
 	}
-	return n.respond(q, router.RouteLocal, q.local.res.Text, q.local.res.Model, q.local.res.PromptTokens, q.local.res.CompletionTokens), nil
-}
-
-// fallback is the last resort after a later stage failed: the best proposal
-// of a round if there is one, else the local answer, flagged best-effort.
-func (n *Node) fallback(q *query, best *router.Proposal) (*nodeapi.Response, error) {
-	q.flag(router.FlagBestEffort)
-	if best != nil {
-		q.trace.Reason += "; answering with the best swarm proposal"
-		return n.respond(q, router.RouteSwarm, best.Answer, best.Model, 0, 0), nil
-	}
-	if q.local.err == nil && q.local.res != nil {
-		q.trace.Reason += "; the local answer stands"
-		return n.respond(q, router.RouteLocal, q.local.res.Text, q.local.res.Model, q.local.res.PromptTokens, q.local.res.CompletionTokens), nil
-	}
-	n.metrics.failed.Inc()
-	q.flag(router.FlagNoAnswer)
-	err := fmt.Errorf("answer query (%s): %w", q.trace.Reason, nodeapi.ErrUnavailable)
-	if q.local.err != nil {
-		err = fmt.Errorf("%w: %w", err, q.local.err)
-	}
-	return nil, err
+	return p.respond(q, router.RouteLocal, q.local.res.Text, q.local.res.Model, q.local.res.PromptTokens, q.local.res.CompletionTokens), nil
 }
 
 // respond seals the trace and builds the API response.
-func (n *Node) respond(q *query, route router.Route, text, model string, promptTokens, completionTokens int) *nodeapi.Response {
+func (p *pipeline) respond(q *query, route router.Route, text, model string, promptTokens, completionTokens int) *nodeapi.Response {
 	text = q.restore(text) // placeholders in an answer back to this device's data (privacy.go)
 	q.trace.Route = route
 	q.trace.Timings.TotalMS = ms(time.Since(q.start))
-	n.metrics.routes.WithLabelValues(route.String()).Inc()
-	n.metrics.latency.WithLabelValues(route.String()).Observe(time.Since(q.start).Seconds())
-	n.log.Debug("answered", "query", q.trace.QueryID, "route", route.String(), "reason", q.trace.Reason, "prompt", q.prompt, "answer", text)
+	p.metrics.routes.WithLabelValues(route.String()).Inc()
+	p.metrics.latency.WithLabelValues(route.String()).Observe(time.Since(q.start).Seconds())
+	p.log.Debug("answered", "query", q.trace.QueryID, "route", route.String(), "reason", q.trace.Reason, "prompt", q.prompt, "answer", text)
 	return &nodeapi.Response{
 		Text:             text,
 		Model:            model,
@@ -147,12 +196,9 @@ func (q *query) note(d router.Decision) {
 }
 
 func (q *query) flag(f string) {
-	for _, have := range q.trace.Flags {
-		if have == f {
-			return
-		}
+	if !slices.Contains(q.trace.Flags, f) {
+		q.trace.Flags = append(q.trace.Flags, f)
 	}
-	q.trace.Flags = append(q.trace.Flags, f)
 }
 
 func seedOf(s *int64) *int {
@@ -163,48 +209,91 @@ func seedOf(s *int64) *int {
 	return &v
 }
 
+// chatMessages converts API messages into the backend's.
+func chatMessages(msgs []nodeapi.Message) []slm.Message {
+	out := make([]slm.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = slm.Message{Role: m.Role, Content: m.Content}
+	}
+	return out
+}
+
+// lastUserPrompt is the text the classifier and discovery judge: the latest user turn.
+func lastUserPrompt(msgs []nodeapi.Message) string {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == nodeapi.RoleUser {
+			return msgs[i].Content
+		}
+	}
+	if len(msgs) > 0 {
+		return msgs[len(msgs)-1].Content
+	}
+	return ""
+}
+
+// offDomain reports whether the query's domains are declared by one of the
+// candidates and by none of this node's own domains (a feature the decision
+// after the local answer reads).
+func (p *pipeline) offDomain(queryDomains []string, cands []candidate) bool {
+	declares := func(have []string) bool {
+		for _, d := range queryDomains {
+			if slices.Contains(have, cms.NormalizeDomain(d)) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(queryDomains) == 0 || declares(p.selfDomains) {
+		return false
+	}
+	return slices.ContainsFunc(cands, func(c candidate) bool { return declares(c.domains) })
+}
+
 // cloudState says whether the cloud FM can take a call for this caller (an
 // API key's name, "" for none) now.
-func (n *Node) cloudState(caller string) router.CloudState {
+func (p *pipeline) cloudState(caller string) router.CloudState {
 	switch {
-	case n.cloud == nil:
+	case p.cloud == nil:
 		return router.CloudNone
-	case time.Now().UnixNano() < n.cloudDownUntil.Load():
+	case time.Now().UnixNano() < p.cloudDownUntil.Load():
 		return router.CloudDown
-	case n.budget.Allow(time.Now(), caller) != nil:
+	case p.budget.Allow(time.Now(), caller) != nil:
 		return router.CloudOverBudget
 	}
 	return router.CloudReady
 }
 
-// viaCloud summons the cloud FM for q, redacting personal data per policy.
-// It reports false when the cloud could not answer; the trace says why.
-func (n *Node) viaCloud(ctx context.Context, q *query, d router.Decision, best *router.Proposal) (*nodeapi.Response, bool) {
+// viaCloud summons the cloud FM for q as d says, with the conversation as
+// the privacy policy lets it leave the device (privacy.go). When the cloud
+// could not answer it returns no response and the cloud state for the next
+// decision, which also reads the classification the privacy check may have
+// extended; the trace says why.
+func (p *pipeline) viaCloud(ctx context.Context, q *query, d router.Decision) (*nodeapi.Response, router.CloudState) {
 	q.note(d)
-	info := &router.CloudInfo{Summoned: true, Model: n.cloud.Model()}
+	info := &router.CloudInfo{Summoned: true, Model: p.cloud.Model()}
 	q.trace.Cloud = info
-	// privacy.go: every message, through the detectors and the own model;
-	// under block, never leak what the policy keeps home.
-	msgs, redactions, err := n.forCloud(ctx, q)
+	// Every message, through the detectors and the own model; under block,
+	// never leak what the policy keeps home.
+	msgs, redactions, err := p.forCloud(ctx, q)
 	if err != nil {
 		info.Summoned, info.Err = false, err.Error()
 		q.flag(router.FlagPIIBlocked)
-		return nil, false
+		return nil, router.CloudReady // the cloud is fine; the personal data it found keeps the query home
 	}
 	info.Redactions = redactions
 	// The budget holds the call before it is made; another query cannot
 	// take the same last slot meanwhile.
-	resv, err := n.budget.Reserve(time.Now(), q.req.Caller, router.EstimateCloudTokens(promptBytes(msgs), q.req.Options.MaxTokens))
+	resv, err := p.budget.Reserve(time.Now(), q.req.Caller, router.EstimateCloudTokens(promptBytes(msgs), q.req.Options.MaxTokens))
 	if err != nil {
 		info.Summoned, info.Err = false, err.Error()
 		q.flag(router.FlagOverBudget)
 		q.trace.Reason += "; the cloud budget is spent"
-		return nil, false
+		return nil, router.CloudOverBudget
 	}
 	t := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.AskTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.askTimeout)
 	defer cancel()
-	res, err := n.cloud.Complete(ctx, msgs, q.req.Options.MaxTokens)
+	res, err := p.cloud.Complete(ctx, msgs, q.req.Options.MaxTokens)
 	if err != nil {
 		resv.Release()
 	} else {
@@ -213,15 +302,15 @@ func (n *Node) viaCloud(ctx context.Context, q *query, d router.Decision, best *
 	q.trace.Timings.CloudMS = ms(time.Since(t))
 	info.LatencyMS = q.trace.Timings.CloudMS
 	if err != nil {
-		n.cloudDownUntil.Store(time.Now().Add(cloudCooldown).UnixNano())
+		p.cloudDownUntil.Store(time.Now().Add(cloudCooldown).UnixNano())
 		info.Err = err.Error()
 		q.flag(router.FlagCloudDown)
 		q.trace.Reason += "; the cloud FM failed"
-		n.log.Warn("cloud FM failed", "err", err)
-		return nil, false
+		p.log.Warn("cloud FM failed", "err", err)
+		return nil, router.CloudDown
 	}
 	info.Model, info.PromptTokens, info.CompletionTokens = res.Model, res.PromptTokens, res.CompletionTokens
-	return n.respond(q, router.RouteCloud, res.Text, res.Model, res.PromptTokens, res.CompletionTokens), true
+	return p.respond(q, router.RouteCloud, res.Text, res.Model, res.PromptTokens, res.CompletionTokens), router.CloudReady
 }
 
 func promptBytes(msgs []slm.Message) int {

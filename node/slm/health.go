@@ -82,6 +82,7 @@ type Monitor struct {
 	kick      chan struct{}
 	stop      chan struct{}
 	done      chan struct{}
+	startOnce sync.Once
 	closeOnce sync.Once
 }
 
@@ -97,7 +98,9 @@ func WithOnChange(f func(Status)) MonitorOption { return func(m *Monitor) { m.on
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) MonitorOption { return func(m *Monitor) { m.log = l } }
 
-// NewMonitor starts probing b at once and then every interval until Close.
+// NewMonitor builds a monitor of b in the unknown state; Start begins the
+// probing. The two steps let its owner build whatever the change callback
+// reaches (the node's capability store) in between, so no change is lost.
 func NewMonitor(b prober, opts ...MonitorOption) (*Monitor, error) {
 	m := &Monitor{
 		backend:  b,
@@ -117,9 +120,12 @@ func NewMonitor(b prober, opts ...MonitorOption) (*Monitor, error) {
 	// Until the first probe lands the state is unknown; it is unhealthy like
 	// the others, so it says what to do like the others.
 	m.status = Status{State: StateUnknown, Hint: Hint(b.BaseURL(), b.Model(), StateUnknown), Since: time.Now()}
-	go m.loop()
 	return m, nil
 }
+
+// Start probes the backend at once and then every interval until Close.
+// Calls after the first, or after Close, do nothing.
+func (m *Monitor) Start() { m.startOnce.Do(func() { go m.loop() }) }
 
 // Status returns the latest snapshot.
 func (m *Monitor) Status() Status {
@@ -136,9 +142,13 @@ func (m *Monitor) Check() {
 	}
 }
 
-// Close stops the probing goroutine and waits for it. Safe to call twice.
+// Close stops the probing goroutine and waits for it. Safe to call twice,
+// and before Start (which then never starts it).
 func (m *Monitor) Close() error {
-	m.closeOnce.Do(func() { close(m.stop) })
+	m.closeOnce.Do(func() {
+		close(m.stop)
+		m.startOnce.Do(func() { close(m.done) }) // never started: nothing to wait for
+	})
 	<-m.done
 	return nil
 }

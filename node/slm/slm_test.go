@@ -126,6 +126,10 @@ func TestMonitorStatesAndHints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	if st := m.Status(); st.State != slm.StateUnknown {
+		t.Fatalf("status before Start: %+v, want unknown", st)
+	}
+	m.Start()
 
 	want := func(state slm.BackendState, hint string) {
 		t.Helper()
@@ -220,5 +224,27 @@ func TestCloud(t *testing.T) {
 	c.SetDown(true)
 	if _, err := cl.Complete(ctx, msgs, 0); !errors.Is(err, slm.ErrCloudUnavailable) {
 		t.Errorf("cloud down: %v, want ErrCloudUnavailable", err)
+	}
+}
+
+// A monitor closed before it started returns at once and never probes.
+func TestMonitorClosedBeforeStart(t *testing.T) {
+	o, err := slm.NewOllama("http://"+closedAddr(t), sim.ProfileSmol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := slm.NewMonitor(o, slm.WithOnChange(func(st slm.Status) { t.Errorf("probed after Close: %+v", st) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m.Start()
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Status(); st.State != slm.StateUnknown {
+		t.Errorf("status %+v, want unknown", st)
 	}
 }
