@@ -1,9 +1,26 @@
 // Package node wires one swarmllm node together: the libp2p host (TCP and
 // QUIC, a persistent Ed25519 identity), peer discovery (mDNS and bootstrap),
 // the kad-dht in server mode under the /swarmllm prefix, gossipsub, the
-// /swarmllm/ask/1.0.0 stream handler, the model backends and the HTTP API,
-// with one lifecycle: New, Run, Close.
+// capability store, collaboration (the /swarmllm/ask/1.0.0 handler and vote
+// rounds), the local model and the HTTP API, with one lifecycle: New, Run,
+// Close. Node itself is only that composition root; the work is done by
 //
-// It carries out what router/ decides and never makes a routing decision of
-// its own; it owns every goroutine and stream it starts and stops them in Close.
+//   - localModel: the Ollama backend, its health monitor and the load meter.
+//     It answers this node's queries and peers' asks (collab.Answerer) and
+//     describes the node for its capability record (cms.SelfSource). Its
+//     monitor starts once the store exists, so every change reaches the record.
+//   - pipeline: one query from classification to answer (local, a chain or a
+//     vote among peers, the cloud FM), over four small interfaces defined
+//     where it uses them (ownModel, peerFinder, swarmCaller, cloudFM), so its
+//     tests run on fakes without a swarm.
+//   - finder: ranks the connected peers' records for a query (discovery).
+//   - engine: the api.Engine the HTTP API serves; the pipeline answers, the
+//     views read the model, the host and the store.
+//
+// Every routing decision is router's: the pipeline computes the features,
+// calls router's Decide functions at each step (before and after the local
+// answer, after a chain, before and after a vote, and again without the cloud
+// FM when a call to it fails) and carries out what they return; it never
+// makes a routing decision of its own. The node owns every goroutine and
+// stream it starts and stops them in Close.
 package node
