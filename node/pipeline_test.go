@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -153,7 +152,7 @@ func unsure(answer string) router.Proposal {
 	return router.Proposal{Answer: answer, Confidence: 0.5, Model: "slm"}
 }
 
-var errLocalDown = fmt.Errorf("answer locally: %w", nodeapi.ErrUnavailable)
+var errLocalDown = errors.New("answer locally: the model crashed")
 
 const (
 	capital  = "What is the capital of Australia?"
@@ -257,8 +256,15 @@ func TestPipelineRoutes(t *testing.T) {
 			local, finder := tc.local, &fakeFinder{cands: tc.cands}
 			p := testPipeline(t, self, &local, finder, sw, tc.cloud)
 			if tc.spent {
-				p.budget, _ = router.NewBudget(router.WithMaxTokens(1))
-				p.budget.Record(time.Now(), 10)
+				var err error
+				if p.budget, err = router.NewBudget(router.WithMaxCalls(1, 0)); err != nil {
+					t.Fatal(err)
+				}
+				spent, err := p.budget.Reserve(time.Now(), "", 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				spent.Settle(time.Now(), 10)
 			}
 			resp, err := p.Ask(context.Background(), nodeapi.Request{Policy: tc.policy,
 				Messages: []nodeapi.Message{{Role: nodeapi.RoleUser, Content: tc.prompt}}})
@@ -269,8 +275,8 @@ func TestPipelineRoutes(t *testing.T) {
 			case w.err && err == nil:
 				t.Fatalf("answered %q via %s, want an error", resp.Text, resp.Trace.Route)
 			case w.err:
-				if !errors.Is(err, errLocalDown) {
-					t.Errorf("error %v, want the local model's %v", err, errLocalDown)
+				if !errors.Is(err, errLocalDown) || !errors.Is(err, nodeapi.ErrUnavailable) {
+					t.Errorf("error %v, want %v wrapping the local model's %v", err, nodeapi.ErrUnavailable, errLocalDown)
 				}
 			case err != nil:
 				t.Fatalf("Ask: %v", err)
