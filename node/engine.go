@@ -22,7 +22,7 @@ type engine struct {
 	host  host.Host
 	store *cms.Store
 	// peerProblem says why the node has no peers, if it can tell ("" when
-	// it has some); nil until discovery runs.
+	// it has some).
 	peerProblem func() string
 }
 
@@ -96,9 +96,7 @@ func (e *engine) Health(ctx context.Context) nodeapi.Health {
 		Backend: e.model.backend.BaseURL(),
 		Peers:   len(e.host.Network().Peers()),
 	}
-	if e.peerProblem != nil {
-		h.Warning = e.peerProblem()
-	}
+	h.Warning = e.peerProblem()
 	st := e.model.status()
 	h.Healthy = st.Healthy()
 	if !h.Healthy {

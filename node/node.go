@@ -182,8 +182,6 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.ctx.Err() != nil {
 		return ErrClosed
 	}
-	n.conn = newConnector(n.host, n.log)
-	n.engine.peerProblem = func() string { return n.conn.PeerProblem(n.cfg.MDNS) } // before the API serves
 	if len(n.cfg.Bootstrap) > 0 {
 		addrs := make([]multiaddr.Multiaddr, 0, len(n.cfg.Bootstrap))
 		for _, s := range n.cfg.Bootstrap {
@@ -291,6 +289,7 @@ func (n *Node) build() error {
 	if err := rules.Validate(); err != nil {
 		return fmt.Errorf("routing rules: %w", err)
 	}
+	n.conn = newConnector(n.host, n.log) // Run starts it; /healthz asks it about peers
 	var err error
 	if n.apiKeys, err = n.cfg.LoadAPIKeys(); err != nil {
 		return fmt.Errorf("API keys: %w", err)
@@ -330,7 +329,8 @@ func (n *Node) build() error {
 	if err != nil {
 		return err
 	}
-	n.engine = &engine{pipeline: p, model: n.model, host: n.host, store: n.cms}
+	n.engine = &engine{pipeline: p, model: n.model, host: n.host, store: n.cms,
+		peerProblem: func() string { return n.conn.PeerProblem(n.cfg.MDNS) }}
 	return nil
 }
 
@@ -394,6 +394,10 @@ func (n *Node) httpHandler() http.Handler {
 // Peers lists the connected peers with what their capability records say
 // (the API's /swarm/v1/peers, for tests and tools in process).
 func (n *Node) Peers(ctx context.Context) []nodeapi.PeerInfo { return n.engine.Peers(ctx) }
+
+// Health says whether the node can answer and why not (the API's /healthz,
+// for tests and tools in process).
+func (n *Node) Health(ctx context.Context) nodeapi.Health { return n.engine.Health(ctx) }
 
 // Records lists every capability record this node knows, its own first
 // (the API's /swarm/v1/cms, for tests and tools in process).
