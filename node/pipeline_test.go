@@ -33,6 +33,10 @@ type fakeModel struct {
 
 func (m *fakeModel) Name() string { return "local-slm" }
 
+func (m *fakeModel) findPersonalData(context.Context, string, []string) ([]slm.PersonalSpan, error) {
+	return nil, errors.New("the fake model lists nothing")
+}
+
 func (m *fakeModel) answer(_ context.Context, _ slm.ChatRequest) localAnswer {
 	m.calls++
 	if m.err != nil {
