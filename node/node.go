@@ -158,6 +158,7 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: listen for HTTP API on %s: %w", cfg.APIAddr, err)
 	}
+	n.apiLn = nodeapi.LimitConnsPerIP(n.apiLn, nodeapi.DefaultMaxConnsPerIP)
 	return n, nil
 }
 
