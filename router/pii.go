@@ -251,6 +251,7 @@ var builtinPII = []piiDetector{
 	{kind: PIIID, re: dniRe, starts: nieStarts, valid: validDNI, minDigits: 7, minRun: 7},
 	{kind: PIIID, re: svnrRe, starts: digitStarts, minDigits: 11, minRun: 2},
 	{kind: PIIPassport, re: passportRe, group: 1, valid: hasTwoDigits, minDigits: 2, starts: cueStarts(passportCueStarts...)},
+	{kind: PIIPassport, re: passportGapRe, group: 1, minDigits: 5, starts: cueStarts(passportCueStarts...)},
 	{kind: PIIID, re: nationalIDRe, group: 1, valid: hasTwoDigits, minDigits: 2, starts: cueStarts(nationalIDCueStarts...)},
 	{kind: PIIID, re: regexp.MustCompile(`^[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]\b`), starts: ninoStarts, minDigits: 6, minRun: 6}, // UK National Insurance number
 	{kind: PIIEmail, re: regexp.MustCompile(`^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`), starts: emailStarts},

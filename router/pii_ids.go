@@ -168,6 +168,11 @@ const nationalIDCues = `ssn|social security(?: number| no\.?)?|national id(?:ent
 	`sozialversicherungsnummer|f[üu]hrerschein(?:nummer)?|` +
 	`dni|nie|nif|documento de identidad|n[úu]mero de identidad|seguridad social|carn[ée] de conducir`
 
+// passportRe also lets a few words stand between the cue and the number
+// ("mon passeport porte le numéro 17CV45821"); the number then needs letters
+// and digits, a passport's shape.
+var passportGapRe = regexp.MustCompile(`^(?i:` + passportCues + `)(?:\s+[\p{L}'’]+){1,4}?[\s:#°º.]+([A-Za-z]{1,3}\d{5,9}|\d{2}[A-Za-z]{2}\d{5})\b`)
+
 var (
 	passportRe   = idCue(passportCues)
 	nationalIDRe = idCue(nationalIDCues)

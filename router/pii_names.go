@@ -32,6 +32,23 @@ adriana agustín alba alicia amparo araceli begoña borja cayetana concepción c
 guadalupe hugo iñaki itziar jaime jimena josé lorena macarena maite marisol mercedes milagros montserrat nerea
 nuria paloma pilar rocío sergio soledad susana txema vicente ximena
 aisha amir fatima mohammed muhammad omar yusuf ali mehmet ayşe zeynep wei li chen raj arjun anil sanjay kenji yuki
+tom tommy ben sam joe jim jimmy tony nick mike dave steve matt chris andy rob bob ted ed danny josh jake luke ryan sean
+siobhan niamh aoife ciara sinéad declan ciaran cormac fiona kirsty ailsa mhairi rhiannon bethan dylan gareth owen
+jessica ashley brittany tiffany amber heather megan lauren kayla nicole samantha stephanie brandon tyler justin cody
+kyle zachary jason eric jeremy timothy jeffrey gregory kenneth ronald donald gary larry scott raymond dennis walter
+aurélien adèle alexis alix amandine anthony arthur aurélie axelle benjamin bérénice blandine capucine clémence
+clotilde coline cyril damien dorian edouard édouard élodie emeline enzo eugénie flavie gabin gaspard gwendoline
+hortense hugues isaure jade jordan josselin justine killian léna léo léonie lilou louane lucile ludivine mael maël
+margaux marius mathis mattéo maxence nathan noé noémie paulin perrine quentin raphaël rémi romane sacha salomé
+samuel séverine tanguy théo timothée valentine victoire violette yvonne
+markus marcus friederike frederike jörg joerg matthias maximilian moritz jannik jonas finn leon luca paul elias
+henrik johanna charlotte emilia marie sophie hannah lina mila ella klara pia greta ida jule luisa amelie nele
+lisa-marie annelie annegret brunhilde christa edeltraud elfriede erna gertrud hannelore hildegard ilse irmgard
+käthe lieselotte margarete renate rosemarie ursel waltraud wilhelm wolfram heinrich hermann otto ernst fritz
+alejandro álex adrián aitor álvaro antonio beatriz carlota cayetano daniela emilio esperanza estefanía eugenia
+francisca germán gregorio hernán ignacio iker inmaculada irene jacinto jesús joaquín josefina leire leonor lola
+lorenzo manolo marcelo mateo matías maximiliano mercè miren nacho nicolás olaia patricio pepe ramiro remedios
+rubén salvador samuel santiago sebastián silvia tomás valeria valentina vera víctor yago zaida
 `)
 
 // ambiguousNames are first names that are also common words or places: they
@@ -89,6 +106,10 @@ var notSurnames = wordSet(`
 the a an and or but if so to of in on at by for from with about as is was are be has have had will would can
 could should may might must do does did not no yes this that these those it its he she they we you i my your his
 her our their what who whom which when where why how please thanks thank hi hello dear ok sir madam team all
+whether because again now later tonight too also then there here that's about into over after before
+que qui si quand demain aussi alors puis ici là après avant
+dass ob wenn morgen heute auch dann hier nach vor bitte
+cuando mañana hoy también luego aquí después antes
 monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
 september october november december today tomorrow yesterday
 le la les un une et ou mais de du des à au aux en pour par avec sur dans est sont il elle ils nous vous je
@@ -229,14 +250,21 @@ func scanNames(text, _ string) [][]int {
 		case i > 0 && placeBefore[ws[i-1].lower] && adjacent(text, ws[i-1], w):
 			continue
 		case cued && w.upper && !notSurnames[w.lower] && !notNames[w.lower]:
-		case first && (w.upper || cued):
+		case first && (w.upper || cued && !ambiguousNames[w.lower]): // "my landlord will…" is no one
 		case first && i+1 < len(ws) && surnames[ws[i+1].lower] && adjacent(text, w, ws[i+1]):
 		case first && !lowerWords[w.lower] && !ambiguousNames[w.lower]:
 		default:
 			continue
 		}
 		last := i // the last word of the name
-		for j := i + 1; j < len(ws) && j <= last+3 && adjacent(text, ws[j-1], ws[j]); j++ {
+		if !w.upper && !cued && i+1 < len(ws) && adjacent(text, w, ws[i+1]) && !ws[i+1].upper && len([]rune(ws[i+1].lower)) > 2 &&
+			!notSurnames[ws[i+1].lower] && !notNames[ws[i+1].lower] && !streetStopWords[ws[i+1].lower] {
+			// "nathalie roux": in lower case a surname looks like any word, so
+			// the word after a first name is taken unless it is a stop word
+			// (after a cue it is more often a verb: "mi amiga lucía necesita").
+			last = i + 1
+		}
+		for j := last + 1; j < len(ws) && j <= last+3 && adjacent(text, ws[j-1], ws[j]); j++ {
 			if surnameParticles[ws[j].lower] && !ws[j].upper && !ambiguousNames[w.lower] {
 				continue
 			}

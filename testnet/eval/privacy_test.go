@@ -14,7 +14,24 @@ import (
 // shipped benchmark: nothing leaks under redact or block, and at least 90%
 // of placeholders stand for personal data.
 func TestPrivacyBenchmark(t *testing.T) {
-	cases := PrivacyCases()
+	t.Run("shipped", func(t *testing.T) { checkPrivacy(t, PrivacyCases()) })
+	t.Run("second set", func(t *testing.T) {
+		// Written after the detectors, to see how they do on prompts they
+		// were not built on (docs in BENCHMARKS.md: 7 of 42 leaked at first).
+		f, err := os.Open("testdata/privacy-heldout.jsonl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cases, err := ReadPrivacyCases(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPrivacy(t, cases)
+	})
+}
+
+func checkPrivacy(t *testing.T, cases []PrivacyCase) {
 	clf, err := router.NewClassifier()
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,7 @@ func runEval(ctx context.Context, args []string) error {
 	privacy := fs.Bool("privacy", false, "privacy mode: run the privacy benchmark (redact and block; the detectors alone and with the on-device model) and report leaks per kind, precision and words kept")
 	privacyOllama := fs.String("privacy-ollama", "", "privacy mode: Ollama URL of the on-device model (default: a simulated one in-process)")
 	privacyModel := fs.String("privacy-model", "", "privacy mode: that Ollama's model")
+	privacyCases := fs.String("privacy-cases", "", "privacy mode: a benchmark in JSON Lines (default: the shipped one, testnet/eval/testdata/privacy.jsonl)")
 	loadPause := fs.Duration("load-pause", 0, "load mode: idle this long before each round after the first (e.g. 150s, past the 2-minute cache lifetimes)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: swarmllm eval [flags]
@@ -73,8 +74,19 @@ accuracy against cloud share (curve.svg).`)
 	}
 	progress := eval.NewProgress(os.Stderr, isTerminal(os.Stderr))
 	if *privacy {
-		rep, err := eval.RunPrivacyStudy(ctx, eval.PrivacySpec{OllamaURL: *privacyOllama, Model: *privacyModel,
-			Command: "swarmllm eval " + strings.Join(args, " ")})
+		spec := eval.PrivacySpec{OllamaURL: *privacyOllama, Model: *privacyModel, Command: "swarmllm eval " + strings.Join(args, " ")}
+		if *privacyCases != "" {
+			f, err := os.Open(*privacyCases)
+			if err != nil {
+				return err
+			}
+			spec.Cases, err = eval.ReadPrivacyCases(f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+		rep, err := eval.RunPrivacyStudy(ctx, spec)
 		if err != nil {
 			return err
 		}
