@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +17,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
+	"github.com/openai/openai-go"
+	"github.com/openai/openai-go/option"
 
 	"github.com/swarmllm/swarmllm/node"
+	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/config"
+	"github.com/swarmllm/swarmllm/router"
+	"github.com/swarmllm/swarmllm/testnet/swarm"
 )
 
 // quietConfig is a node on loopback with no backend and no mDNS.
@@ -154,5 +160,36 @@ func TestTakenP2PPortIsAnError(t *testing.T) {
 	}
 	if !errors.Is(err, node.ErrPortInUse) || !strings.Contains(err.Error(), taken) || !strings.Contains(err.Error(), "--listen") {
 		t.Errorf("error %q, want %v naming %s and pointing at --listen", err, node.ErrPortInUse, taken)
+	}
+}
+
+// Every route reports the tokens its answer cost (swarm answers used to say 0/0).
+func TestUsageOnEveryRoute(t *testing.T) {
+	sw := startSwarm(t, swarm.Spec{Cloud: true})
+	c := openai.NewClient(option.WithBaseURL(sw.APIURL(0)+"/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	for _, tc := range []struct {
+		policy router.Policy
+		route  string
+	}{
+		{router.PolicyLocalOnly, "local"},
+		{router.PolicyAlwaysSwarm, "swarm"},
+		{router.PolicyCloudOnly, "cloud"},
+	} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			var raw *http.Response
+			res, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+				Model:    "swarm",
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the capital of Australia?")},
+			}, option.WithHeader(nodeapi.HeaderPolicy, string(tc.policy)), option.WithResponseInto(&raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := raw.Header.Get(nodeapi.HeaderRoute); got != tc.route {
+				t.Fatalf("route %q, want %q", got, tc.route)
+			}
+			if u := res.Usage; u.PromptTokens == 0 || u.CompletionTokens == 0 || u.TotalTokens != u.PromptTokens+u.CompletionTokens {
+				t.Errorf("usage prompt %d completion %d total %d on a %s answer", u.PromptTokens, u.CompletionTokens, u.TotalTokens, tc.route)
+			}
+		})
 	}
 }

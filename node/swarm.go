@@ -24,12 +24,12 @@ const refineInstruction = "Above is a draft answer from a smaller model. Check i
 func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, feat router.Features, cands []candidate) (*nodeapi.Response, error) {
 	q.note(d)
 	if d.Collab == router.CollabChain {
-		refined, tokens := p.viaChain(ctx, q, cands)
+		refined := p.viaChain(ctx, q, cands)
 		feat.Refined = refined
 		d = router.DecideAfterChain(feat, q.rules)
 		q.note(d)
 		if d.Collab == router.CollabChain {
-			return p.respond(q, router.RouteSwarm, refined.Answer, refined.Model, 0, tokens), nil
+			return p.respond(q, router.RouteSwarm, refined.Answer, refined.Model, refined.PromptTokens, refined.CompletionTokens), nil
 		}
 	}
 
@@ -45,6 +45,7 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 		own.Err = q.local.err.Error()
 	} else {
 		own.Model, own.Answer = q.local.res.Model, p.forPeersAnswer(ctx, q, q.local.res.Text) // privacy.go: the open carries it
+		own.PromptTokens, own.CompletionTokens = q.local.res.PromptTokens, q.local.res.CompletionTokens
 	}
 	for _, prop := range proposals {
 		if prop.Err == "" {
@@ -88,7 +89,7 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 		q.note(d)
 		best := q.trace.Peers[feat.Tally.Winner]
 		p.learn(q, best.Answer)
-		return p.respond(q, router.RouteSwarm, best.Answer, best.Model, 0, 0), nil
+		return p.respond(q, router.RouteSwarm, best.Answer, best.Model, best.PromptTokens, best.CompletionTokens), nil
 	}
 	return p.finishLocal(q, d)
 }
@@ -102,10 +103,10 @@ func (p *pipeline) learn(q *query, final string) {
 
 // viaChain asks the best-matched peer to refine the local draft and records
 // the chain in the trace. It returns the refiner's answer (Err set when the
-// ask failed; nil without a candidate or a draft) and the tokens it generated.
-func (p *pipeline) viaChain(ctx context.Context, q *query, cands []candidate) (*router.Proposal, int) {
+// ask failed; nil without a candidate or a draft), with the tokens it cost.
+func (p *pipeline) viaChain(ctx context.Context, q *query, cands []candidate) *router.Proposal {
 	if len(cands) == 0 || q.local.err != nil {
-		return nil, 0
+		return nil
 	}
 	refiner := cands[0]
 	msgs := append(append([]slm.Message(nil), q.msgs...),
@@ -128,11 +129,12 @@ func (p *pipeline) viaChain(ctx context.Context, q *query, cands []candidate) (*
 	}
 	if out.Err != "" || resp.GetAnswer() == "" {
 		p.log.Info("refine failed", "peer", refiner.id, "err", err, "code", resp.GetErrorCode().String())
-		return out, 0
+		return out
 	}
 	q.trace.Chain[1].Model = resp.GetModel()
 	out.Model, out.Answer, out.Confidence = resp.GetModel(), resp.GetAnswer(), resp.GetConfidence()
-	return out, int(resp.GetCompletionTokens())
+	out.PromptTokens, out.CompletionTokens = int(resp.GetPromptTokens()), int(resp.GetCompletionTokens())
+	return out
 }
 
 // askRequest builds the p2p ask for q's messages.

@@ -90,6 +90,9 @@ type Proposal struct {
 	Confidence float64 `json:"confidence"`
 	LatencyMS  float64 `json:"latency_ms"`
 	Err        string  `json:"error,omitempty"`
+	// Tokens the proposal cost its model: the usage an answer taken from it reports.
+	PromptTokens     int `json:"prompt_tokens,omitempty"`
+	CompletionTokens int `json:"completion_tokens,omitempty"`
 }
 
 // Ballot is one participant's vote: an index into the round's proposals, or Escalate.

@@ -205,6 +205,7 @@ func (c *Collab) AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskR
 				return
 			}
 			out[i].Model, out[i].Answer, out[i].Confidence = resp.GetModel(), resp.GetAnswer(), resp.GetConfidence()
+			out[i].PromptTokens, out[i].CompletionTokens = int(resp.GetPromptTokens()), int(resp.GetCompletionTokens())
 		})
 	}
 	// Each Ask ends by the shared deadline (its stream is reset then), so
