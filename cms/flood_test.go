@@ -64,11 +64,12 @@ func (f *flooder) close() {
 
 // flood has a new flooder connect to victim (the flooder dials, so no dials
 // cross) and send n valid records of made-up identities, each as large as a
-// record gets (an embedding of MaxEmbeddingDim), valid for MaxTTL. It paces
+// record gets (an embedding of MaxEmbeddingDim), issued at now() and valid
+// for MaxTTL (now is the victim's clock, so none is too far ahead). It paces
 // itself by the victim's count of received announcements, so none is lost to
 // a full queue. It returns once the flooder is closed and its goroutines are
 // gone, so what the flood costs the victim can be measured alone.
-func flood(t testing.TB, victim *testNode, reg *prometheus.Registry, n int) {
+func flood(t testing.TB, victim *testNode, reg *prometheus.Registry, n int, now func() time.Time) {
 	t.Helper()
 	goroutines := runtime.NumGoroutine()
 	f := newFlooder(t)
@@ -107,9 +108,9 @@ func flood(t testing.TB, victim *testNode, reg *prometheus.Registry, n int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		now := time.Now()
-		fields := testFields(id, 1, now)
-		fields.ExpiresUnixMs = now.Add(MaxTTL).UnixMilli()
+		issued := now()
+		fields := testFields(id, 1, issued)
+		fields.ExpiresUnixMs = issued.Add(MaxTTL).UnixMilli()
 		fields.DescriptionEmbedding = &cmspb.Embedding{Model: "flood", Dim: MaxEmbeddingDim, Vector: vec}
 		raw, err := Seal(priv, fields)
 		if err != nil {
@@ -147,7 +148,7 @@ func TestRecordFlood(t *testing.T) {
 	victim := newTestNode(t, nodeConfig{opts: []Option{WithRegisterer(reg), WithStrangerGrace(grace), WithClock(clock)}})
 
 	before := heapInUse()
-	flood(t, victim, reg, floodSize)
+	flood(t, victim, reg, floodSize, clock)
 	grown := int64(heapInUse()) - int64(before)
 
 	recs := victim.store.Records()
@@ -199,7 +200,7 @@ func BenchmarkRecordFlood(b *testing.B) {
 				reg := prometheus.NewRegistry()
 				victim := newTestNode(b, nodeConfig{opts: append([]Option{WithRegisterer(reg)}, bc.opts...)})
 				before := heapInUse()
-				flood(b, victim, reg, floodSize)
+				flood(b, victim, reg, floodSize, time.Now)
 				grown = int64(heapInUse()) - int64(before)
 				kept = len(victim.store.Records())
 				body, err := json.Marshal(victim.store.Views())
