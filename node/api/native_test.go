@@ -129,6 +129,13 @@ func TestDashboardAndMetrics(t *testing.T) {
 		!bytes.Contains(body, []byte("/swarm/v1/ask")) {
 		t.Errorf("dashboard = %d %v", status, hdr)
 	}
+	// It shows what a newcomer needs: which record is the node's own, and why
+	// it has no peers (the JSON fields it reads are the ones the API serves).
+	for _, field := range []string{"r.self", "h.warning"} {
+		if !bytes.Contains(body, []byte(field)) {
+			t.Errorf("dashboard does not show %s", field)
+		}
+	}
 	// Self-contained: no external scripts, styles or images.
 	for _, ext := range []string{"src=\"http", "href=\"http", "@import", "url("} {
 		if bytes.Contains(body, []byte(ext)) {
