@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,30 @@ func TestPeersMarkSelf(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[1], "(self)") || !strings.HasSuffix(strings.TrimSpace(lines[1]), "self") ||
 		strings.Contains(lines[2], "self") || !strings.HasSuffix(strings.TrimSpace(lines[2]), "true") {
 		t.Errorf("peers table:\n%s", out.String())
+	}
+}
+
+// The version a node reports (and `ollama -v` shows after the Ollama API
+// version) is the build's own, not a fixed placeholder.
+func TestBuildVersion(t *testing.T) {
+	const fallback = "0.1.0-dev"
+	tests := []struct {
+		name string
+		bi   *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{"no build info", nil, false, fallback},
+		{"tagged", &debug.BuildInfo{Main: debug.Module{Version: "v0.3.0"}}, true, "v0.3.0"},
+		{"pseudo-version from a clone", &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261129231200-3763679abcde+dirty"}}, true,
+			"v0.0.0-20261129231200-3763679abcde+dirty"},
+		{"go run: commit only", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "3763679abcdef0123456789"}, {Key: "vcs.modified", Value: "true"}}}, true, fallback + "+3763679abcde+dirty"},
+		{"nothing stamped", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true, fallback},
+	}
+	for _, tc := range tests {
+		if got := buildVersion(tc.bi, tc.ok, fallback); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 )
 
@@ -33,4 +34,32 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// buildVersion is this binary's version: the main module's version as the
+// build stamped it (a release tag, or a pseudo-version naming the commit
+// when built from a clone), else the commit alone, else fallback (go run,
+// tests).
+func buildVersion(bi *debug.BuildInfo, ok bool, fallback string) string {
+	if !ok {
+		return fallback
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev != "" {
+		return fallback + "+" + rev[:min(12, len(rev))] + dirty
+	}
+	return fallback
 }

@@ -18,7 +18,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
+
+	"github.com/swarmllm/swarmllm/node"
 )
 
 type command struct {
@@ -40,6 +43,8 @@ var commands = map[string]command{
 var commandOrder = []string{"node", "ask", "peers", "health", "keygen", "demo", "eval", "sim"}
 
 func main() {
+	bi, ok := debug.ReadBuildInfo()
+	node.Version = buildVersion(bi, ok, node.Version)
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
