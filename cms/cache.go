@@ -124,7 +124,7 @@ func (c *cache) list() []*Record {
 func (c *cache) check(rec *Record, source peer.ID) error {
 	now := c.s.cfg.now()
 	err := ErrClosed
-	c.do(func() { _, err = c.admit(rec, source, now) })
+	c.do(func() { _, _, err = c.admit(rec, source, now) })
 	return err
 }
 
@@ -140,13 +140,17 @@ func (c *cache) put(rec *Record, via string, source peer.ID) error {
 	err := ErrClosed
 	c.do(func() {
 		var e *entry
-		if e, err = c.admit(rec, source, now); err != nil {
+		var evict bool
+		if e, evict, err = c.admit(rec, source, now); err != nil {
 			res := resultRefused
-			if errors.Is(err, errStale) {
+			if errors.Is(err, errStale) || errors.Is(err, ErrExpired) {
 				res = resultStale
 			}
 			c.s.m.received.WithLabelValues(via, res).Inc()
 			return
+		}
+		if evict {
+			c.evictStranger()
 		}
 		old := c.peers[rec.Peer]
 		fresh := old == nil || old.rec.Expired(now)
@@ -167,17 +171,18 @@ func (c *cache) put(rec *Record, via string, source peer.ID) error {
 }
 
 // admit decides whether rec, delivered by source, may replace what the cache
-// holds of its peer, and returns the entry to store; when the cache is full
-// it evicts a stranger for a met peer. Run by the loop.
-func (c *cache) admit(rec *Record, source peer.ID, now time.Time) (*entry, error) {
+// holds of its peer, and returns the entry to store, and whether a stranger
+// must be evicted to make room (a full cache takes a met peer's record in
+// place of the oldest stranger's). It changes nothing. Run by the loop.
+func (c *cache) admit(rec *Record, source peer.ID, now time.Time) (e *entry, evict bool, err error) {
 	if rec.Expired(now) {
-		return nil, fmt.Errorf("record of %s: %w", rec.Peer, ErrExpired)
+		return nil, false, fmt.Errorf("record of %s: %w", rec.Peer, ErrExpired)
 	}
 	old := c.peers[rec.Peer]
 	if old != nil && !old.rec.Expired(now) && !better(rec, old.rec) {
-		return nil, fmt.Errorf("seq %d, cached %d: %w", rec.Seq(), old.rec.Seq(), errStale)
+		return nil, false, fmt.Errorf("seq %d, cached %d: %w", rec.Seq(), old.rec.Seq(), errStale)
 	}
-	e := &entry{rec: rec, source: source, since: now, order: c.admitted + 1}
+	e = &entry{rec: rec, source: source, since: now, order: c.admitted + 1}
 	if old != nil && !old.rec.Expired(now) {
 		e.since, e.order = old.since, old.order // a stranger's grace runs from its first record
 	}
@@ -186,12 +191,25 @@ func (c *cache) admit(rec *Record, source peer.ID, now time.Time) (*entry, error
 	}
 	cfg := c.s.cfg
 	if (old == nil || old.source != e.source) && c.perSource[e.source] >= cfg.maxPerSource {
-		return nil, fmt.Errorf("record of %s from %s: %d records from that source: %w", rec.Peer, source, cfg.maxPerSource, ErrCacheFull)
+		return nil, false, fmt.Errorf("record of %s from %s: %d records from that source: %w", rec.Peer, source, cfg.maxPerSource, ErrCacheFull)
 	}
-	if old == nil && len(c.peers) >= cfg.maxRecords && !(e.met && c.evictStranger()) {
-		return nil, fmt.Errorf("record of %s: %d records cached: %w", rec.Peer, cfg.maxRecords, ErrCacheFull)
+	if old == nil && len(c.peers) >= cfg.maxRecords {
+		if !e.met || !c.hasStranger() {
+			return nil, false, fmt.Errorf("record of %s: %d records cached: %w", rec.Peer, cfg.maxRecords, ErrCacheFull)
+		}
+		evict = true
 	}
-	return e, nil
+	return e, evict, nil
+}
+
+// hasStranger reports whether a stranger's record is cached. Run by the loop.
+func (c *cache) hasStranger() bool {
+	for _, e := range c.peers {
+		if !e.met {
+			return true
+		}
+	}
+	return false
 }
 
 // met reports whether p has been connected to this node: it delivered its
@@ -206,7 +224,7 @@ func (c *cache) met(p, source peer.ID) bool {
 }
 
 // evictStranger drops the stranger cached longest, if any. Run by the loop.
-func (c *cache) evictStranger() bool {
+func (c *cache) evictStranger() {
 	var oldest peer.ID
 	var order uint64
 	for p, e := range c.peers {
@@ -214,11 +232,9 @@ func (c *cache) evictStranger() bool {
 			oldest, order = p, e.order
 		}
 	}
-	if oldest == "" {
-		return false
+	if oldest != "" {
+		c.drop(oldest)
 	}
-	c.drop(oldest)
-	return true
 }
 
 func (c *cache) drop(p peer.ID) {

@@ -34,25 +34,32 @@ func TestCacheCaps(t *testing.T) {
 	}
 	steps := []struct {
 		name   string
+		check  bool // only ask whether put would take it (the gossip validator's question)
 		rec    *Record
 		source peer.ID
 		want   error
 		cached []int // the ids cached afterwards
 	}{
-		{"stranger via relay 1", rec(0, 1), relay1, nil, []int{0}},
-		{"second stranger via relay 1", rec(1, 1), relay1, nil, []int{0, 1}},
-		{"third stranger via relay 1: over its share", rec(2, 1), relay1, ErrCacheFull, []int{0, 1}},
-		{"a newer record of a cached stranger via relay 1", rec(1, 2), relay1, nil, []int{0, 1}},
-		{"an older one", rec(1, 1), relay1, errStale, []int{0, 1}},
-		{"the third stranger via relay 2", rec(2, 1), relay2, nil, []int{0, 1, 2}},
-		{"a peer delivering its own record (met)", rec(3, 1), ids[3].id, nil, []int{0, 1, 2, 3}},
-		{"full: a stranger is refused", rec(4, 1), relay2, ErrCacheFull, []int{0, 1, 2, 3}},
-		{"full: a met peer evicts the oldest stranger", rec(5, 1), ids[5].id, nil, []int{1, 2, 3, 5}},
-		{"full: the evicted stranger again", rec(0, 1), relay1, ErrCacheFull, []int{1, 2, 3, 5}},
-		{"full: a newer record of a cached peer", rec(3, 2), ids[3].id, nil, []int{1, 2, 3, 5}},
+		{"stranger via relay 1", false, rec(0, 1), relay1, nil, []int{0}},
+		{"second stranger via relay 1", false, rec(1, 1), relay1, nil, []int{0, 1}},
+		{"third stranger via relay 1: over its share", false, rec(2, 1), relay1, ErrCacheFull, []int{0, 1}},
+		{"a newer record of a cached stranger via relay 1", false, rec(1, 2), relay1, nil, []int{0, 1}},
+		{"an older one", false, rec(1, 1), relay1, errStale, []int{0, 1}},
+		{"the third stranger via relay 2", false, rec(2, 1), relay2, nil, []int{0, 1, 2}},
+		{"a peer delivering its own record (met)", false, rec(3, 1), ids[3].id, nil, []int{0, 1, 2, 3}},
+		{"full: a stranger is refused", false, rec(4, 1), relay2, ErrCacheFull, []int{0, 1, 2, 3}},
+		{"full: checking a met peer's record evicts nothing", true, rec(5, 1), ids[5].id, nil, []int{0, 1, 2, 3}},
+		{"full: a met peer evicts the oldest stranger", false, rec(5, 1), ids[5].id, nil, []int{1, 2, 3, 5}},
+		{"full: the evicted stranger again", false, rec(0, 1), relay1, ErrCacheFull, []int{1, 2, 3, 5}},
+		{"full: a newer record of a cached peer", false, rec(3, 2), ids[3].id, nil, []int{1, 2, 3, 5}},
 	}
 	for _, st := range steps {
-		err := n.store.cache.put(st.rec, viaGossip, st.source)
+		var err error
+		if st.check {
+			err = n.store.cache.check(st.rec, st.source)
+		} else {
+			err = n.store.cache.put(st.rec, viaGossip, st.source)
+		}
 		if !errors.Is(err, st.want) || (st.want == nil && err != nil) {
 			t.Fatalf("%s: put = %v, want %v", st.name, err, st.want)
 		}
