@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -57,6 +59,15 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("new api client: %q is not an http(s) URL with a host", baseURL)
+	}
+	// A node's own listen address (0.0.0.0:8700, as SWARM_API may say) means
+	// this machine; the node refuses "0.0.0.0" as a Host, so dial loopback.
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && a.IsUnspecified() {
+		port := u.Port()
+		u.Host = "127.0.0.1"
+		if port != "" {
+			u.Host = net.JoinHostPort(u.Host, port)
+		}
 	}
 	c := &Client{base: u, http: &http.Client{Timeout: DefaultClientTimeout}, key: strings.TrimSpace(os.Getenv(EnvAPIKey))}
 	for _, o := range opts {

@@ -241,3 +241,17 @@ func TestRouteHeaderOnEveryAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestClientDialsLoopbackForUnspecified: `swarmllm health --api 0.0.0.0:8700`
+// (a node's own listen address) reaches the node through loopback, a Host
+// the node accepts.
+func TestClientDialsLoopbackForUnspecified(t *testing.T) {
+	srv, _ := newTestServer(t)
+	_, port, _ := strings.Cut(srv.Listener.Addr().String(), ":")
+	for _, addr := range []string{"0.0.0.0:" + port, "http://[::]:" + port} {
+		c := newNativeClient(t, addr)
+		if h, err := c.Health(t.Context()); err != nil || !h.Healthy {
+			t.Errorf("%s: health %+v, %v", addr, h, err)
+		}
+	}
+}
