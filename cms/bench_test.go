@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 // BenchmarkRecordPropagation: a new node connects to two members of a
@@ -17,7 +19,7 @@ func BenchmarkRecordPropagation(b *testing.B) {
 	for _, n := range []int{3, 20} {
 		b.Run(fmt.Sprintf("%dnodes", n), func(b *testing.B) {
 			nodes := startSwarm(b, n-1, nil)
-			waitFor(b, 30*time.Second, "converge", func() bool { return allHold(nodes) })
+			p2ptest.Eventually(b, func() bool { return allHold(nodes) }, 30*time.Second)
 			var connect, toAll, learnAll []time.Duration
 			for i := 0; b.Loop(); i++ {
 				late := newTestNode(b, nodeConfig{})
@@ -28,23 +30,23 @@ func BenchmarkRecordPropagation(b *testing.B) {
 				}
 				connect = append(connect, time.Since(start))
 				id := late.h.ID()
-				waitFor(b, 10*time.Second, "new record everywhere", func() bool {
+				p2ptest.Eventually(b, func() bool {
 					for _, o := range nodes {
 						if !o.holds(id, nil) {
 							return false
 						}
 					}
 					return true
-				})
+				}, 10*time.Second)
 				toAll = append(toAll, time.Since(start))
-				waitFor(b, 10*time.Second, "new node learns all", func() bool {
+				p2ptest.Eventually(b, func() bool {
 					for _, o := range nodes {
 						if !late.holds(o.h.ID(), nil) {
 							return false
 						}
 					}
 					return true
-				})
+				}, 10*time.Second)
 				learnAll = append(learnAll, time.Since(start))
 				late.close()
 				// Isolated joins: a join within the announce delay of the
@@ -73,7 +75,7 @@ func BenchmarkDHTLookup(b *testing.B) {
 	asker := newTestNode(b, nodeConfig{topic: "/swarmllm/test/isolated"})
 	asker.connect(b, nodes[0])
 	asker.connect(b, nodes[n/2])
-	waitFor(b, 5*time.Second, "asker routing table", func() bool { return asker.kad.RoutingTable().Size() > 0 })
+	p2ptest.Eventually(b, func() bool { return asker.kad.RoutingTable().Size() > 0 }, p2ptest.Patience)
 	forget := func() { asker.store.cache.do(func() { clear(asker.store.cache.peers) }) }
 	ctx := context.Background()
 

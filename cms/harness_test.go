@@ -5,18 +5,16 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/swarmllm/swarmllm/cms/cmspb"
 	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 // The real types satisfy the store's interfaces.
@@ -44,15 +42,15 @@ func (d *selfDesc) update(f func(*cmspb.CapabilityRecord)) {
 	f(d.rec)
 }
 
-// testNode is one in-process swarmllm node: a TCP-only loopback host, a
-// server-mode DHT under our prefix, gossipsub with flood publish, a store.
+// testNode is one in-process swarmllm node: a p2ptest loopback host, a
+// server-mode DHT under our prefix, gossipsub as the node runs it, a store.
 type testNode struct {
 	h      host.Host
 	kad    *dht.IpfsDHT
 	ps     *pubsub.PubSub
 	store  *Store
 	self   *selfDesc
-	cancel context.CancelFunc
+	cancel context.CancelFunc // stops gossipsub
 	closed bool
 }
 
@@ -66,14 +64,7 @@ type nodeConfig struct {
 
 func newTestNode(t testing.TB, cfg nodeConfig) *testNode {
 	t.Helper()
-	h, err := libp2p.New(
-		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.DisableRelay(),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := p2ptest.NewHost(t)
 	kad, err := dht.New(h, dht.Mode(dht.ModeServer),
 		dht.ProtocolPrefix(protocol.DHTProtocolPrefix),
 		dht.NamespacedValidator(protocol.CapabilityNamespace, Validator{}))
@@ -81,10 +72,7 @@ func newTestNode(t testing.TB, cfg nodeConfig) *testNode {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := p2ptest.GossipSub(ctx, t, h)
 	name := cfg.topic
 	if name == "" {
 		name = protocol.TopicCMS
@@ -136,25 +124,9 @@ func (n *testNode) close() {
 	_ = n.h.Close()
 }
 
-func (n *testNode) connect(t testing.TB, to *testNode) {
-	t.Helper()
-	var err error
-	// Retry with jitter: DHT lookups make the other side dial us too, and
-	// two TCP dials crossing can both fail the handshake.
-	for attempt := range 5 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = n.h.Connect(ctx, peer.AddrInfo{ID: to.h.ID(), Addrs: to.h.Addrs()})
-		cancel()
-		if err == nil {
-			return
-		}
-		time.Sleep(time.Duration(rand.IntN(20*(attempt+1))) * time.Millisecond)
-	}
-	t.Fatalf("connect %s → %s: %v", n.h.ID(), to.h.ID(), err)
-}
+func (n *testNode) connect(t testing.TB, to *testNode) { p2ptest.Connect(t, n.h, to.h) }
 
-// startSwarm starts n nodes and connects each to up to three earlier ones
-// (only the newer side dials, so no simultaneous-dial races).
+// startSwarm starts n nodes and connects each to up to three earlier ones.
 func startSwarm(t testing.TB, n int, cfg func(i int) nodeConfig) []*testNode {
 	t.Helper()
 	nodes := make([]*testNode, n)
@@ -172,20 +144,6 @@ func startSwarm(t testing.TB, n int, cfg func(i int) nodeConfig) []*testNode {
 		}
 	}
 	return nodes
-}
-
-// waitFor polls cond every 5 ms until it holds or the deadline passes, and
-// returns how long it took.
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
 }
 
 // holds reports whether n's cache has a record of p satisfying ok (nil: any).

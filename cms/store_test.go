@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/swarmllm/swarmllm/cms/cmspb"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 func TestSwarmConvergesAndPropagatesChanges(t *testing.T) {
@@ -17,28 +18,28 @@ func TestSwarmConvergesAndPropagatesChanges(t *testing.T) {
 		t.Run(string(rune('0'+n/10))+string(rune('0'+n%10))+"nodes", func(t *testing.T) {
 			start := time.Now()
 			nodes := startSwarm(t, n, nil)
-			took := waitFor(t, 15*time.Second, "every node holds every record", func() bool { return allHold(nodes) })
+			took := p2ptest.Eventually(t, func() bool { return allHold(nodes) }, p2ptest.Patience)
 			t.Logf("%d nodes: all records everywhere %s after the last connection (%s after start)", n, took, time.Since(start))
 
 			// A changed record (new model) reaches every peer.
 			src := nodes[n/2]
 			src.self.update(func(f *cmspb.CapabilityRecord) { f.Model.Name = "bigger:7b" })
 			src.store.Changed()
-			took = waitFor(t, 5*time.Second, "new model everywhere", func() bool {
+			took = p2ptest.Eventually(t, func() bool {
 				for _, o := range nodes {
 					if o != src && !o.holds(src.h.ID(), func(r *Record) bool { return r.Fields.GetModel().GetName() == "bigger:7b" }) {
 						return false
 					}
 				}
 				return true
-			})
+			}, p2ptest.Patience)
 			t.Logf("%d nodes: changed record everywhere after %s", n, took)
 
 			// A node joining late is learnt by all, and learns all.
 			late := newTestNode(t, nodeConfig{})
 			late.connect(t, nodes[0])
 			all := append(nodes, late)
-			took = waitFor(t, 5*time.Second, "late node known everywhere and knows everyone", func() bool { return allHold(all) })
+			took = p2ptest.Eventually(t, func() bool { return allHold(all) }, p2ptest.Patience)
 			t.Logf("%d nodes: a late joiner and every peer hold each other's records after %s", n, took)
 		})
 	}
@@ -49,7 +50,7 @@ func TestStoppedNodeExpires(t *testing.T) {
 	nodes := startSwarm(t, 3, func(int) nodeConfig {
 		return nodeConfig{opts: []Option{WithTTL(ttl), WithMinPublishInterval(100 * time.Millisecond)}}
 	})
-	waitFor(t, 10*time.Second, "converge", func() bool { return allHold(nodes) })
+	p2ptest.Eventually(t, func() bool { return allHold(nodes) }, p2ptest.Patience)
 	// Put went out (Refresh waits for it), so the DHT holds the record too.
 	gone := nodes[2]
 	if err := gone.store.Refresh(context.Background()); err != nil {
@@ -58,14 +59,14 @@ func TestStoppedNodeExpires(t *testing.T) {
 	goneID := gone.h.ID()
 	stopped := time.Now()
 	gone.close()
-	took := waitFor(t, ttl+3*time.Second, "stopped node forgotten", func() bool {
+	took := p2ptest.Eventually(t, func() bool {
 		for _, o := range nodes[:2] {
 			if o.holds(goneID, nil) || len(o.store.Records()) != 1 {
 				return false
 			}
 		}
 		return true
-	})
+	}, ttl+3*time.Second)
 	t.Logf("stopped node forgotten %s after it stopped (ttl %s)", took, ttl)
 	if since := time.Since(stopped); since > ttl+2*time.Second {
 		t.Errorf("forgotten only after %s", since)
@@ -105,20 +106,20 @@ func TestDiscoveryThroughDHT(t *testing.T) {
 			asker.connect(t, nodes[0])
 			ctx := context.Background()
 			// The asker's routing table fills asynchronously after connecting.
-			waitFor(t, 5*time.Second, "asker routing table", func() bool { return asker.kad.RoutingTable().Size() > 0 })
+			p2ptest.Eventually(t, func() bool { return asker.kad.RoutingTable().Size() > 0 }, p2ptest.Patience)
 
 			var found []*Record
 			for i, sp := range specialists {
 				start := time.Now()
 				var recs []*Record
-				waitFor(t, 5*time.Second, "find "+sp.domain, func() bool {
+				p2ptest.Eventually(t, func() bool {
 					var err error
 					recs, err = asker.store.FindByDomain(ctx, sp.domain)
 					if err != nil {
 						t.Fatal(err)
 					}
 					return len(recs) == 1
-				})
+				}, p2ptest.Patience)
 				if recs[0].Peer != nodes[i].h.ID() {
 					t.Fatalf("FindByDomain(%s) = %s, want %s", sp.domain, recs[0].Peer, nodes[i].h.ID())
 				}
@@ -151,9 +152,9 @@ func TestJoinedPeerFetchedFromDHT(t *testing.T) {
 	mute := newTestNode(t, nodeConfig{mute: true})
 	mute.connect(t, nodes[0])
 	mute.connect(t, nodes[1])
-	took := waitFor(t, joinFetchDelay+5*time.Second, "muted peer's record fetched", func() bool {
+	took := p2ptest.Eventually(t, func() bool {
 		return nodes[0].holds(mute.h.ID(), nil) && nodes[1].holds(mute.h.ID(), nil)
-	})
+	}, joinFetchDelay+5*time.Second)
 	t.Logf("muted peer's record fetched from the DHT %s after it joined", took)
 	if took < joinFetchDelay/2 {
 		t.Errorf("arrived after %s: by gossip, not the fallback", took)
@@ -171,7 +172,7 @@ func TestGetThroughDHT(t *testing.T) {
 	}
 	asker := newTestNode(t, nodeConfig{topic: "/swarmllm/test/isolated"})
 	asker.connect(t, nodes[1])
-	waitFor(t, 5*time.Second, "asker routing table", func() bool { return asker.kad.RoutingTable().Size() > 0 })
+	p2ptest.Eventually(t, func() bool { return asker.kad.RoutingTable().Size() > 0 }, p2ptest.Patience)
 	ctx := context.Background()
 	for _, n := range nodes {
 		r, err := asker.store.Get(ctx, n.h.ID())
@@ -307,10 +308,10 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name string, want map[s
 func TestMetrics(t *testing.T) {
 	regs := []*prometheus.Registry{prometheus.NewRegistry(), prometheus.NewRegistry()}
 	nodes := startSwarm(t, 2, func(i int) nodeConfig { return nodeConfig{opts: []Option{WithRegisterer(regs[i])}} })
-	waitFor(t, 10*time.Second, "converge", func() bool { return allHold(nodes) })
-	waitFor(t, 10*time.Second, "dht put counted", func() bool {
+	p2ptest.Eventually(t, func() bool { return allHold(nodes) }, p2ptest.Patience)
+	p2ptest.Eventually(t, func() bool {
 		return metricValue(t, regs[0], "swarmllm_cms_publish_total", map[string]string{"via": viaDHT, "result": resultOK}) >= 1
-	})
+	}, p2ptest.Patience)
 	if got := metricValue(t, regs[0], "swarmllm_cms_records", nil); got != 1 {
 		t.Errorf("swarmllm_cms_records = %v, want 1", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 // answerFunc adapts a function to Answerer for one-off behaviours.
@@ -26,13 +28,13 @@ func TestAsk(t *testing.T) {
 	down := newNode(t, nodeOpts{local: answerFunc(func(context.Context, *protocol.AskRequest) *protocol.AskResponse {
 		return &protocol.AskResponse{ErrorCode: protocol.ErrorCode_BACKEND_DOWN, ErrorMessage: "ollama unreachable"}
 	})})
-	liar := newHost(t)
+	liar := p2ptest.NewHost(t)
 	rawAskHandler(liar, func(req *protocol.AskRequest) *protocol.AskResponse {
 		return &protocol.AskResponse{QueryId: protocol.NewID(), Model: "m", Answer: "x", Confidence: 1}
 	})
-	connect(t, asker.h, good.h)
-	connect(t, asker.h, down.h)
-	connect(t, asker.h, liar)
+	p2ptest.Connect(t, asker.h, good.h)
+	p2ptest.Connect(t, asker.h, down.h)
+	p2ptest.Connect(t, asker.h, liar)
 
 	tests := []struct {
 		name     string
@@ -62,7 +64,7 @@ func TestAsk(t *testing.T) {
 			r.Messages = nil
 			return r
 		}, wantErr: protocol.ErrMalformed},
-		{name: "unknown peer", to: newHost(t).ID(), req: func() *protocol.AskRequest { return newRequest("", time.Now().Add(time.Second)) },
+		{name: "unknown peer", to: p2ptest.NewHost(t).ID(), req: func() *protocol.AskRequest { return newRequest("", time.Now().Add(time.Second)) },
 			wantErr: errAny},
 	}
 	for _, tt := range tests {
@@ -90,8 +92,8 @@ var errAny = errors.New("any error")
 
 func TestAskBadInput(t *testing.T) {
 	srv := newNode(t, nodeOpts{})
-	client := newHost(t)
-	connect(t, client, srv.h)
+	client := p2ptest.NewHost(t)
+	p2ptest.Connect(t, client, srv.h)
 
 	frame := func(body []byte) []byte { return append(protowire.AppendVarint(nil, uint64(len(body))), body...) }
 	encode := func(req *protocol.AskRequest) []byte {
@@ -144,7 +146,7 @@ func TestAskBadInput(t *testing.T) {
 	}
 	// The handler survived all of it.
 	asker := newNode(t, nodeOpts{})
-	connect(t, asker.h, srv.h)
+	p2ptest.Connect(t, asker.h, srv.h)
 	if _, err := asker.c.Ask(context.Background(), srv.id(), newRequest("", time.Now().Add(5*time.Second))); err != nil {
 		t.Fatalf("good ask after bad input: %v", err)
 	}
@@ -175,7 +177,7 @@ func TestAskLocalFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newNode(t, nodeOpts{local: tt.answer})
-			connect(t, asker.h, srv.h)
+			p2ptest.Connect(t, asker.h, srv.h)
 			// The server's deadline is the request's; the asker waits a little longer to see the code.
 			req := newRequest("r", time.Now().Add(300*time.Millisecond))
 			resp, err := askRaw(t, asker, srv.id(), req, 5*time.Second)
@@ -216,7 +218,7 @@ func TestAskBusy(t *testing.T) {
 	srv := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9, delay: 500 * time.Millisecond, started: started},
 		opts: []Option{WithMaxConcurrent(1)}})
 	asker := newNode(t, nodeOpts{})
-	connect(t, asker.h, srv.h)
+	p2ptest.Connect(t, asker.h, srv.h)
 
 	first := make(chan error, 1)
 	go func() {
@@ -243,7 +245,7 @@ func TestAskBusy(t *testing.T) {
 func TestAskDeadline(t *testing.T) {
 	srv := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "late", confidence: 0.9, delay: 10 * time.Second}})
 	asker := newNode(t, nodeOpts{})
-	connect(t, asker.h, srv.h)
+	p2ptest.Connect(t, asker.h, srv.h)
 	start := time.Now()
 	resp, err := asker.c.Ask(context.Background(), srv.id(), newRequest("", start.Add(200*time.Millisecond)))
 	// Both sides keep the same deadline: whichever notices first ends the ask.
@@ -254,42 +256,51 @@ func TestAskDeadline(t *testing.T) {
 		t.Errorf("Ask returned %s after a 200 ms deadline", waited)
 	}
 	// The server's model was cut off at the same deadline, not after 10 s.
-	poll(t, 5*time.Second, "the server to give up", func() bool {
+	p2ptest.Eventually(t, func() bool {
 		return counter(t, srv, "asks", "deadline")+counter(t, srv, "asks", resultStreamError) == 1
-	})
+	}, 5*time.Second)
 }
 
-// TestAskAllWallTracksSlowest: peers answer in parallel, so the whole
-// collaboration takes as long as the slowest one, not the sum.
-func TestAskAllWallTracksSlowest(t *testing.T) {
-	delays := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond}
+// TestAskAllInParallel: peers are asked in parallel, so the collaboration
+// takes as long as the slowest peer, not the sum. Each peer answers only once
+// all have started: asked one after another, the first would wait for the
+// others until the deadline. (What parallel asking costs in wall time is
+// BenchmarkAskAll's figure, not a bound here.)
+func TestAskAllInParallel(t *testing.T) {
+	const n = 3
+	var started atomic.Int32
+	all := make(chan struct{})
+	barrier := answerFunc(func(ctx context.Context, _ *protocol.AskRequest) *protocol.AskResponse {
+		if started.Add(1) == n {
+			close(all)
+		}
+		select {
+		case <-all:
+			return &protocol.AskResponse{Model: "fake:1", Answer: "Paris", Confidence: 0.9}
+		case <-ctx.Done():
+			return &protocol.AskResponse{ErrorCode: protocol.ErrorCode_DEADLINE, ErrorMessage: ctx.Err().Error()}
+		}
+	})
 	asker := newNode(t, nodeOpts{})
 	var peers []peer.ID
-	for _, d := range delays {
-		n := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9, delay: d}})
-		connect(t, asker.h, n.h)
-		peers = append(peers, n.id())
+	for range n {
+		p := newNode(t, nodeOpts{local: barrier})
+		p2ptest.Connect(t, asker.h, p.h)
+		peers = append(peers, p.id())
 	}
 	refusing := newNode(t, nodeOpts{local: answerFunc(func(context.Context, *protocol.AskRequest) *protocol.AskResponse {
 		return &protocol.AskResponse{ErrorCode: protocol.ErrorCode_BACKEND_DOWN, ErrorMessage: "down"}
 	})})
-	connect(t, asker.h, refusing.h)
+	p2ptest.Connect(t, asker.h, refusing.h)
 	peers = append(peers, refusing.id())
 
-	start := time.Now()
-	props := asker.c.AskAll(context.Background(), peers, newRequest("r", start.Add(5*time.Second)))
-	wall := time.Since(start)
-	slowest := delays[len(delays)-1]
-	t.Logf("AskAll wall %s, slowest peer %s, overhead %s", wall, slowest, wall-slowest)
-	if wall < slowest || wall-slowest > 50*time.Millisecond {
-		t.Errorf("wall %s against slowest %s: want within 50 ms", wall, slowest)
-	}
-	for i, p := range props[:len(delays)] {
-		if p.Err != "" || p.Answer != "Paris" || p.Peer != peers[i].String() || p.LatencyMS < float64(delays[i].Milliseconds()) {
-			t.Errorf("proposal %d: %+v", i, p)
+	props := asker.c.AskAll(context.Background(), peers, newRequest("r", time.Now().Add(5*time.Second)))
+	for i, p := range props[:n] {
+		if p.Err != "" || p.Answer != "Paris" || p.Peer != peers[i].String() {
+			t.Errorf("proposal %d: %+v, want Paris (an error here means the asks ran one after another)", i, p)
 		}
 	}
-	if p := props[len(delays)]; p.Err == "" || !strings.Contains(p.Err, "BACKEND_DOWN") {
+	if p := props[n]; p.Err == "" || !strings.Contains(p.Err, "BACKEND_DOWN") {
 		t.Errorf("refusing peer's proposal %+v, want its error", p)
 	}
 }
@@ -301,8 +312,8 @@ func TestAskAllPeerDies(t *testing.T) {
 	asker := newNode(t, nodeOpts{})
 	alive := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9, delay: 100 * time.Millisecond}})
 	dying := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "never", confidence: 0.9, delay: time.Minute, started: started}})
-	connect(t, asker.h, alive.h)
-	connect(t, asker.h, dying.h)
+	p2ptest.Connect(t, asker.h, alive.h)
+	p2ptest.Connect(t, asker.h, dying.h)
 
 	go func() {
 		<-started

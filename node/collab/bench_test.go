@@ -11,6 +11,7 @@ import (
 
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 // BenchmarkAskAll asks three peers on loopback whose models take a fixed
@@ -27,7 +28,7 @@ func BenchmarkAskAll(b *testing.B) {
 			var peers []peer.ID
 			for _, d := range delays {
 				n := newNode(b, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9, delay: d}})
-				connect(b, asker.h, n.h)
+				p2ptest.Connect(b, asker.h, n.h)
 				peers = append(peers, n.id())
 			}
 			slowest := max(delays[0], delays[1], delays[2])

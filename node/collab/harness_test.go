@@ -4,22 +4,20 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 
 	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,34 +51,6 @@ func (f *fakeAnswerer) Answer(ctx context.Context, req *protocol.AskRequest) *pr
 	return &protocol.AskResponse{Model: "fake:1", Answer: f.answer, Confidence: f.confidence}
 }
 
-// newHost starts a TCP-only host on loopback.
-func newHost(t testing.TB) host.Host {
-	t.Helper()
-	h, err := libp2p.New(
-		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.DisableRelay(),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	return h
-}
-
-// newPubSub starts gossipsub as the node does (StrictSign by default, flood
-// publish), stopped at cleanup.
-func newPubSub(t testing.TB, h host.Host, opts ...pubsub.Option) *pubsub.PubSub {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ps, err := pubsub.NewGossipSub(ctx, h, append([]pubsub.Option{pubsub.WithFloodPublish(true)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ps
-}
-
 // testNode is one node: host, gossipsub, Collab over a fake answerer.
 type testNode struct {
 	h   host.Host
@@ -104,8 +74,8 @@ func newNode(t testing.TB, o nodeOpts) *testNode {
 	if o.ans == nil {
 		o.ans = &fakeAnswerer{answer: "Paris", confidence: 0.9}
 	}
-	h := newHost(t)
-	ps := newPubSub(t, h, o.psOpts...)
+	h := p2ptest.NewHost(t)
+	ps := p2ptest.GossipSub(t.Context(), t, h, o.psOpts...)
 	reg := prometheus.NewRegistry()
 	var local Answerer = o.ans
 	if o.local != nil {
@@ -127,22 +97,6 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// connect dials from a to b, retrying: crossing TCP dials can both fail.
-func connect(t testing.TB, a, b host.Host) {
-	t.Helper()
-	var err error
-	for range 5 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()})
-		cancel()
-		if err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("connect %s → %s: %v", a.ID(), b.ID(), err)
-}
-
 // mesh connects every pair (the lower index dials) and waits until each
 // pubsub knows the others subscribe to the rounds topic, so flood publish
 // reaches them from the first message.
@@ -150,7 +104,7 @@ func mesh(t testing.TB, nodes ...meshMember) {
 	t.Helper()
 	for i := range nodes {
 		for j := i + 1; j < len(nodes); j++ {
-			connect(t, nodes[i].host(), nodes[j].host())
+			p2ptest.Connect(t, nodes[i].host(), nodes[j].host())
 		}
 	}
 	for _, n := range nodes {
@@ -160,15 +114,7 @@ func mesh(t testing.TB, nodes ...meshMember) {
 				want = append(want, o.host().ID())
 			}
 		}
-		poll(t, 10*time.Second, "pubsub peers on the rounds topic", func() bool {
-			have := n.pubsub().ListPeers(protocol.TopicRounds)
-			for _, w := range want {
-				if !slices.Contains(have, w) {
-					return false
-				}
-			}
-			return true
-		})
+		p2ptest.WaitTopicPeers(t, n.pubsub(), protocol.TopicRounds, want...)
 	}
 }
 
@@ -179,18 +125,6 @@ type meshMember interface {
 
 func (n *testNode) host() host.Host        { return n.h }
 func (n *testNode) pubsub() *pubsub.PubSub { return n.ps }
-
-// poll checks cond until it holds or the timeout passes.
-func poll(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // newRequest is an ask for a round with the given deadline.
 func newRequest(roundID string, deadline time.Time) *protocol.AskRequest {

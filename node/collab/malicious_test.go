@@ -14,6 +14,7 @@ import (
 
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 // rogue is a test peer that speaks the rounds topic through its own
@@ -27,8 +28,8 @@ type rogue struct {
 
 func newRogue(t *testing.T, opts ...pubsub.Option) *rogue {
 	t.Helper()
-	h := newHost(t)
-	ps := newPubSub(t, h, opts...)
+	h := p2ptest.NewHost(t)
+	ps := p2ptest.GossipSub(t.Context(), t, h, opts...)
 	topic, err := ps.Join(protocol.TopicRounds)
 	if err != nil {
 		t.Fatal(err)
@@ -132,9 +133,9 @@ func TestRoundMaliciousPeers(t *testing.T) {
 	m := newRogue(t)                                                                                        // a participant
 	n := newRogue(t)                                                                                        // not a participant
 	f := newRogue(t, pubsub.WithMessageSignaturePolicy(pubsub.LaxNoSign), pubsub.WithMessageAuthor(b.id())) // claims to be b
-	silent := newHost(t)                                                                                    // answers, never votes: keeps the round open
+	silent := p2ptest.NewHost(t)                                                                            // answers, never votes: keeps the round open
 	mesh(t, o, b, m, n, f)
-	connect(t, o.h, silent)
+	p2ptest.Connect(t, o.h, silent)
 
 	round := protocol.NewID()
 	early := make(chan struct{})
@@ -150,9 +151,9 @@ func TestRoundMaliciousPeers(t *testing.T) {
 	req := newRequest(round, time.Now().Add(5*time.Second))
 	props := o.c.AskAll(context.Background(), []peer.ID{b.id(), m.h.ID(), silent.ID()}, req)
 	<-early
-	poll(t, 5*time.Second, "the early ballot to be judged", func() bool {
+	p2ptest.Eventually(t, func() bool {
 		return counter(t, o, "messages", kindBallot, reasonUnknownRound) == 1
-	})
+	}, p2ptest.Patience)
 
 	type outcome struct {
 		res *RoundResult
@@ -181,7 +182,7 @@ func TestRoundMaliciousPeers(t *testing.T) {
 		t.Helper()
 		before := counter(t, o, "messages", kind, reason)
 		publish()
-		poll(t, 5*time.Second, name+" to be refused", func() bool { return counter(t, o, "messages", kind, reason) > before })
+		p2ptest.Eventually(t, func() bool { return counter(t, o, "messages", kind, reason) > before }, p2ptest.Patience)
 	}
 	garbage("a ballot for another round", kindBallot, reasonUnknownRound, func() { m.publish(t, ballot(protocol.NewID(), 0, 1)) })
 	garbage("a choice out of range", kindBallot, reasonBadChoice, func() { m.publish(t, ballot(round, 7, 1)) })
@@ -193,13 +194,13 @@ func TestRoundMaliciousPeers(t *testing.T) {
 	garbage("a non-participant's ballot", kindBallot, reasonNotParticipant, func() { n.publish(t, ballot(round, 0, 1)) })
 	// Forged authorship never reaches the validator: StrictSign drops it.
 	f.publish(t, ballot(round, mine, 1))
-	poll(t, 5*time.Second, "the unsigned forgery to be dropped", func() bool { return tracer.count(pubsub.RejectMissingSignature) >= 1 })
+	p2ptest.Eventually(t, func() bool { return tracer.count(pubsub.RejectMissingSignature) >= 1 }, p2ptest.Patience)
 	// The participant's own vote, then a second one. pubsub validates
 	// concurrently, so two ballots sent back to back may be judged in either
 	// order (either way one counts): wait for the first to be judged.
-	poll(t, 5*time.Second, "o's and b's ballots", func() bool { return counter(t, o, "messages", kindBallot, reasonOK) == 2 })
+	p2ptest.Eventually(t, func() bool { return counter(t, o, "messages", kindBallot, reasonOK) == 2 }, p2ptest.Patience)
 	m.publish(t, ballot(round, mine, 0.5))
-	poll(t, 5*time.Second, "m's ballot", func() bool { return counter(t, o, "messages", kindBallot, reasonOK) == 3 })
+	p2ptest.Eventually(t, func() bool { return counter(t, o, "messages", kindBallot, reasonOK) == 3 }, p2ptest.Patience)
 	garbage("a second ballot", kindBallot, reasonDuplicate, func() { m.publish(t, ballot(round, 0, 1)) })
 
 	var got outcome

@@ -11,6 +11,7 @@ import (
 
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 // round asks peers from origin and runs a round on their answers, as the
@@ -99,7 +100,7 @@ func TestRoundThreeNodes(t *testing.T) {
 				t.Errorf("recomputed tally %+v differs from %+v", got, res.Tally)
 			}
 			for _, n := range []*testNode{b, c} {
-				poll(t, 5*time.Second, "votes counted", func() bool { return counter(t, n, "votes", voteCast) == 1 })
+				p2ptest.Eventually(t, func() bool { return counter(t, n, "votes", voteCast) == 1 }, p2ptest.Patience)
 			}
 			t.Logf("round of 3: elapsed %s, last ballot → tally %s", res.Elapsed, res.Settle)
 		})
@@ -154,12 +155,12 @@ func TestRoundEnds(t *testing.T) {
 			a := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: tt.answers[0], confidence: 0.9}, opts: []Option{WithDecidedGrace(20 * time.Millisecond)}})
 			b := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: tt.answers[1], confidence: 0.9}})
 			c := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: tt.answers[2], confidence: 0.9}})
-			silent := newHost(t)
+			silent := p2ptest.NewHost(t)
 			rawAskHandler(silent, func(req *protocol.AskRequest) *protocol.AskResponse {
 				return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Paris", Confidence: 0.9}
 			})
 			mesh(t, a, b, c)
-			connect(t, a.h, silent)
+			p2ptest.Connect(t, a.h, silent)
 			const vote = 600 * time.Millisecond
 			res, err := round(t, a, []peer.ID{b.id(), c.id(), silent.ID()}, 5*time.Second, vote)
 			if err != nil {
@@ -218,11 +219,11 @@ func TestRunRoundCancelled(t *testing.T) {
 		name := map[bool]string{false: "ctx", true: "close"}[viaClose]
 		t.Run(name, func(t *testing.T) {
 			a := newNode(t, nodeOpts{opts: []Option{WithDecidedGrace(time.Minute)}})
-			silent := newHost(t)
+			silent := p2ptest.NewHost(t)
 			rawAskHandler(silent, func(req *protocol.AskRequest) *protocol.AskResponse {
 				return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Paris", Confidence: 0.9}
 			})
-			connect(t, a.h, silent)
+			p2ptest.Connect(t, a.h, silent)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			req := newRequest(protocol.NewID(), time.Now().Add(5*time.Second))
@@ -233,7 +234,7 @@ func TestRunRoundCancelled(t *testing.T) {
 					Proposals: props, Deadline: time.Now().Add(time.Minute)})
 				errc <- err
 			}()
-			poll(t, 5*time.Second, "the round to open", func() bool { return counter(t, a, "messages", kindBallot, reasonOK) == 1 })
+			p2ptest.Eventually(t, func() bool { return counter(t, a, "messages", kindBallot, reasonOK) == 1 }, p2ptest.Patience)
 			want := context.Canceled
 			if viaClose {
 				want = ErrClosed
