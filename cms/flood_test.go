@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/swarmllm/swarmllm/cms/cmspb"
 	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 // floodSize is how many records of made-up identities the flooder sends.
@@ -75,21 +75,21 @@ func flood(t testing.TB, victim *testNode, reg *prometheus.Registry, n int, now 
 	f := newFlooder(t)
 	defer func() {
 		f.close()
-		waitFor(t, 10*time.Second, "flooder gone", func() bool { return runtime.NumGoroutine() <= goroutines })
+		p2ptest.Eventually(t, func() bool { return runtime.NumGoroutine() <= goroutines }, 10*time.Second)
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := f.h.Connect(ctx, peer.AddrInfo{ID: victim.h.ID(), Addrs: victim.h.Addrs()}); err != nil {
 		t.Fatalf("flooder connect: %v", err)
 	}
-	waitFor(t, 5*time.Second, "victim subscribed", func() bool {
+	p2ptest.Eventually(t, func() bool {
 		for _, p := range f.topic.ListPeers() {
 			if p == victim.h.ID() {
 				return true
 			}
 		}
 		return false
-	})
+	}, 5*time.Second)
 	vec := make([]float32, MaxEmbeddingDim)
 	for i := range vec {
 		vec[i] = float32(i%7) / 7
@@ -120,7 +120,7 @@ func flood(t testing.TB, victim *testNode, reg *prometheus.Registry, n int, now 
 			t.Fatalf("flood publish %d: %v", i, err)
 		}
 		if sent := i + 1; sent%batch == 0 || sent == n {
-			waitFor(t, 10*time.Second, fmt.Sprintf("victim received %d", sent), func() bool { return received()-base >= float64(sent) })
+			p2ptest.Eventually(t, func() bool { return received()-base >= float64(sent) }, 10*time.Second)
 		}
 	}
 }
@@ -173,10 +173,10 @@ func TestRecordFlood(t *testing.T) {
 	// An honest peer still gets in: it counts against its own budget.
 	honest := newTestNode(t, nodeConfig{domain: "law"})
 	honest.connect(t, victim)
-	waitFor(t, 10*time.Second, "honest record", func() bool { return victim.holds(honest.h.ID(), nil) })
+	p2ptest.Eventually(t, func() bool { return victim.holds(honest.h.ID(), nil) }, 10*time.Second)
 
 	skew.Store(int64(grace))
-	waitFor(t, 10*time.Second, "strangers dropped", func() bool { return len(victim.store.Records()) == 1 })
+	p2ptest.Eventually(t, func() bool { return len(victim.store.Records()) == 1 }, 10*time.Second)
 	if !victim.holds(honest.h.ID(), nil) {
 		t.Error("honest peer's record dropped with the strangers")
 	}

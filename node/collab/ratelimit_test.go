@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 func TestAskBudget(t *testing.T) {
@@ -74,8 +75,8 @@ func TestAskBudgetLimitsAFlood(t *testing.T) {
 	srv := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9, delay: answer},
 		opts: []Option{WithAskBudget(0.001, burst)}})
 	flooder, honest := newNode(t, nodeOpts{}), newNode(t, nodeOpts{})
-	connect(t, flooder.h, srv.h)
-	connect(t, honest.h, srv.h)
+	p2ptest.Connect(t, flooder.h, srv.h)
+	p2ptest.Connect(t, honest.h, srv.h)
 
 	served, refused := 0, 0
 	for i := range asks {
