@@ -77,11 +77,21 @@ func (o *Ollama) FindPersonalData(ctx context.Context, text string, kinds []stri
 	if err != nil {
 		return nil, fmt.Errorf("find personal data with %s: %w", o.model, classify(err))
 	}
+	spans, err := parseSpans(resp.Message.Content, text, kinds)
+	if err != nil {
+		return nil, fmt.Errorf("find personal data with %s: %w", o.model, err)
+	}
+	return spans, nil
+}
+
+// parseSpans decodes the model's answer and keeps the spans whose kind was
+// offered and whose text occurs in text, at most maxSpans of them.
+func parseSpans(content, text string, kinds []string) ([]PersonalSpan, error) {
 	var ans struct {
 		Spans []PersonalSpan `json:"spans"`
 	}
-	if err := json.Unmarshal([]byte(strings.TrimSpace(resp.Message.Content)), &ans); err != nil {
-		return nil, fmt.Errorf("find personal data with %s: %w: %w", o.model, ErrBadSpans, err)
+	if err := json.Unmarshal([]byte(strings.TrimSpace(content)), &ans); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadSpans, err)
 	}
 	var out []PersonalSpan
 	for _, s := range ans.Spans {

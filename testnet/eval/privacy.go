@@ -65,7 +65,7 @@ func ReadPrivacyCases(r io.Reader) ([]PrivacyCase, error) {
 			return nil, fmt.Errorf("read privacy case %s, line %d: %w: no messages", c.ID, line, ErrBadPrivacyCase)
 		}
 		for _, p := range c.PII {
-			if !slices.Contains(router.PIIKinds, p.Kind) || !slices.ContainsFunc(c.Messages, func(m router.Turn) bool {
+			if strings.TrimSpace(p.Text) == "" || !slices.Contains(router.PIIKinds, p.Kind) || !slices.ContainsFunc(c.Messages, func(m router.Turn) bool {
 				return strings.Contains(m.Content, p.Text)
 			}) {
 				return nil, fmt.Errorf("read privacy case %s, line %d: %w: label %s %q", c.ID, line, ErrBadPrivacyCase, p.Kind, p.Text)

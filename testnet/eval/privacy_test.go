@@ -113,6 +113,7 @@ func TestReadPrivacyCases(t *testing.T) {
 		{"not json", "{", 0, ErrBadPrivacyCase},
 		{"no messages", `{"id":"x"}`, 0, ErrBadPrivacyCase},
 		{"label not in text", `{"id":"x","messages":[{"role":"user","content":"hi"}],"pii":[{"kind":"email","text":"a@b.cc"}]}`, 0, ErrBadPrivacyCase},
+		{"empty label", `{"id":"x","messages":[{"role":"user","content":"hi"}],"pii":[{"kind":"email","text":" "}]}`, 0, ErrBadPrivacyCase},
 		{"unknown kind", `{"id":"x","messages":[{"role":"user","content":"hi"}],"pii":[{"kind":"aura","text":"hi"}]}`, 0, ErrBadPrivacyCase},
 	}
 	for _, tc := range cases {
@@ -143,4 +144,25 @@ func TestLeaks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzReadPrivacyCases: any input reads into cases whose labels are in their
+// text and of known kinds, or into ErrBadPrivacyCase; never a panic.
+func FuzzReadPrivacyCases(f *testing.F) {
+	f.Add(`{"id":"x","lang":"en","messages":[{"role":"user","content":"I am Ana"}],"pii":[{"kind":"person-name","text":"Ana"}]}`)
+	f.Add("{\n\n{}")
+	f.Add(`{"id":"x","messages":[{"role":"user","content":"hi"}],"pii":[{"kind":"email","text":"a@b.cc"}]}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		cases, err := ReadPrivacyCases(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for _, c := range cases {
+			for _, p := range c.PII {
+				if !strings.Contains(joinTurns(c.Messages), p.Text) {
+					t.Fatalf("label %q not in case %+v", p.Text, c)
+				}
+			}
+		}
+	})
 }
