@@ -20,6 +20,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/pnet"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -45,6 +48,9 @@ func newHost(t testing.TB, psk pnet.PSK, gater connmgr.ConnectionGater) host.Hos
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tests allow a loaded machine longer than libp2p's 5 s local dial cap.
+	opts = append(opts, libp2p.WithDialTimeout(p2ptest.ConnectTimeout),
+		libp2p.SwarmOpts(swarm.WithDialTimeoutLocal(p2ptest.ConnectTimeout)))
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -53,10 +59,18 @@ func newHost(t testing.TB, psk pnet.PSK, gater connmgr.ConnectionGater) host.Hos
 	return h
 }
 
-func connect(from, to host.Host) error {
-	// Long enough for a loopback handshake even under -race; a refused
-	// outsider waits it out, since the PSK garbles what it reads.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+// connect dials a peer that must accept, with p2ptest's patience for a
+// loaded machine.
+func connect(from, to host.Host) error { return dial(from, to, p2ptest.ConnectTimeout) }
+
+// refused dials a peer expected to refuse: a PSK mismatch never fails fast
+// (each side waits for bytes the other's cipher garbled), so this gives up
+// after 2 s; a dial that would have succeeded fails too, and the test's
+// check on the far side's connections catches that.
+func refused(from, to host.Host) error { return dial(from, to, 2*time.Second) }
+
+func dial(from, to host.Host, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	return from.Connect(ctx, peer.AddrInfo{ID: to.ID(), Addrs: to.Addrs()})
 }
@@ -64,7 +78,7 @@ func connect(from, to host.Host) error {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(p2ptest.Patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -93,8 +107,8 @@ func TestPrivateSwarmKeepsOutsidersOut(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHost(t, tt.psk, nil)
-			err := connect(h, member)
 			if tt.wantErr {
+				err := refused(h, member)
 				if err == nil {
 					t.Fatal("connected")
 				}
@@ -103,7 +117,7 @@ func TestPrivateSwarmKeepsOutsidersOut(t *testing.T) {
 				}
 				return
 			}
-			if err != nil {
+			if err := connect(h, member); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "member to see the peer", func() bool {
@@ -165,7 +179,7 @@ func TestAllowlistRemovesAMemberWithoutRekeying(t *testing.T) {
 	waitFor(t, "bob to be disconnected", func() bool {
 		return gated.Network().Connectedness(bob.ID()) != network.Connected
 	})
-	if err := connect(bob, gated); err == nil {
+	if err := refused(bob, gated); err == nil {
 		// The handshake may finish on bob's side before the gater's refusal
 		// reaches it: what matters is that the gated host never keeps him.
 		waitFor(t, "bob's reconnection to be cut", func() bool {
@@ -173,7 +187,7 @@ func TestAllowlistRemovesAMemberWithoutRekeying(t *testing.T) {
 		})
 	}
 	gated.Peerstore().AddAddrs(bob.ID(), bob.Addrs(), time.Minute)
-	if err := connect(gated, bob); err == nil {
+	if err := refused(gated, bob); err == nil {
 		t.Fatal("dialled a removed member")
 	}
 	if c := gated.Network().Connectedness(carol.ID()); c != network.Connected {
@@ -193,7 +207,7 @@ func TestAllowlistPollsTheFile(t *testing.T) {
 	t.Cleanup(func() { _ = allow.Close() })
 	gated := newHost(t, key, allow)
 	allow.Start(gated.Network())
-	if err := connect(gated, bob); err == nil {
+	if err := refused(gated, bob); err == nil {
 		t.Fatal("dialled a peer before it was on the list")
 	}
 

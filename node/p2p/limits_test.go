@@ -5,11 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
 	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 func TestLimitsAreTheEdgeBudget(t *testing.T) {
@@ -48,15 +47,11 @@ func TestAskStreamsPerPeerAreCapped(t *testing.T) {
 	})
 	// The client has libp2p's default (much larger) limits: the cap tested
 	// is the server's.
-	client, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport), libp2p.DisableRelay())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
+	client := p2ptest.NewHost(t)
 	if err := connect(client, server); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), p2ptest.Patience)
 	defer cancel()
 	for i := range limitAskStreamsPerPeer {
 		s, err := client.NewStream(ctx, server.ID(), protocol.AskProtocol)
