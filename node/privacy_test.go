@@ -1,14 +1,19 @@
 package node_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/config"
 	"github.com/swarmllm/swarmllm/router"
 	"github.com/swarmllm/swarmllm/testnet/swarm"
@@ -118,6 +123,86 @@ func TestCloudSeesNoPersonalData(t *testing.T) {
 			}
 			if tr.Cloud == nil || len(tr.Cloud.Redactions) == 0 {
 				t.Errorf("trace cloud %+v, want the kinds redacted", tr.Cloud)
+			}
+		})
+	}
+}
+
+// recordingProxy forwards to an Ollama and keeps the bodies of /api/chat requests.
+type recordingProxy struct {
+	mu     sync.Mutex
+	bodies []string
+	proxy  *httputil.ReverseProxy
+}
+
+func newRecordingProxy(t *testing.T, target string) (*httptest.Server, *recordingProxy) {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &recordingProxy{proxy: httputil.NewSingleHostReverseProxy(u)}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return srv, rp
+}
+
+func (p *recordingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/chat" {
+		b, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		p.bodies = append(p.bodies, string(b))
+		p.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	p.proxy.ServeHTTP(w, r)
+}
+
+func (p *recordingProxy) seen() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.bodies, "\n")
+}
+
+// A peer of an open swarm answers the question with the personal data
+// redacted (it reaches the peer's model over the real ask protocol); with
+// --peer-privacy allow it gets the question as written.
+func TestPeersSeeRedactedPrompts(t *testing.T) {
+	const question = "My colleague Hannah Whitfield (hannah@example.org) asks: what is the capital of Peru?"
+	cases := []struct {
+		name       string
+		peers      string
+		wantSecret bool
+	}{
+		{"open swarm redacts", "redact", false},
+		{"allow", "allow", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var peer *recordingProxy
+			sw := startSwarm(t, swarm.Spec{Nodes: swarm.DefaultNodes()[:2], Configure: func(i int, c *config.Config) {
+				c.PeerPrivacy = tc.peers
+				if i == 1 { // the peer's model, behind a recorder
+					var srv *httptest.Server
+					srv, peer = newRecordingProxy(t, c.OllamaURL)
+					c.OllamaURL = srv.URL
+				}
+			}})
+			res := ask(t, sw.APIURL(0), nodeapi.AskRequest{Prompt: question, Policy: string(router.PolicyAlwaysSwarm)})
+			if len(res.Trace.Peers) == 0 {
+				t.Fatalf("no peer asked: %s", res.Trace.Reason)
+			}
+			seen := peer.seen()
+			if !strings.Contains(seen, "capital of Peru") {
+				t.Fatalf("the peer's model never got the question: %s", seen)
+			}
+			for _, s := range []string{"Hannah", "Whitfield", "hannah@example.org"} {
+				if strings.Contains(seen, s) != tc.wantSecret {
+					t.Errorf("the peer's model saw %q: %v, want %v", s, !tc.wantSecret, tc.wantSecret)
+				}
+			}
+			if !tc.wantSecret && !slices.Contains(res.Trace.Flags, router.FlagPeersRedacted) {
+				t.Errorf("flags %v, want %s", res.Trace.Flags, router.FlagPeersRedacted)
 			}
 		})
 	}
