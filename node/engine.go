@@ -32,14 +32,16 @@ var _ nodeapi.Engine = (*engine)(nil)
 // local model's own name means the same on this node, since any node answers any query.
 const SwarmModel = "swarm"
 
-// Models lists the local model and the virtual "swarm" model.
+// Models lists the local model, the virtual "swarm" model and the peers'
+// models (swarmmodels.go).
 func (e *engine) Models(ctx context.Context) []nodeapi.ModelInfo {
 	local := nodeapi.ModelInfo{Name: e.model.Name()}
 	if f := e.model.status().Facts; f != nil {
 		local.Family, local.ParameterSize, local.Quantization, local.Format = f.Family, f.ParameterSize, f.Quantization, f.Format
 		local.Digest, local.Size, local.ModifiedAt = f.Digest, f.Size, f.ModifiedAt
 	}
-	return []nodeapi.ModelInfo{local, {Name: SwarmModel, Family: "swarmllm"}}
+	own := []nodeapi.ModelInfo{local, {Name: SwarmModel, Family: "swarmllm"}}
+	return append(own, e.peerModels(own)...)
 }
 
 // Show describes the local model (from Ollama) or the virtual swarm model.
@@ -53,6 +55,9 @@ func (e *engine) Show(ctx context.Context, name string) (*nodeapi.ModelDetails, 
 		}, nil
 	case e.model.Name():
 	default:
+		if d := e.peerModelDetails(name); d != nil {
+			return d, nil
+		}
 		return nil, fmt.Errorf("show %q: %w", name, nodeapi.ErrUnknownModel)
 	}
 	f, err := e.model.backend.Show(ctx)

@@ -50,6 +50,8 @@ type fakeFinder struct {
 	calls int
 }
 
+func (f *fakeFinder) serving(string) []router.ModelHost { return nil }
+
 func (f *fakeFinder) discover(context.Context, string, []string) []candidate {
 	f.calls++
 	return f.cands

@@ -34,6 +34,8 @@ type ownModel interface {
 // peerFinder picks the peers to ask for a query (finder).
 type peerFinder interface {
 	discover(ctx context.Context, prompt string, domains []string) []candidate
+	// serving lists the connected peers serving a model by name (swarmmodels.go).
+	serving(model string) []router.ModelHost
 }
 
 // swarmCaller asks peers and runs vote rounds (collab.Collab).
@@ -110,6 +112,9 @@ func (p *pipeline) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Respo
 	q.trace.Classification.PII = p.conversationPII(q) // every message, not only the last (privacy.go)
 	q.trace.Timings.ClassifyMS = ms(time.Since(t))
 
+	if p.namesPeerModel(req.Model) {
+		return p.viaNamedModel(ctx, q)
+	}
 	feat := router.Features{Class: q.trace.Classification, Cloud: p.cloudState(q.req.Caller)}
 	d := router.DecideBeforeLocal(feat, q.rules)
 	if d.Route == router.RouteCloud {

@@ -5,6 +5,10 @@ import "errors"
 var (
 	// ErrUnknownRoute is returned when a route name or value is not one of local, swarm, cloud.
 	ErrUnknownRoute = errors.New("unknown route")
+	// ErrNamedModelPolicy refuses a request naming a peer's model under a policy that asks no peers.
+	ErrNamedModelPolicy = errors.New("the policy asks no peers")
+	// ErrNamedModelUnserved means no peer serves the model a request names.
+	ErrNamedModelUnserved = errors.New("no peer serves the model")
 	// ErrUnknownPolicy is returned for a policy name that is not in Policies.
 	ErrUnknownPolicy = errors.New("unknown policy")
 	// ErrAboveCeiling is returned by UnderCeiling when a request's policy

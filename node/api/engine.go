@@ -15,8 +15,8 @@ type Engine interface {
 	// Ask answers one query through the swarm. The request has already been
 	// validated (non-empty, within MaxPromptBytes, known model, known policy).
 	Ask(ctx context.Context, req Request) (*Response, error)
-	// Models lists the models a caller may name: the node's local model and any
-	// virtual ones it answers for (e.g. "swarm").
+	// Models lists the models a caller may name: the node's local model, the
+	// virtual "swarm", and the models its peers serve (Peer set).
 	Models(ctx context.Context) []ModelInfo
 	// Show describes one model named in Models; ErrUnknownModel otherwise.
 	Show(ctx context.Context, name string) (*ModelDetails, error)
@@ -96,6 +96,10 @@ type ModelInfo struct {
 	Size          int64     `json:"size,omitempty"`   // bytes on disk
 	Digest        string    `json:"digest,omitempty"`
 	ModifiedAt    time.Time `json:"modified_at,omitzero"`
+	// Peer is the peer id of the node serving the model when it is a peer's
+	// (a request naming it is answered by that peer); "" for this node's own
+	// model and the virtual "swarm".
+	Peer string `json:"peer,omitempty"`
 }
 
 // RunningModel is one entry of /api/ps: a model in memory now.

@@ -240,7 +240,7 @@ func (s *Server) handleOllamaTags(w http.ResponseWriter, r *http.Request) {
 	for _, m := range s.engine.Models(r.Context()) {
 		list.Models = append(list.Models, ollama.ListModelResponse{
 			Name: m.Name, Model: m.Name, ModifiedAt: m.ModifiedAt, Size: m.Size, Digest: modelDigest(m),
-			Details: ollamaDetails(m),
+			Details: ollamaDetails(m), RemoteModel: remoteModel(m), RemoteHost: remoteHost(m),
 		})
 	}
 	s.writeJSON(w, r, kindOllama, http.StatusOK, list)
@@ -256,6 +256,23 @@ func (s *Server) handleOllamaPs(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	s.writeJSON(w, r, kindOllama, http.StatusOK, list)
+}
+
+// remoteModel and remoteHost describe a peer's model the way Ollama
+// describes a model another server runs: the ollama CLI then lists its size
+// as "-" and `ollama run` says it connects to it instead of loading it.
+func remoteModel(m ModelInfo) string {
+	if m.Peer == "" {
+		return ""
+	}
+	return m.Name
+}
+
+func remoteHost(m ModelInfo) string {
+	if m.Peer == "" {
+		return ""
+	}
+	return "/p2p/" + m.Peer
 }
 
 // modelDigest is the model's digest, or for a model with none (the virtual
@@ -362,6 +379,7 @@ func (s *Server) handleOllamaShow(w http.ResponseWriter, r *http.Request) {
 	out := ollama.ShowResponse{
 		License: d.License, Parameters: d.Parameters, Template: d.Template, System: d.System,
 		Details: ollamaDetails(d.ModelInfo), ModelInfo: d.Info, ModifiedAt: d.ModifiedAt,
+		RemoteModel: remoteModel(d.ModelInfo), RemoteHost: remoteHost(d.ModelInfo),
 	}
 	if out.ModelInfo == nil && d.Family != "" {
 		out.ModelInfo = map[string]any{"general.architecture": d.Family}

@@ -244,7 +244,11 @@ func (s *Server) handleOpenAIModels(w http.ResponseWriter, r *http.Request) {
 		if !m.ModifiedAt.IsZero() {
 			created = m.ModifiedAt.Unix()
 		}
-		list.Data = append(list.Data, model{ID: m.Name, Object: "model", Created: created, OwnedBy: "swarmllm"})
+		owner := "swarmllm"
+		if m.Peer != "" {
+			owner = "swarmllm peer " + m.Peer
+		}
+		list.Data = append(list.Data, model{ID: m.Name, Object: "model", Created: created, OwnedBy: owner})
 	}
 	s.writeJSON(w, r, kindOpenAI, http.StatusOK, list)
 }

@@ -101,6 +101,12 @@ func TestOfficialOllamaCLI(t *testing.T) {
 		if !strings.Contains(out, "MB") { // the local model's size
 			t.Errorf("ollama list shows no size:\n%s", out)
 		}
+		// The peers' models too, with no size (they live elsewhere).
+		for _, s := range swarm.DefaultNodes()[1:] {
+			if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(s.Model) + `\s+` + ids[s.Model] + `\s+-\s`).MatchString(out) {
+				t.Errorf("ollama list has no row for the peer model %s:\n%s", s.Model, out)
+			}
+		}
 	})
 	t.Run("ps", func(t *testing.T) {
 		out := mustRun(t, "ps")
@@ -125,6 +131,13 @@ func TestOfficialOllamaCLI(t *testing.T) {
 		out := mustRun(t, "run", model, firstQuestions[0].q)
 		if !strings.Contains(out, firstQuestions[0].a) {
 			t.Errorf("ollama run %s %q printed %q, want %q", model, firstQuestions[0].q, out, firstQuestions[0].a)
+		}
+	})
+	t.Run("run a peer's model", func(t *testing.T) {
+		peerModel := swarm.DefaultNodes()[2].Model
+		out := strings.TrimSpace(mustRun(t, "run", peerModel, firstQuestions[2].q))
+		if !strings.Contains(out, firstQuestions[2].a) {
+			t.Errorf("ollama run %s %q printed %q, want %q", peerModel, firstQuestions[2].q, out, firstQuestions[2].a)
 		}
 	})
 	t.Run("run interactive", func(t *testing.T) {
