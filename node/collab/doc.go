@@ -10,7 +10,7 @@
 //
 // Serving asks, it admits each peer (member or stranger alike) against a
 // budget of the model's time (WithAskBudget: by default half of it, after
-// two minutes' burst) and a cap on asks answered at once (WithMaxConcurrent);
+// 30 s burst) and a cap on asks answered at once (WithMaxConcurrent);
 // either refuses with BUSY at once, so a flooding peer cannot take the model.
 //
 // # One round

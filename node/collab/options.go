@@ -93,12 +93,13 @@ func WithRegisterer(r prometheus.Registerer) Option { return func(c *config) { c
 func WithMaxConcurrent(n int) Option { return func(c *config) { c.maxConcurrent = n } }
 
 // Default per-peer ask budget: any one peer may keep this node's model busy
-// for half of the time on average, after a first two minutes of model time
-// (a whole evaluation's worth of honest asks). A peer that floods asks is
-// refused with BUSY once its time runs out, and keeps at most half the model.
+// for half of the time on average, after a first 30 s of model time (an
+// honest peer's asks during a whole evaluation of the shipped workload take a
+// few seconds of it). A peer that floods asks is refused with BUSY once its
+// time runs out, and keeps at most half the model.
 const (
 	DefaultAskShare = 0.5
-	DefaultAskBurst = 2 * time.Minute
+	DefaultAskBurst = 30 * time.Second
 )
 
 // WithAskBudget limits the model time this node spends answering any one
