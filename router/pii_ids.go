@@ -3,6 +3,7 @@ package router
 import (
 	"math/big"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -81,7 +82,7 @@ func validIBAN(s string) bool {
 		case c >= '0' && c <= '9':
 			digits.WriteRune(c)
 		case c >= 'A' && c <= 'Z':
-			digits.WriteString(big.NewInt(int64(c - 'A' + 10)).String())
+			digits.WriteString(strconv.Itoa(int(c-'A') + 10))
 		default:
 			return false
 		}

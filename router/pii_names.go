@@ -7,13 +7,19 @@ import (
 	"unicode/utf8"
 )
 
-// Names without a cue word. A capitalised first name from the lexicon is a
-// name; so is it followed by a capitalised surname, or, in lower case, by a
-// surname from the lexicon. First names that are also common words or places
-// (May, Will, Victoria, Florence…) count only with a surname after them, and
-// a word right after "San", "Saint"… or before "Street", "University"… is a
-// place or an institution, not a person. Well-known public figures are left
-// alone: redacting "Marie Curie" would break a history question.
+// Names, with or without a cue word, in English, French, German and Spanish.
+// After a cue ("my colleague", "je m'appelle", "Frau", "mi amiga"…) a
+// capitalised word that is no stop word is a name, and so is a lower-case
+// first name from the lexicon. Without a cue, a capitalised first name from
+// the lexicon is a name, with up to two capitalised words after it as its
+// surname; in lower case, a first name followed by a surname from the
+// lexicon, or by any word that is no stop word, or an unambiguous first name
+// alone. First names that are also common words or places (May, Will,
+// Victoria, Florence…) count only with a surname after them or a cue before
+// them; a word right after "San", "Saint"… or before "Street",
+// "University"… is a place or an institution, not a person; well-known
+// public figures are left alone: redacting "Marie Curie" would break a
+// history question.
 
 // firstNames is a lexicon of common given names in English, French, German
 // and Spanish (lower-case, accents kept).
