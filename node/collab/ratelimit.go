@@ -76,10 +76,3 @@ func (b *askBudget) sweep(now time.Time) {
 		}
 	}
 }
-
-// tracked is how many peers have a bucket (tests).
-func (b *askBudget) tracked() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.peers)
-}

@@ -58,7 +58,10 @@ func TestAskBudgetForgetsIdlePeers(t *testing.T) {
 		bud.allow(p, now)
 		bud.charge(p, now, time.Second)
 	}
-	if n := bud.tracked(); n > askBudgetSweep {
+	bud.mu.Lock()
+	n := len(bud.peers)
+	bud.mu.Unlock()
+	if n > askBudgetSweep {
 		t.Fatalf("tracking %d peers, want ≤ %d", n, askBudgetSweep)
 	}
 }

@@ -140,13 +140,6 @@ func (a *Allowlist) Allowed(p peer.ID) bool {
 	return ok
 }
 
-// Len is how many peers the list admits.
-func (a *Allowlist) Len() int {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return len(a.peers)
-}
-
 // Start begins polling the file and disconnecting peers that are not (or no
 // longer) on it from netw. Call it once, after the host exists.
 func (a *Allowlist) Start(netw network.Network) {
