@@ -191,7 +191,7 @@ func TestBadInputPerAPI(t *testing.T) {
 		{"ollama tags wrong method", ollama, "POST", "/api/tags", ``, 405, CodeMethodNotAllowed, "GET, HEAD"},
 		{"ollama version wrong method", ollama, "DELETE", "/api/version", ``, 405, CodeMethodNotAllowed, "GET, HEAD"},
 		{"ollama show wrong method", ollama, "GET", "/api/show", ``, 405, CodeMethodNotAllowed, "POST"},
-		{"ollama unknown path", ollama, "POST", "/api/push", `{}`, 404, CodeNotFound, ""},
+		{"ollama unknown path", ollama, "POST", "/api/no-such-thing", `{}`, 404, CodeNotFound, ""},
 		{"native body policy", native, "POST", "", `{"prompt":"hi","policy":"yolo"}`, 400, CodeUnknownPolicy, ""},
 		{"native empty prompt", native, "POST", "", `{"prompt":""}`, 400, CodeEmptyPrompt, ""},
 		{"native negative max_tokens", native, "POST", "", `{"prompt":"hi","max_tokens":-5}`, 400, CodeBadRequest, ""},

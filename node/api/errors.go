@@ -24,6 +24,7 @@ const (
 	CodeMaxTokensTooLarge  = "max_tokens_too_large"
 	CodeMethodNotAllowed   = "method_not_allowed"
 	CodeNotFound           = "not_found"
+	CodeNotImplemented     = "not_implemented"
 	CodeUnavailable        = "unavailable"
 	CodeTimeout            = "timeout"
 	CodeCanceled           = "canceled"

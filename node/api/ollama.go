@@ -332,6 +332,16 @@ func (s *Server) handleOllamaPull(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(buf.Bytes())
 }
 
+// handleOllamaManage answers Ollama's model-management endpoints (`ollama
+// rm`, `cp`, `create`, `push`): a node serves the swarm's models but manages
+// none of them, so it says where to do it instead of "no such endpoint".
+func (s *Server) handleOllamaManage(verb string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, kindOllama, &apiError{status: http.StatusNotImplemented, code: CodeNotImplemented,
+			msg: fmt.Sprintf("a swarmllm node does not %s models: each device manages its own in its own Ollama (run this with OLLAMA_HOST pointing at it)", verb)})
+	}
+}
+
 func (s *Server) modelNames(ctx context.Context) []string {
 	var names []string
 	for _, m := range s.engine.Models(ctx) {

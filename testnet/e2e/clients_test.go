@@ -168,6 +168,12 @@ func TestOfficialOllamaCLI(t *testing.T) {
 			t.Errorf("ollama pull %s printed %q", model, out)
 		}
 	})
+	t.Run("rm", func(t *testing.T) {
+		out, err := run(t, "rm", model)
+		if err == nil || !strings.Contains(out, "does not delete models") {
+			t.Errorf("ollama rm %s: %v\n%s\nwant a refusal saying where models are managed", model, err, out)
+		}
+	})
 	for _, args := range [][]string{{"pull", "llama3"}, {"run", "llama3", "hello"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			out, err := run(t, args...)
