@@ -111,10 +111,6 @@ type Decision struct {
 	Flags  []string `json:"flags,omitempty"`
 }
 
-// Has reports whether the decision carries flag, e.g. FlagRedact: the node
-// must send the cloud FM the redacted text.
-func (d Decision) Has(flag string) bool { return slices.Contains(d.Flags, flag) }
-
 func decision(route Route, reason string, flags ...[]string) Decision {
 	var fl []string
 	for _, f := range flags {

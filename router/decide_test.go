@@ -264,16 +264,6 @@ func TestDecideRound(t *testing.T) {
 	}
 }
 
-func TestDecisionHas(t *testing.T) {
-	d := DecideAfterLocal(Features{Class: withPII, Cloud: CloudReady}, rulesWith(PolicyCascade, PrivacyRedact))
-	if d.Route != RouteCloud || !d.Has(FlagRedact) {
-		t.Errorf("decision %+v: want the cloud with %s", d, FlagRedact)
-	}
-	if d.Has(FlagPIIBlocked) {
-		t.Errorf("decision %+v has %s", d, FlagPIIBlocked)
-	}
-}
-
 // TestPeerDiesMidRound plays one round end to end: three peers are asked,
 // one stream resets before it answers, the other two and this node still
 // agree, and the query is answered by the swarm.

@@ -29,8 +29,8 @@
 //	// BallotWeight, may stop early once Decided, and then
 //	t := Tally(proposals, ballots, rules.Thresholds.TallyParams(participants))
 //	d = DecideAfterVote(Features{…, Tally: &t}, rules)
-//	// RouteCloud: r, err := budget.Reserve(now, key, EstimateCloudTokens(…)); if d.Has(FlagRedact),
-//	// send clf.Redact(text, PrivacyRedact); then r.Settle(now, tokens), or r.Release() if the call failed
+//	// RouteCloud: r, err := budget.Reserve(now, key, EstimateCloudTokens(…)); send the turns of
+//	// clf.Protect(conversation, hints).For(rules.Privacy); then r.Settle(now, tokens), or r.Release() if the call failed
 //
 // A request's own policy runs only under the operator's: UnderCeiling(--policy,
 // requested) orders policies by the routes they allow (ceiling.go).
@@ -58,7 +58,7 @@
 //
 // The cloud is usable when it is configured, up, within budget and, for a
 // prompt with personal data, the privacy policy is redact (flag "redact":
-// the node must send clf.Redact's text) or allow; block keeps it in the swarm
+// the node sends the conversation redacted, Protected.For) or allow; block keeps it in the swarm
 // (flag "pii-blocked"). local-only never leaves the device; cloud-only goes
 // to the cloud whenever it is usable; always-swarm opens a round even when
 // confident; cascade is local, then cloud, never peers.
