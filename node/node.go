@@ -159,6 +159,12 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 		return nil, fmt.Errorf("new node: listen for HTTP API on %s: %w", cfg.APIAddr, err)
 	}
 	n.apiLn = nodeapi.LimitConnsPerIP(n.apiLn, nodeapi.DefaultMaxConnsPerIP)
+	// Built here, not in Run, so a Close racing Run never sees it half made.
+	h, err := n.httpHandler()
+	if err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	n.apiSrv = nodeapi.NewHTTPServer(h)
 	return n, nil
 }
 
@@ -202,7 +208,6 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("node running", "peer", n.host.ID(), "api", n.APIAddr(), "model", n.cfg.Model, "addrs", n.host.Addrs())
 
 	serveErr := make(chan error, 1)
-	n.apiSrv = nodeapi.NewHTTPServer(n.httpHandler())
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -233,8 +238,9 @@ func (n *Node) Close() error {
 				_ = n.apiSrv.Close()
 			}
 			cancel()
-		} else if n.apiLn != nil {
-			_ = n.apiLn.Close()
+		}
+		if n.apiLn != nil {
+			_ = n.apiLn.Close() // Serve closes it too, but Run may never have run
 		}
 		if n.mdns != nil {
 			if err := n.mdns.Close(); err != nil {
@@ -370,7 +376,7 @@ func (n *Node) newPipeline(rules router.Rules, reputation *router.Reputation, em
 }
 
 // httpHandler is the HTTP API over the node's engine.
-func (n *Node) httpHandler() http.Handler {
+func (n *Node) httpHandler() (http.Handler, error) {
 	srv, err := nodeapi.NewServer(n.engine,
 		nodeapi.WithRegistry(n.reg),
 		nodeapi.WithLogger(n.log),
@@ -385,11 +391,9 @@ func (n *Node) httpHandler() http.Handler {
 		nodeapi.WithBudget(n.engine.budget),
 	)
 	if err != nil {
-		// Options were validated with the config; only a duplicate metrics
-		// registration can fail here: a programming error.
-		panic(fmt.Sprintf("build HTTP API: %v", err))
+		return nil, fmt.Errorf("build HTTP API: %w", err)
 	}
-	return srv
+	return srv, nil
 }
 
 // Peers lists the connected peers with what their capability records say
