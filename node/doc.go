@@ -12,7 +12,9 @@
 //   - pipeline: one query from classification to answer (local, a chain or a
 //     vote among peers, the cloud FM), over four small interfaces defined
 //     where it uses them (ownModel, peerFinder, swarmCaller, cloudFM), so its
-//     tests run on fakes without a swarm.
+//     tests run on fakes without a swarm. Its privacy layer (privacy.go)
+//     applies router's protection to what leaves the device for the cloud FM
+//     and for peers.
 //   - finder: ranks the connected peers' records for a query (discovery).
 //   - engine: the api.Engine the HTTP API serves; the pipeline answers, the
 //     views read the model, the host and the store.
