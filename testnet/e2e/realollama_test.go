@@ -7,12 +7,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	ollamaapi "github.com/ollama/ollama/api"
 
 	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/node"
@@ -126,6 +130,36 @@ func TestRealOllamaSwarm(t *testing.T) {
 		}
 		if recs[realModels[sharpNode].name].ParameterSize == recs[realModels[midNode].name].ParameterSize {
 			t.Errorf("models of different shapes report the same parameter size %q", recs[realModels[sharpNode].name].ParameterSize)
+		}
+	})
+
+	// `ollama list` against a node shows its model as its Ollama does: the
+	// same digest (the CLI prints its first 12 characters), size and time.
+	t.Run("tags from the real backend", func(t *testing.T) {
+		own, err := servers[sharpNode].Client().List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(sw.APIURL(sharpNode))
+		if err != nil {
+			t.Fatal(err)
+		}
+		viaNode, err := ollamaapi.NewClient(u, http.DefaultClient).List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		find := func(l *ollamaapi.ListResponse, name string) *ollamaapi.ListModelResponse {
+			for i := range l.Models {
+				if strings.TrimSuffix(l.Models[i].Name, ":latest") == name {
+					return &l.Models[i]
+				}
+			}
+			return nil
+		}
+		name := realModels[sharpNode].name
+		want, got := find(own, name), find(viaNode, name)
+		if want == nil || got == nil || got.Digest != want.Digest || got.Size != want.Size || !got.ModifiedAt.Equal(want.ModifiedAt) {
+			t.Errorf("%s via the node %+v, via its Ollama %+v", name, got, want)
 		}
 	})
 
