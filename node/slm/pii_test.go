@@ -32,6 +32,8 @@ func TestFindPersonalData(t *testing.T) {
 			"Please thank Zbigniew Kowalczyk (zk@example.org) for the report. Paris is nice.",
 			[]slm.PersonalSpan{{Kind: "email", Text: "zk@example.org"}, {Kind: "person-name", Text: "Zbigniew Kowalczyk"}}, nil},
 		{"nothing personal", simURL, "What is the capital of Peru?", nil, nil},
+		{"public places and people the model knows are not personal", simURL,
+			"Which is the largest country in South America, and when did Christopher Columbus sail?", nil, nil},
 		{"an answer that is not the JSON asked for", garbage.URL, "Ask Zbigniew", nil, slm.ErrBadSpans},
 		{"no ollama", "http://" + closedAddr(t), "Ask Zbigniew", nil, slm.ErrUnreachable},
 	}

@@ -46,6 +46,7 @@ type SLM struct {
 	profiles []Profile // in the order given; names unique
 	modified time.Time
 	mux      *http.ServeMux
+	public   map[string]bool // capitalised runs the model knows as public, see publicEntities
 
 	inFlight atomic.Int64 // /api/ requests being served
 
@@ -97,6 +98,7 @@ func NewSLM(wl *workload.Workload, profiles []Profile, opts ...Option) (*SLM, er
 	s := &SLM{
 		eng:       eng,
 		opts:      o,
+		public:    publicEntities(wl),
 		modified:  time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		modelDown: make(map[string]bool),
 		stats:     make(map[string]*ModelStats),

@@ -79,8 +79,8 @@ func TestOllamaVersionMatchesGoMod(t *testing.T) {
 	files := []struct {
 		path, want string
 	}{
-		{"../../go.mod", "\tgithub.com/ollama/ollama " + OllamaVersion + "\n"},
-		{"../../scripts/build-ollama.sh", `OLLAMA_VERSION="${OLLAMA_VERSION:-` + OllamaVersion + `}"`},
+		{"../../../go.mod", "\tgithub.com/ollama/ollama " + OllamaVersion + "\n"},
+		{"../../../scripts/build-ollama.sh", `OLLAMA_VERSION="${OLLAMA_VERSION:-` + OllamaVersion + `}"`},
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f.path)
