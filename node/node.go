@@ -55,11 +55,12 @@ type Node struct {
 	apiLn  net.Listener
 	apiSrv *http.Server
 
-	model   *localModel
-	cms     *cms.Store
-	collab  *collab.Collab
-	engine  *engine
-	apiKeys *nodeapi.Keyring
+	model    *localModel
+	cms      *cms.Store
+	collab   *collab.Collab
+	engine   *engine
+	apiKeys  *nodeapi.Keyring
+	activity *activity // what the dashboard shows of the node's queries
 
 	ctx    context.Context // cancelled by Close: every goroutine the node starts watches it
 	cancel context.CancelFunc
@@ -336,6 +337,7 @@ func (n *Node) build() error {
 	if err != nil {
 		return err
 	}
+	n.activity = newActivity(n.cfg, p.queries, p.budget, reputation)
 	n.engine = &engine{pipeline: p, model: n.model, host: n.host, store: n.cms,
 		peerProblem: func() string { return n.conn.PeerProblem(n.cfg.MDNS) }}
 	return nil
@@ -356,6 +358,9 @@ func (n *Node) newPipeline(rules router.Rules, reputation *router.Reputation, em
 		p.selfDomains = append(p.selfDomains, cms.NormalizeDomain(d))
 	}
 	var err error
+	if p.queries, err = nodeapi.NewQueryLog(nodeapi.DefaultRecentQueries); err != nil {
+		return nil, err
+	}
 	if p.metrics, err = newNodeMetrics(n.reg); err != nil {
 		return nil, err
 	}
@@ -389,6 +394,7 @@ func (n *Node) httpHandler() (http.Handler, error) {
 		nodeapi.WithInsecure(n.cfg.APIInsecure),
 		nodeapi.WithPolicyCeiling(n.cfg.Policy),
 		nodeapi.WithBudget(n.engine.budget),
+		nodeapi.WithActivity(n.activity),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("build HTTP API: %w", err)

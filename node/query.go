@@ -76,6 +76,7 @@ type pipeline struct {
 	askTimeout  time.Duration        // one peer's answer, and the cloud FM's
 	voteTimeout time.Duration        // ballots, once the proposals are in
 	metrics     *nodeMetrics
+	queries     *nodeapi.QueryLog // the dashboard's recent queries (nil: none kept)
 	log         *slog.Logger
 	// cloudDownUntil (unix ns) is when a failed cloud FM may be tried again.
 	cloudDownUntil atomic.Int64
@@ -177,6 +178,7 @@ func (p *pipeline) respond(q *query, route router.Route, text, model string, pro
 	q.trace.Timings.TotalMS = ms(time.Since(q.start))
 	p.metrics.routes.WithLabelValues(route.String()).Inc()
 	p.metrics.latency.WithLabelValues(route.String()).Observe(time.Since(q.start).Seconds())
+	p.queries.Record(q.trace, time.Now())
 	p.log.Debug("answered", "query", q.trace.QueryID, "route", route.String(), "reason", q.trace.Reason, "prompt", q.prompt, "answer", text)
 	return &nodeapi.Response{
 		Text:             text,

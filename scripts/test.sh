@@ -20,6 +20,12 @@ if ! command -v ip >/dev/null 2>&1; then
   say "installing iproute2"
   apt-get update && apt-get install -y iproute2
 fi
+# The dashboard test renders the page in headless Chromium (it skips, saying
+# so, without a chromium binary).
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${SWARM_CHROMIUM:-}" ]; then
+  say "installing chromium"
+  apt-get update && apt-get install -y chromium
+fi
 
 say "gofmt"
 unformatted=$(gofmt -l .)

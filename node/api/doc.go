@@ -5,8 +5,21 @@
 //   - Ollama-compatible POST /api/chat, POST /api/generate (NDJSON streaming
 //     by default), GET /api/tags, POST /api/show, GET /api/version, so the
 //     ollama CLI and Ollama clients work against a node (OLLAMA_HOST);
-//   - native POST /swarm/v1/ask, GET /swarm/v1/peers, GET /swarm/v1/cms;
-//   - GET /healthz, GET /metrics and the dashboard at /.
+//   - native POST /swarm/v1/ask, GET /swarm/v1/peers, GET /swarm/v1/cms,
+//     GET /swarm/v1/activity (recent queries, routes per minute, cloud
+//     budget, peer trust) and GET /swarm/v1/events (the same, and the
+//     swarm's health, peers and records, live as server-sent events);
+//   - GET /healthz, GET /metrics and the dashboard at / (one page, no
+//     external assets, its script allowed by a per-response CSP nonce).
+//
+// The dashboard's activity comes from an Activity the node supplies
+// (WithActivity): a QueryLog, the bounded ring of query summaries the
+// node's pipeline records each answer into (route, reason, latency, peers,
+// cloud; never a prompt or an answer), plus the node's budget and
+// reputation. An event stream runs in its request's goroutine, waits on
+// Activity.Changed rather than polling, sends a heartbeat when idle, and ends
+// when the client goes or the http.Server shuts down; WithMaxEventStreams
+// bounds how many are open.
 //
 // Every answer carries its router.Trace (the extra "swarm" field in OpenAI
 // and Ollama bodies, "trace" in the native one) and an X-Swarm-Route header.

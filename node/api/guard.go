@@ -227,10 +227,14 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, kind apiKind, re
 // headers. Bodies are bounded by the Server's own body deadline
 // (WithBodyTimeout), so it can be set per server and tested.
 func NewHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
+	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	if s, ok := h.(*Server); ok {
+		srv.RegisterOnShutdown(s.endStreams) // Shutdown waits for idle connections; a stream never idles
+	}
+	return srv
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,6 +73,9 @@ type serverConfig struct {
 	insecure       bool          // off loopback without keys, on purpose
 	policyCeiling  router.Policy // the operator's policy: requests may only narrow it ("" = none)
 	budget         *router.Budget
+	activity       Activity      // nil: the dashboard's activity is empty
+	maxStreams     int           // open /swarm/v1/events streams
+	eventInterval  time.Duration // swarm view refresh or heartbeat on a stream
 }
 
 // WithRegistry registers the HTTP metrics in reg and serves reg on /metrics,
@@ -129,7 +133,8 @@ func WithBudget(b *router.Budget) Option { return func(c *serverConfig) { c.budg
 
 // Server is the node's HTTP surface: OpenAI- and Ollama-compatible APIs, the
 // native API, health, metrics and the dashboard. It holds no goroutines of its
-// own and all its state is fixed at construction, so it needs no Close.
+// own, so it needs no Close; its event streams run in their requests'
+// goroutines and end when the http.Server from NewHTTPServer shuts down.
 type Server struct {
 	engine       Engine
 	cfg          serverConfig
@@ -140,6 +145,9 @@ type Server struct {
 	guardMetrics *guardMetrics
 	gather       http.Handler
 	now          func() time.Time // a seam so golden files can pin timestamps
+	streams      chan struct{}    // one token per open event stream
+	closing      chan struct{}    // closed by endStreams
+	closeOnce    sync.Once
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -155,12 +163,17 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 		maxPromptBytes: MaxPromptBytes,
 		askTimeout:     DefaultAskTimeout,
 		bodyTimeout:    DefaultBodyTimeout,
+		maxStreams:     DefaultMaxEventStreams,
+		eventInterval:  DefaultEventInterval,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
+	}
+	if cfg.activity == nil {
+		cfg.activity = (*QueryLog)(nil)
 	}
 	if cfg.registry == nil {
 		cfg.registry = prometheus.NewRegistry()
@@ -175,6 +188,10 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("new api server: ask timeout %v must be positive", cfg.askTimeout)
 	case cfg.bodyTimeout <= 0:
 		return nil, fmt.Errorf("new api server: body timeout %v must be positive", cfg.bodyTimeout)
+	case cfg.maxStreams < 1:
+		return nil, fmt.Errorf("new api server: max event streams %d must be positive", cfg.maxStreams)
+	case cfg.eventInterval <= 0:
+		return nil, fmt.Errorf("new api server: event interval %v must be positive", cfg.eventInterval)
 	}
 	if cfg.policyCeiling != "" {
 		if _, err := router.UnderCeiling(cfg.policyCeiling, ""); err != nil {
@@ -207,6 +224,8 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 		guardMetrics: gm,
 		gather:       promhttp.HandlerFor(cfg.registry, promhttp.HandlerOpts{}),
 		now:          time.Now,
+		streams:      make(chan struct{}, cfg.maxStreams),
+		closing:      make(chan struct{}),
 	}
 	s.routes()
 	s.handler = s.guard(s.mux)
@@ -243,6 +262,8 @@ func (s *Server) routes() {
 		{kindNative, http.MethodPost, "/swarm/v1/ask", s.handleAsk},
 		{kindNative, http.MethodGet, "/swarm/v1/peers", s.handlePeers},
 		{kindNative, http.MethodGet, "/swarm/v1/cms", s.handleRecords},
+		{kindNative, http.MethodGet, "/swarm/v1/activity", s.handleActivity},
+		{kindNative, http.MethodGet, "/swarm/v1/events", s.handleEvents},
 		{kindNative, http.MethodGet, "/healthz", s.handleHealth},
 		{kindNative, http.MethodGet, "/metrics", s.gather.ServeHTTP},
 		{kindNative, http.MethodGet, "/{$}", s.handleDashboard},
