@@ -15,9 +15,16 @@
 //     tests run on fakes without a swarm. Its privacy layer (privacy.go)
 //     applies router's protection to what leaves the device for the cloud FM
 //     and for peers.
-//   - finder: ranks the connected peers' records for a query (discovery).
+//   - finder: ranks the connected peers' records for a query (discovery),
+//     and lists the peers serving a model by name (swarmmodels.go: every
+//     model in the swarm can be named on every node; the pipeline asks a
+//     peer serving it directly, in router.DecideNamedModel's order).
 //   - engine: the api.Engine the HTTP API serves; the pipeline answers, the
 //     views read the model, the host and the store.
+//
+// At start the node locks --data-dir (one node per identity) and checks its
+// fixed libp2p TCP ports are free, so a second node on either fails with an
+// error that says so.
 //
 // Every routing decision is router's: the pipeline computes the features,
 // calls router's Decide functions at each step (before and after the local

@@ -12,7 +12,9 @@
 // Both answer from a workload (testnet/workload): they find the item behind
 // the prompt and answer it right or wrong, deterministically from a hash of
 // (seed, model, qid, sampling options) against the profile's accuracy. A wrong
-// answer is a plausible distractor. Every model name starts with "sim-",
+// answer is a plausible distractor. The example questions the README and the
+// demo show are known too (as easy items outside the workload, so evaluations
+// never see them), and a conversation is answered from its last user turn. Every model name starts with "sim-",
 // /api/version reports "<ollama version>-swarmllm-sim", and both servers have
 // a /sim/ control plane (down, up, stats) for tests.
 //
