@@ -21,6 +21,9 @@ const (
 	DefaultEventInterval = 5 * time.Second
 	// eventWriteTimeout drops a client that stops reading.
 	eventWriteTimeout = 10 * time.Second
+	// activityMinGap spaces a stream's activity events: a busy node sends
+	// the latest view a few times a second, not one per query.
+	activityMinGap = 250 * time.Millisecond
 )
 
 // Event names on /swarm/v1/events.
@@ -71,7 +74,8 @@ func (s *Server) swarmView(r *http.Request) SwarmView {
 }
 
 // handleEvents streams server-sent events: the swarm view and the activity
-// at once, the activity again after every finished query, the swarm view
+// at once, the activity again after finished queries (at most one event per
+// activityMinGap, carrying the latest view), the swarm view
 // when it changed, and a heartbeat comment otherwise. It runs in the
 // request's own goroutine and returns when the client goes, a write stalls,
 // or the HTTP server shuts down.
@@ -90,6 +94,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return // a HEAD would otherwise hold its place with a body nobody reads
+	}
 
 	send := func(event string, data []byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
@@ -111,6 +118,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if !send("", []byte("retry: 3000\n\n")) || !send(EventSwarm, lastSwarm) || !send(EventActivity, marshal(s.activityView(r))) {
 		return
 	}
+	lastActivity := time.Now()
+	var due <-chan time.Time // set while a change waits for activityMinGap to pass
 	tick := time.NewTicker(s.cfg.eventInterval)
 	defer tick.Stop()
 	for {
@@ -120,7 +129,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		case <-s.closing:
 			return
 		case <-changed:
-			changed = s.cfg.activity.Changed()
+			changed, due = nil, time.After(time.Until(lastActivity.Add(activityMinGap)))
+		case <-due:
+			due, changed = nil, s.cfg.activity.Changed()
+			lastActivity = time.Now()
 			if !send(EventActivity, marshal(s.activityView(r))) {
 				return
 			}

@@ -180,6 +180,20 @@ func TestEventStream(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a burst of queries ends with a view holding all of them", func(t *testing.T) {
+		for range 5 {
+			log.Record(sampleTrace(), time.Now())
+		}
+		for {
+			var av ActivityView
+			if err := json.Unmarshal([]byte(es.next(t, EventActivity).Data), &av); err != nil {
+				t.Fatal(err)
+			}
+			if len(av.Recent) == 6 {
+				break
+			}
+		}
+	})
 	t.Run("heartbeats while nothing changes", func(t *testing.T) {
 		es.next(t, "comment")
 		es.next(t, "comment")
@@ -206,6 +220,25 @@ func TestEventStream(t *testing.T) {
 		for range open.events { // must end
 		}
 	})
+}
+
+// A HEAD gets the stream's headers and ends, leaving its place to a GET.
+func TestEventStreamHead(t *testing.T) {
+	s, err := NewServer(newFakeEngine(), WithMaxEventStreams(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := startHTTP(t, s)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodHead, base+"/swarm/v1/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("HEAD: %d %v", resp.StatusCode, resp.Header)
+	}
+	openEventsOnceFree(t, base).next(t, EventSwarm)
 }
 
 func TestActivityJSON(t *testing.T) {
