@@ -198,6 +198,17 @@ func TestEventStream(t *testing.T) {
 		es.next(t, "comment")
 		es.next(t, "comment")
 	})
+	t.Run("the open stream is counted", func(t *testing.T) {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "\nswarmllm_http_event_streams 1\n") {
+			t.Errorf("metrics lack swarmllm_http_event_streams 1:\n%s", body)
+		}
+	})
 	t.Run("one stream too many gets 503", func(t *testing.T) {
 		if _, status := openEvents(t, base); status != http.StatusServiceUnavailable {
 			t.Errorf("second stream: %d, want 503", status)

@@ -227,6 +227,13 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 		streams:      make(chan struct{}, cfg.maxStreams),
 		closing:      make(chan struct{}),
 	}
+	streams := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "swarmllm_http_event_streams",
+		Help: "Open /swarm/v1/events streams (dashboards watching this node).",
+	}, func() float64 { return float64(len(s.streams)) })
+	if err := cfg.registry.Register(streams); err != nil {
+		return nil, fmt.Errorf("new api server: %w", err)
+	}
 	s.routes()
 	s.handler = s.guard(s.mux)
 	return s, nil
