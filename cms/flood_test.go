@@ -144,8 +144,8 @@ func TestRecordFlood(t *testing.T) {
 	start := time.Now()
 	var skew atomic.Int64
 	clock := func() time.Time { return start.Add(time.Duration(skew.Load())) }
-	reg := prometheus.NewRegistry()
-	victim := newTestNode(t, nodeConfig{opts: []Option{WithRegisterer(reg), WithStrangerGrace(grace), WithClock(clock)}})
+	victim := newTestNode(t, nodeConfig{opts: []Option{WithStrangerGrace(grace), WithClock(clock)}})
+	reg := victim.reg
 
 	before := heapInUse()
 	flood(t, victim, reg, floodSize, clock)
@@ -197,10 +197,9 @@ func BenchmarkRecordFlood(b *testing.B) {
 			var grown int64
 			var kept, viewBytes int
 			for b.Loop() {
-				reg := prometheus.NewRegistry()
-				victim := newTestNode(b, nodeConfig{opts: append([]Option{WithRegisterer(reg)}, bc.opts...)})
+				victim := newTestNode(b, nodeConfig{opts: bc.opts})
 				before := heapInUse()
-				flood(b, victim, reg, floodSize, time.Now)
+				flood(b, victim, victim.reg, floodSize, time.Now)
 				grown = int64(heapInUse()) - int64(before)
 				kept = len(victim.store.Records())
 				body, err := json.Marshal(victim.store.Views())

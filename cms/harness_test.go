@@ -10,6 +10,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/swarmllm/swarmllm/cms/cmspb"
@@ -50,7 +51,8 @@ type testNode struct {
 	ps     *pubsub.PubSub
 	store  *Store
 	self   *selfDesc
-	cancel context.CancelFunc // stops gossipsub
+	reg    *prometheus.Registry // the store's metrics
+	cancel context.CancelFunc   // stops gossipsub
 	closed bool
 }
 
@@ -103,7 +105,9 @@ func newTestNode(t testing.TB, cfg nodeConfig) *testNode {
 	if err := ps.RegisterTopicValidator(name, store.GossipValidator()); err != nil {
 		t.Fatal(err)
 	}
-	n := &testNode{h: h, kad: kad, ps: ps, store: store, self: self, cancel: cancel}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(store.Collectors()...)
+	n := &testNode{h: h, kad: kad, ps: ps, store: store, self: self, reg: reg, cancel: cancel}
 	t.Cleanup(n.close)
 	return n
 }

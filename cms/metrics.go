@@ -1,11 +1,6 @@
 package cms
 
-import (
-	"errors"
-	"fmt"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
 // Label values.
 const (
@@ -28,8 +23,8 @@ type metrics struct {
 	lookup   *prometheus.HistogramVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
+func newMetrics() *metrics {
+	return &metrics{
 		records: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "swarmllm_cms_records",
 			Help: "Unexpired capability records of other peers in the local cache.",
@@ -52,17 +47,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9), // 0.5 ms .. 33 s
 		}, []string{"kind"}),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	var errs []error
-	for _, c := range []prometheus.Collector{m.records, m.publish, m.received, m.expired, m.lookup} {
-		errs = append(errs, reg.Register(c))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("register cms metrics: %w", err)
-	}
-	return m, nil
+}
+
+// Collectors are the store's metrics, for the caller to register (the
+// store registers nothing itself).
+func (s *Store) Collectors() []prometheus.Collector {
+	m := s.m
+	return []prometheus.Collector{m.records, m.publish, m.received, m.expired, m.lookup}
 }
 
 func result(err error) string {

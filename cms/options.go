@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 type config struct {
@@ -19,7 +17,6 @@ type config struct {
 	strangerGrace   time.Duration
 	now             func() time.Time
 	embedder        Embedder
-	registerer      prometheus.Registerer
 	log             *slog.Logger
 }
 
@@ -107,9 +104,6 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // it (or with LexicalEmbedder, whose vectors any peer recomputes for free)
 // records carry no embedding.
 func WithEmbedder(e Embedder) Option { return func(c *config) { c.embedder = e } }
-
-// WithRegisterer registers the store's metrics (default: not registered).
-func WithRegisterer(r prometheus.Registerer) Option { return func(c *config) { c.registerer = r } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }

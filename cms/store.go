@@ -126,10 +126,7 @@ func New(h host.Host, d Routing, t Topic, self SelfSource, opts ...Option) (*Sto
 	if priv == nil {
 		return nil, fmt.Errorf("new cms store: no private key for host %s", h.ID())
 	}
-	m, err := newMetrics(cfg.registerer)
-	if err != nil {
-		return nil, fmt.Errorf("new cms store: %w", err)
-	}
+	m := newMetrics()
 	// Room for a burst of announcements (every peer re-announcing when a
 	// node joins) while the receiver verifies signatures.
 	sub, err := t.Subscribe(pubsub.WithBufferSize(256))

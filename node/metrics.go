@@ -1,13 +1,10 @@
 package node
 
-import (
-	"fmt"
+import "github.com/prometheus/client_golang/prometheus"
 
-	"github.com/prometheus/client_golang/prometheus"
-)
-
-// nodeMetrics are the query pipeline's counters; the API, CMS and collab
-// packages register their own on the same registry.
+// nodeMetrics are the query pipeline's counters. Like the API's, the CMS's
+// and collab's, they are registered with the others by New, in one place
+// (node/internal/metrics).
 type nodeMetrics struct {
 	queries prometheus.Counter
 	failed  prometheus.Counter
@@ -15,8 +12,8 @@ type nodeMetrics struct {
 	latency *prometheus.HistogramVec
 }
 
-func newNodeMetrics(reg prometheus.Registerer) (*nodeMetrics, error) {
-	m := &nodeMetrics{
+func newNodeMetrics() *nodeMetrics {
+	return &nodeMetrics{
 		queries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "swarmllm_query_received_total", Help: "Queries this node was asked to answer.",
 		}),
@@ -32,10 +29,8 @@ func newNodeMetrics(reg prometheus.Registerer) (*nodeMetrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14), // 5 ms … 41 s
 		}, []string{"route"}),
 	}
-	for _, c := range []prometheus.Collector{m.queries, m.failed, m.routes, m.latency} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register query metrics: %w", err)
-		}
-	}
-	return m, nil
+}
+
+func (m *nodeMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.queries, m.failed, m.routes, m.latency}
 }

@@ -19,12 +19,12 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/swarmllm/swarmllm/cms"
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/collab"
 	"github.com/swarmllm/swarmllm/node/config"
+	"github.com/swarmllm/swarmllm/node/internal/metrics"
 	"github.com/swarmllm/swarmllm/node/p2p"
 	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/protocol"
@@ -44,6 +44,8 @@ type Node struct {
 	dirLock *os.File // held on --data-dir while the node lives
 	log     *slog.Logger
 	reg     *prometheus.Registry
+	// unregister takes the node's metrics out of reg again, at Close.
+	unregister func()
 
 	host   host.Host
 	allow  *p2p.Allowlist // nil without --allow-peers
@@ -85,8 +87,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // WithHealthInterval sets how often the model backend is probed (default 5 s).
 func WithHealthInterval(d time.Duration) Option { return func(o *options) { o.healthInterval = d } }
 
-// WithRegistry sets the Prometheus registry /metrics serves (default a fresh one,
-// so several in-process nodes never collide).
+// WithRegistry sets the Prometheus registry /metrics serves (default a fresh
+// one). The node registers every area's metrics in it, the Go and process
+// collectors included, so it must be this node's alone; Close unregisters them.
 func WithRegistry(r *prometheus.Registry) Option { return func(o *options) { o.reg = r } }
 
 // New validates cfg, loads or creates the identity, and starts the libp2p host,
@@ -102,7 +105,6 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	}
 	if o.reg == nil {
 		o.reg = prometheus.NewRegistry()
-		o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{cfg: cfg, log: o.log, reg: o.reg, opts: o, ctx: ctx, cancel: cancel}
@@ -160,12 +162,20 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 		return nil, fmt.Errorf("new node: listen for HTTP API on %s: %w", cfg.APIAddr, err)
 	}
 	n.apiLn = nodeapi.LimitConnsPerIP(n.apiLn, nodeapi.DefaultMaxConnsPerIP)
-	// Built here, not in Run, so a Close racing Run never sees it half made.
-	h, err := n.httpHandler()
+	api, err := n.newAPI()
 	if err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n.apiSrv = nodeapi.NewHTTPServer(h)
+	// Built here, not in Run, so a Close racing Run never sees it half made.
+	n.apiSrv = nodeapi.NewHTTPServer(api)
+	// Every area's metrics, registered in one place, all or none.
+	cs := append(metrics.Runtime(), n.engine.metrics.collectors()...)
+	cs = append(cs, n.cms.Collectors()...)
+	cs = append(cs, n.collab.Collectors()...)
+	cs = append(cs, api.Collectors()...)
+	if n.unregister, err = metrics.Register(n.reg, cs...); err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	return n, nil
 }
 
@@ -279,6 +289,9 @@ func (n *Node) Close() error {
 				errs = append(errs, fmt.Errorf("stop libp2p host: %w", err))
 			}
 		}
+		if n.unregister != nil {
+			n.unregister() // the registry can take a node rebuilt in process
+		}
 		if n.dirLock != nil {
 			_ = n.dirLock.Close() // releases the lock
 		}
@@ -315,7 +328,7 @@ func (n *Node) build() error {
 	if err != nil {
 		return fmt.Errorf("join %s: %w", protocol.TopicCMS, err)
 	}
-	if n.cms, err = cms.New(n.host, n.dht, topic, n.model, cms.WithEmbedder(emb), cms.WithRegisterer(n.reg), cms.WithLogger(n.log)); err != nil {
+	if n.cms, err = cms.New(n.host, n.dht, topic, n.model, cms.WithEmbedder(emb), cms.WithLogger(n.log)); err != nil {
 		return fmt.Errorf("start capability store: %w", err)
 	}
 	if err := n.ps.RegisterTopicValidator(protocol.TopicCMS, n.cms.GossipValidator()); err != nil {
@@ -329,7 +342,7 @@ func (n *Node) build() error {
 		return fmt.Errorf("reputation: %w", err)
 	}
 	if n.collab, err = collab.New(n.host, n.ps, n.model,
-		collab.WithLogger(n.log), collab.WithRegisterer(n.reg),
+		collab.WithLogger(n.log),
 		collab.WithThresholds(rules.Thresholds), collab.WithReputation(reputation)); err != nil {
 		return fmt.Errorf("start collaboration: %w", err)
 	}
@@ -361,9 +374,7 @@ func (n *Node) newPipeline(rules router.Rules, reputation *router.Reputation, em
 	if p.queries, err = nodeapi.NewQueryLog(nodeapi.DefaultRecentQueries); err != nil {
 		return nil, err
 	}
-	if p.metrics, err = newNodeMetrics(n.reg); err != nil {
-		return nil, err
-	}
+	p.metrics = newNodeMetrics()
 	if p.classifier, err = router.NewClassifier(); err != nil {
 		return nil, fmt.Errorf("classifier: %w", err)
 	}
@@ -380,10 +391,10 @@ func (n *Node) newPipeline(rules router.Rules, reputation *router.Reputation, em
 	return p, nil
 }
 
-// httpHandler is the HTTP API over the node's engine.
-func (n *Node) httpHandler() (http.Handler, error) {
+// newAPI is the HTTP API over the node's engine.
+func (n *Node) newAPI() (*nodeapi.Server, error) {
 	srv, err := nodeapi.NewServer(n.engine,
-		nodeapi.WithRegistry(n.reg),
+		nodeapi.WithGatherer(n.reg),
 		nodeapi.WithLogger(n.log),
 		nodeapi.WithVersion(Version),
 		nodeapi.WithAskTimeout(n.cfg.LocalTimeout+n.cfg.RoundTimeout),

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/prometheus/client_golang/prometheus"
 
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/collab"
@@ -341,10 +340,8 @@ func testPipeline(t *testing.T, self string, model ownModel, peers peerFinder, s
 	if cloud != nil {
 		p.cloud = cloud
 	}
+	p.metrics = newNodeMetrics()
 	var err error
-	if p.metrics, err = newNodeMetrics(prometheus.NewRegistry()); err != nil {
-		t.Fatal(err)
-	}
 	if p.classifier, err = router.NewClassifier(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ type guardMetrics struct {
 	keyed   *prometheus.CounterVec
 }
 
-func newGuardMetrics(reg prometheus.Registerer) (*guardMetrics, error) {
-	m := &guardMetrics{
+func newGuardMetrics() *guardMetrics {
+	return &guardMetrics{
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "swarmllm_api_refused_total",
 			Help: "HTTP requests refused before their endpoint ran, by reason (host, origin, content_type, slow_body, auth, quota, policy).",
@@ -20,10 +20,4 @@ func newGuardMetrics(reg prometheus.Registerer) (*guardMetrics, error) {
 			Help: "HTTP requests authenticated by an API key, by the key's name.",
 		}, []string{"key"}),
 	}
-	for _, c := range []prometheus.Collector{m.refused, m.keyed} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
 }

@@ -14,8 +14,8 @@ type httpMetrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
-	m := &httpMetrics{
+func newHTTPMetrics() *httpMetrics {
+	return &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "swarmllm_http_requests_total",
 			Help: "HTTP requests served, by endpoint and status code.",
@@ -27,12 +27,13 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
 		}, []string{"route"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+}
+
+// Collectors are the API's metrics, for whoever composes the server to
+// register (the node; a server standing alone registers them in its own
+// registry). The server registers nothing in a registry it was given.
+func (s *Server) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.metrics.requests, s.metrics.duration, s.guardMetrics.refused, s.guardMetrics.keyed, s.streamGauge}
 }
 
 // statusRecorder remembers the status a handler wrote. Unwrap lets

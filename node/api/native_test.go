@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/swarmllm/swarmllm/node/internal/metrics"
 	"github.com/swarmllm/swarmllm/router"
 )
 
@@ -185,14 +189,28 @@ func TestNewServerValidates(t *testing.T) {
 	}
 }
 
-func TestSharedRegistry(t *testing.T) {
-	s1, err := NewServer(newFakeEngine())
+// A server given a gatherer serves it on /metrics and registers nothing in
+// it: its composer registers the server's collectors (the node does).
+func TestGathererServedAsGiven(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	other := prometheus.NewCounter(prometheus.CounterOpts{Name: "swarmllm_test_other_total", Help: "another area's metric"})
+	reg.MustRegister(other)
+	s, err := NewServer(newFakeEngine(), WithGatherer(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := s1.cfg.registry
-	if _, err := NewServer(newFakeEngine(), WithRegistry(reg)); err == nil {
-		t.Error("two servers registered the same metrics in one registry without an error")
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	_, _, body := do(t, srv, http.MethodGet, "/metrics", nil, nil)
+	if !bytes.Contains(body, []byte("swarmllm_test_other_total")) || bytes.Contains(body, []byte("swarmllm_http_requests_total")) {
+		t.Fatalf("/metrics before registering the server's collectors:\n%s", body)
+	}
+	if _, err := metrics.Register(reg, s.Collectors()...); err != nil {
+		t.Fatal(err)
+	}
+	_, _, body = do(t, srv, http.MethodGet, "/metrics", nil, nil)
+	if !bytes.Contains(body, []byte("swarmllm_http_requests_total")) {
+		t.Fatalf("/metrics after registering the server's collectors lacks them:\n%s", body)
 	}
 }
 

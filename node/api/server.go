@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/swarmllm/swarmllm/node/internal/metrics"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
 )
@@ -59,7 +59,7 @@ const (
 type Option func(*serverConfig)
 
 type serverConfig struct {
-	registry       *prometheus.Registry
+	gatherer       prometheus.Gatherer
 	logger         *slog.Logger
 	version        string
 	maxBodyBytes   int64
@@ -78,11 +78,12 @@ type serverConfig struct {
 	eventInterval  time.Duration // swarm view refresh or heartbeat on a stream
 }
 
-// WithRegistry registers the HTTP metrics in reg and serves reg on /metrics,
-// so one registry can expose every area's metrics. By default the server
-// makes its own registry with the Go and process collectors.
-func WithRegistry(reg *prometheus.Registry) Option {
-	return func(c *serverConfig) { c.registry = reg }
+// WithGatherer serves g on /metrics, so one registry can expose every area's
+// metrics; the caller registers the server's Collectors in it. By default the
+// server serves a registry of its own with its collectors and the Go and
+// process ones.
+func WithGatherer(g prometheus.Gatherer) Option {
+	return func(c *serverConfig) { c.gatherer = g }
 }
 
 // WithLogger sets the logger (default slog.Default()).
@@ -144,9 +145,10 @@ type Server struct {
 	metrics      *httpMetrics
 	guardMetrics *guardMetrics
 	gather       http.Handler
-	now          func() time.Time // a seam so golden files can pin timestamps
-	streams      chan struct{}    // one token per open event stream
-	closing      chan struct{}    // closed by endStreams
+	streamGauge  prometheus.GaugeFunc // open event streams
+	now          func() time.Time     // a seam so golden files can pin timestamps
+	streams      chan struct{}        // one token per open event stream
+	closing      chan struct{}        // closed by endStreams
 	closeOnce    sync.Once
 }
 
@@ -174,10 +176,6 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 	}
 	if cfg.activity == nil {
 		cfg.activity = (*QueryLog)(nil)
-	}
-	if cfg.registry == nil {
-		cfg.registry = prometheus.NewRegistry()
-		cfg.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	switch {
 	case cfg.maxPromptBytes <= 0 || cfg.maxPromptBytes > PromptBytesCeiling:
@@ -207,33 +205,30 @@ func NewServer(engine Engine, opts ...Option) (*Server, error) {
 		}
 		cfg.corsOrigins[i] = strings.TrimSuffix(o, "/") // browsers send no trailing slash
 	}
-	m, err := newHTTPMetrics(cfg.registry)
-	if err != nil {
-		return nil, fmt.Errorf("new api server: %w", err)
-	}
-	gm, err := newGuardMetrics(cfg.registry)
-	if err != nil {
-		return nil, fmt.Errorf("new api server: %w", err)
-	}
 	s := &Server{
 		engine:       engine,
 		cfg:          cfg,
 		mux:          http.NewServeMux(),
 		hosts:        newHostPolicy(cfg.listenAddr, cfg.extraHosts),
-		metrics:      m,
-		guardMetrics: gm,
-		gather:       promhttp.HandlerFor(cfg.registry, promhttp.HandlerOpts{}),
+		metrics:      newHTTPMetrics(),
+		guardMetrics: newGuardMetrics(),
 		now:          time.Now,
 		streams:      make(chan struct{}, cfg.maxStreams),
 		closing:      make(chan struct{}),
 	}
-	streams := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	s.streamGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "swarmllm_http_event_streams",
 		Help: "Open /swarm/v1/events streams (dashboards watching this node).",
 	}, func() float64 { return float64(len(s.streams)) })
-	if err := cfg.registry.Register(streams); err != nil {
-		return nil, fmt.Errorf("new api server: %w", err)
+	g := cfg.gatherer
+	if g == nil {
+		reg := prometheus.NewRegistry()
+		if _, err := metrics.Register(reg, append(metrics.Runtime(), s.Collectors()...)...); err != nil {
+			return nil, fmt.Errorf("new api server: %w", err)
+		}
+		g = reg
 	}
+	s.gather = promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 	s.routes()
 	s.handler = s.guard(s.mux)
 	return s, nil

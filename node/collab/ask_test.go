@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/swarmllm/swarmllm/protocol"
@@ -352,9 +353,28 @@ func TestAskAfterClose(t *testing.T) {
 		t.Errorf("RunRound after Close: %v", err)
 	}
 	// A stream to a closed Collab is refused, and another one can take its place on the same host.
-	c2, err := New(n.h, n.ps, n.ans, WithRegisterer(n.reg))
+	c2, err := New(n.h, n.ps, n.ans)
 	if err != nil {
-		t.Fatalf("New after Close on the same host, pubsub and registry: %v", err)
+		t.Fatalf("New after Close on the same host and pubsub: %v", err)
 	}
 	_ = c2.Close()
+}
+
+// Collab registers nothing itself; its collectors register as one set (the
+// node does it) and carry the counters the tests read.
+func TestCollectors(t *testing.T) {
+	n := newNode(t, nodeOpts{})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(n.c.Collectors()...)
+	n.c.m.asks.WithLabelValues("ok").Inc()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "swarmllm_collab_asks_total" {
+			return
+		}
+	}
+	t.Fatalf("swarmllm_collab_asks_total not gathered from %d families", len(mfs))
 }

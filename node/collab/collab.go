@@ -78,10 +78,7 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 			return nil, fmt.Errorf("new collab: %w", err)
 		}
 	}
-	m, err := newMetrics(cfg.registerer)
-	if err != nil {
-		return nil, fmt.Errorf("new collab: %w", err)
-	}
+	m := newMetrics()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Collab{
 		h: h, ps: ps, local: local, self: h.ID(), cfg: cfg, m: m,
@@ -142,7 +139,6 @@ func (c *Collab) teardown() {
 			c.log.Debug("leave rounds topic", "err", err)
 		}
 	}
-	c.m.unregister()
 }
 
 // enter registers an in-flight call or handler with Close; false after Close.

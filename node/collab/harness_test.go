@@ -57,7 +57,6 @@ type testNode struct {
 	ps  *pubsub.PubSub
 	c   *Collab
 	ans *fakeAnswerer
-	reg *prometheus.Registry
 }
 
 func (n *testNode) id() peer.ID { return n.h.ID() }
@@ -76,17 +75,16 @@ func newNode(t testing.TB, o nodeOpts) *testNode {
 	}
 	h := p2ptest.NewHost(t)
 	ps := p2ptest.GossipSub(t.Context(), t, h, o.psOpts...)
-	reg := prometheus.NewRegistry()
 	var local Answerer = o.ans
 	if o.local != nil {
 		local = o.local
 	}
-	c, err := New(h, ps, local, append([]Option{WithRegisterer(reg), WithLogger(testLogger())}, o.opts...)...)
+	c, err := New(h, ps, local, append([]Option{WithLogger(testLogger())}, o.opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	return &testNode{h: h, ps: ps, c: c, ans: o.ans, reg: reg}
+	return &testNode{h: h, ps: ps, c: c, ans: o.ans}
 }
 
 func testLogger() *slog.Logger {

@@ -1,11 +1,6 @@
 package collab
 
-import (
-	"errors"
-	"fmt"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
 	asks      *prometheus.CounterVec
@@ -14,16 +9,13 @@ type metrics struct {
 	roundTime prometheus.Histogram
 	messages  *prometheus.CounterVec
 	votes     *prometheus.CounterVec
-	reg       prometheus.Registerer
-	mine      []prometheus.Collector // the ones this instance registered
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
-		asks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "swarmllm_collab_asks_total",
-			Help: "Asks this node served, by result (ok, bad_request, busy (at capacity or over the peer's rate), backend_down, deadline, internal, stream_error).",
-		}, []string{"result"}),
+func newMetrics() *metrics {
+	return &metrics{asks: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "swarmllm_collab_asks_total",
+		Help: "Asks this node served, by result (ok, bad_request, busy (at capacity or over the peer's rate), backend_down, deadline, internal, stream_error).",
+	}, []string{"result"}),
 		askTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "swarmllm_collab_ask_duration_seconds",
 			Help:    "Time to serve one ask, from stream open to response written.",
@@ -46,32 +38,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "swarmllm_collab_votes_total",
 			Help: "Opens naming this node as a participant, by what it did (cast, no-answer, digest-mismatch, already-voted, publish-error).",
 		}, []string{"result"}),
-		reg: reg,
 	}
-	if reg == nil {
-		return m, nil
-	}
-	var errs []error
-	for _, c := range []prometheus.Collector{m.asks, m.askTime, m.rounds, m.roundTime, m.messages, m.votes} {
-		if err := reg.Register(c); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		m.mine = append(m.mine, c)
-	}
-	if err := errors.Join(errs...); err != nil {
-		m.unregister()
-		return nil, fmt.Errorf("register collab metrics: %w", err)
-	}
-	return m, nil
 }
 
-// unregister frees the names this instance took, so a node rebuilt on the
-// same registry (tests, restarts in process) can register them again.
-// Unregister matches by descriptor, so only our own registrations are undone.
-func (m *metrics) unregister() {
-	for _, c := range m.mine {
-		m.reg.Unregister(c)
-	}
-	m.mine = nil
+// Collectors are collaboration's metrics, for the caller to register
+// (Collab registers nothing itself).
+func (c *Collab) Collectors() []prometheus.Collector {
+	m := c.m
+	return []prometheus.Collector{m.asks, m.askTime, m.rounds, m.roundTime, m.messages, m.votes}
 }

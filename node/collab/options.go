@@ -6,15 +6,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
 )
 
 type config struct {
 	log           *slog.Logger
-	registerer    prometheus.Registerer
 	maxConcurrent int
 	askShare      float64       // share of the model's time one peer may use
 	askBurst      time.Duration // model time a peer may use at once before the share applies
@@ -83,9 +80,6 @@ type Option func(*config)
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
-
-// WithRegisterer registers the package's metrics there (default: none).
-func WithRegisterer(r prometheus.Registerer) Option { return func(c *config) { c.registerer = r } }
 
 // WithMaxConcurrent bounds the asks this node answers at once (default 4);
 // one more is refused with BUSY at once, so the asker can count it lost

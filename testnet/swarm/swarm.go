@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/swarmllm/swarmllm/node"
 	"github.com/swarmllm/swarmllm/node/config"
@@ -170,10 +169,8 @@ func (s *Swarm) Add(ns NodeSpec) (int, error) {
 	if s.spec.Configure != nil {
 		s.spec.Configure(i, &cfg)
 	}
-	// A registry per node, with the collectors node.New adds to its own
-	// default one, so every node's /metrics reads the same as outside the harness.
+	// A registry per node, kept so tools can read each node's metrics.
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := append([]node.Option{node.WithLogger(s.log.With("node", cfg.Name)), node.WithRegistry(reg)}, s.spec.NodeOptions...)
 	n, err := node.New(cfg, opts...)
 	if err != nil {
