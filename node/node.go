@@ -68,6 +68,9 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// runMu orders what Run starts (mDNS, the HTTP server's goroutine)
+	// before Close stops it: Run and Close may be called from different goroutines.
+	runMu     sync.Mutex
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -197,7 +200,9 @@ func (n *Node) APIAddr() string { return n.apiLn.Addr().String() }
 // Run starts discovery and serves the HTTP API until ctx
 // is done or Close is called. It returns nil on a clean stop.
 func (n *Node) Run(ctx context.Context) error {
+	n.runMu.Lock()
 	if n.ctx.Err() != nil {
+		n.runMu.Unlock()
 		return ErrClosed
 	}
 	if len(n.cfg.Bootstrap) > 0 {
@@ -213,6 +218,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.cfg.MDNS {
 		n.mdns = mdns.NewMdnsService(n.host, mdnsService, n.conn)
 		if err := n.mdns.Start(); err != nil {
+			n.runMu.Unlock()
 			return fmt.Errorf("run node: start mDNS: %w", err)
 		}
 	}
@@ -226,6 +232,7 @@ func (n *Node) Run(ctx context.Context) error {
 			serveErr <- err
 		}
 	}()
+	n.runMu.Unlock()
 	select {
 	case <-ctx.Done():
 		return nil
@@ -242,6 +249,8 @@ func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
 		n.cancel()
+		n.runMu.Lock() // a Run under way has started all it starts; later ones see ctx cancelled
+		defer n.runMu.Unlock()
 		if n.apiSrv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			if err := n.apiSrv.Shutdown(ctx); err != nil {
