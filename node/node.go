@@ -390,8 +390,12 @@ func (n *Node) newPipeline(rules router.Rules, reputation *router.Reputation, em
 	if p.budget, err = router.NewBudget(n.cfg.BudgetOptions(n.apiKeys)...); err != nil {
 		return nil, fmt.Errorf("cloud budget: %w", err)
 	}
+	if p.cloudBreaker, err = router.NewBreaker(cloudCooldown, cloudMaxCooldown); err != nil {
+		return nil, fmt.Errorf("cloud breaker: %w", err)
+	}
 	if n.cfg.CloudURL != "" {
-		cloud, err := slm.NewCloud(n.cfg.CloudURL, n.cfg.CloudModel, n.cfg.CloudAPIKey)
+		cloud, err := slm.NewCloud(n.cfg.CloudURL, n.cfg.CloudModel, n.cfg.CloudAPIKey,
+			slm.WithCloudTimeouts(n.cfg.CloudConnectTimeout, n.cfg.CloudFirstByteTimeout))
 		if err != nil {
 			return nil, err
 		}

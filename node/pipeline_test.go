@@ -351,5 +351,8 @@ func testPipeline(t *testing.T, self string, model ownModel, peers peerFinder, s
 	if p.reputation, err = router.NewReputation(); err != nil {
 		t.Fatal(err)
 	}
+	if p.cloudBreaker, err = router.NewBreaker(cloudCooldown, cloudMaxCooldown); err != nil {
+		t.Fatal(err)
+	}
 	return p
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -18,9 +17,13 @@ import (
 	"github.com/swarmllm/swarmllm/router"
 )
 
-// cloudCooldown is how long the cloud FM counts as down after a failed call,
-// so a dead endpoint does not add its timeout to every query.
-const cloudCooldown = 30 * time.Second
+// A failed or hung cloud FM counts as down for cloudCooldown, doubling with
+// each failed probe up to cloudMaxCooldown (router.Breaker), so a dead
+// endpoint costs one call's deadline per cooldown, not one per query.
+const (
+	cloudCooldown    = 10 * time.Second
+	cloudMaxCooldown = 2 * time.Minute
+)
 
 // ownModel is this node's own model as the pipeline uses it (localModel).
 type ownModel interface {
@@ -60,26 +63,25 @@ var (
 // peers, runs chains and vote rounds, summons the cloud FM, and follows
 // router's decision at every step; it makes none of its own.
 type pipeline struct {
-	self        string // this node's peer id, for traces and its own proposal
-	model       ownModel
-	peers       peerFinder
-	swarm       swarmCaller
-	cloud       cloudFM  // nil when no cloud FM is configured
-	selfDomains []string // normalized --domains
-	classifier  *router.Classifier
-	rules       router.Rules
-	budget      *router.Budget
-	reputation  *router.Reputation
-	peerPrivacy router.PrivacyPolicy // for prompts bound for peers (router.PeerPrivacy)
-	piiModel    bool                 // the own model also looks for personal data (privacy.go)…
-	piiTimeout  time.Duration        // …within this deadline
-	askTimeout  time.Duration        // one peer's answer, and the cloud FM's
-	voteTimeout time.Duration        // ballots, once the proposals are in
-	metrics     *nodeMetrics
-	queries     *nodeapi.QueryLog // the dashboard's recent queries (nil: none kept)
-	log         *slog.Logger
-	// cloudDownUntil (unix ns) is when a failed cloud FM may be tried again.
-	cloudDownUntil atomic.Int64
+	self         string // this node's peer id, for traces and its own proposal
+	model        ownModel
+	peers        peerFinder
+	swarm        swarmCaller
+	cloud        cloudFM  // nil when no cloud FM is configured
+	selfDomains  []string // normalized --domains
+	classifier   *router.Classifier
+	rules        router.Rules
+	budget       *router.Budget
+	reputation   *router.Reputation
+	peerPrivacy  router.PrivacyPolicy // for prompts bound for peers (router.PeerPrivacy)
+	piiModel     bool                 // the own model also looks for personal data (privacy.go)…
+	piiTimeout   time.Duration        // …within this deadline
+	askTimeout   time.Duration        // one peer's answer, and the cloud FM's
+	voteTimeout  time.Duration        // ballots, once the proposals are in
+	metrics      *nodeMetrics
+	queries      *nodeapi.QueryLog // the dashboard's recent queries (nil: none kept)
+	log          *slog.Logger
+	cloudBreaker *router.Breaker // whether the cloud FM may be called now
 }
 
 // query is one Ask in flight: its inputs and the trace it builds. It is owned
@@ -262,7 +264,7 @@ func (p *pipeline) cloudState(caller string) router.CloudState {
 	switch {
 	case p.cloud == nil:
 		return router.CloudNone
-	case time.Now().UnixNano() < p.cloudDownUntil.Load():
+	case p.cloudBreaker.State(time.Now()) == router.BreakerExcluded:
 		return router.CloudDown
 	case p.budget.Allow(time.Now(), caller) != nil:
 		return router.CloudOverBudget
@@ -298,18 +300,27 @@ func (p *pipeline) viaCloud(ctx context.Context, q *query, d router.Decision) (*
 		return nil, router.CloudOverBudget
 	}
 	t := time.Now()
+	// Another query may have taken the one probe of a cloud coming back.
+	if !p.cloudBreaker.Allow(t) {
+		resv.Release()
+		info.Summoned, info.Err = false, "the cloud FM is being probed after a failure"
+		q.flag(router.FlagCloudDown)
+		q.trace.Reason += "; the cloud FM is down"
+		return nil, router.CloudDown
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.askTimeout)
 	defer cancel()
 	res, err := p.cloud.Complete(ctx, msgs, q.req.Options.MaxTokens)
 	if err != nil {
 		resv.Release()
+		p.cloudBreaker.Failure(time.Now())
 	} else {
 		resv.Settle(time.Now(), res.PromptTokens+res.CompletionTokens)
+		p.cloudBreaker.Success()
 	}
 	q.trace.Timings.CloudMS = ms(time.Since(t))
 	info.LatencyMS = q.trace.Timings.CloudMS
 	if err != nil {
-		p.cloudDownUntil.Store(time.Now().Add(cloudCooldown).UnixNano())
 		info.Err = err.Error()
 		q.flag(router.FlagCloudDown)
 		q.trace.Reason += "; the cloud FM failed"

@@ -15,6 +15,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
+	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/router"
 )
 
@@ -58,12 +59,17 @@ type Config struct {
 	CloudMaxShare  float64       // at most this share of queries per hour may go to the cloud (0 = no limit)
 	CloudMaxCalls  RateCaps      // cloud calls per hour and per day (0 = no limit)
 	CloudMaxTokens RateCaps      // cloud tokens per hour and per day (0 = no limit)
-	TopK           int           // peers asked per round
-	AskTimeout     time.Duration // deadline for one peer's answer
-	RoundTimeout   time.Duration // deadline for a whole collaboration round (asks and vote)
-	VoteTimeout    time.Duration // how long a round waits for ballots once the proposals are in
-	Confident      float64       // local confidence at or above which an easy query stays local
-	LocalTimeout   time.Duration // deadline for the local model's answer
+	// CloudConnectTimeout bounds connecting to the cloud FM; CloudFirstByteTimeout
+	// how long it may stay silent (before its first token, or between two)
+	// before the call counts as hung.
+	CloudConnectTimeout   time.Duration
+	CloudFirstByteTimeout time.Duration
+	TopK                  int           // peers asked per round
+	AskTimeout            time.Duration // deadline for one peer's answer
+	RoundTimeout          time.Duration // deadline for a whole collaboration round (asks and vote)
+	VoteTimeout           time.Duration // how long a round waits for ballots once the proposals are in
+	Confident             float64       // local confidence at or above which an easy query stays local
+	LocalTimeout          time.Duration // deadline for the local model's answer
 
 	APIKeys     string   // from SWARM_API_KEYS only (never a flag): comma separated name:secret or secrets
 	APIKeysFile string   // file of API keys with optional quotas (format in node/api/keys.go)
@@ -85,21 +91,23 @@ func Default() Config {
 			fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", DefaultP2PPort),
 			fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", DefaultP2PPort),
 		},
-		DataDir:       defaultDataDir(),
-		MDNS:          true,
-		Policy:        router.PolicySwarm,
-		Privacy:       "redact",
-		PeerPrivacy:   "redact",
-		PIIModel:      true,
-		PIITimeout:    15 * time.Second,
-		CloudMaxShare: 0.25,
-		TopK:          3,
-		AskTimeout:    60 * time.Second,
-		RoundTimeout:  90 * time.Second,
-		VoteTimeout:   3 * time.Second,
-		Confident:     router.DefaultThresholds().Confident,
-		LocalTimeout:  60 * time.Second,
-		LogLevel:      "info",
+		DataDir:               defaultDataDir(),
+		MDNS:                  true,
+		Policy:                router.PolicySwarm,
+		Privacy:               "redact",
+		PeerPrivacy:           "redact",
+		PIIModel:              true,
+		PIITimeout:            15 * time.Second,
+		CloudMaxShare:         0.25,
+		CloudConnectTimeout:   slm.DefaultCloudConnectTimeout,
+		CloudFirstByteTimeout: slm.DefaultCloudFirstByteTimeout,
+		TopK:                  3,
+		AskTimeout:            60 * time.Second,
+		RoundTimeout:          90 * time.Second,
+		VoteTimeout:           3 * time.Second,
+		Confident:             router.DefaultThresholds().Confident,
+		LocalTimeout:          60 * time.Second,
+		LogLevel:              "info",
 	}
 	if h := os.Getenv("OLLAMA_HOST"); h != "" {
 		if u, err := OllamaURLFromHost(h); err == nil {
@@ -171,6 +179,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.CloudMaxCalls, "cloud-max-calls", "cap on cloud calls: N/h and/or N/d, comma separated (a bare N is per hour; 0: no cap)")
 	fs.Var(&c.CloudMaxTokens, "cloud-max-tokens", "cap on cloud tokens (prompt + completion): N/h and/or N/d, comma separated (a bare N is per hour)")
 	fs.IntVar(&c.TopK, "top-k", c.TopK, "peers asked per collaboration round")
+	fs.DurationVar(&c.CloudConnectTimeout, "cloud-connect-timeout", c.CloudConnectTimeout, "deadline for connecting to the cloud FM")
+	fs.DurationVar(&c.CloudFirstByteTimeout, "cloud-first-byte-timeout", c.CloudFirstByteTimeout, "how long the cloud FM may stay silent (before its first token, or between two) before the call counts as hung")
 	fs.DurationVar(&c.AskTimeout, "ask-timeout", c.AskTimeout, "deadline for one peer's answer")
 	fs.DurationVar(&c.RoundTimeout, "round-timeout", c.RoundTimeout, "deadline for a whole vote round")
 	fs.DurationVar(&c.VoteTimeout, "vote-timeout", c.VoteTimeout, "how long a round waits for ballots")
@@ -276,7 +286,8 @@ func (c *Config) Validate() error {
 		bad("--top-k %d: want 1..32", c.TopK)
 	}
 	for name, d := range map[string]time.Duration{"--ask-timeout": c.AskTimeout, "--round-timeout": c.RoundTimeout,
-		"--vote-timeout": c.VoteTimeout, "--local-timeout": c.LocalTimeout} {
+		"--vote-timeout": c.VoteTimeout, "--local-timeout": c.LocalTimeout,
+		"--cloud-connect-timeout": c.CloudConnectTimeout, "--cloud-first-byte-timeout": c.CloudFirstByteTimeout} {
 		if d <= 0 {
 			bad("%s %v: must be positive", name, d)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -14,6 +15,18 @@ import (
 
 // ErrCloudUnavailable wraps every failure to get an answer from the cloud FM.
 var ErrCloudUnavailable = errors.New("cloud FM unavailable")
+
+// ErrCloudHung is the cause of a call cut because the cloud FM sent nothing
+// within the first-byte deadline (or went silent that long mid-answer).
+var ErrCloudHung = errors.New("cloud FM sent nothing within the deadline")
+
+// Default cloud deadlines: a reachable endpoint accepts a connection well
+// within DefaultCloudConnectTimeout, and a working one streams its first
+// token (after prefill) well within DefaultCloudFirstByteTimeout.
+const (
+	DefaultCloudConnectTimeout   = 5 * time.Second
+	DefaultCloudFirstByteTimeout = 10 * time.Second
+)
 
 // CloudResult is the cloud FM's answer with its token accounting.
 type CloudResult struct {
@@ -26,9 +39,10 @@ type CloudResult struct {
 
 // Cloud is a client for an OpenAI-compatible chat completions endpoint.
 type Cloud struct {
-	client openai.Client
-	model  string
-	base   string
+	client    openai.Client
+	model     string
+	base      string
+	firstByte time.Duration
 }
 
 // CloudOption configures a Cloud client.
@@ -37,9 +51,12 @@ type CloudOption func(*cloudOptions)
 type cloudOptions struct {
 	httpClient *http.Client
 	retries    int
+	connect    time.Duration
+	firstByte  time.Duration
 }
 
-// WithCloudHTTPClient replaces the HTTP client.
+// WithCloudHTTPClient replaces the HTTP client (and with it the connect
+// deadline, which is its transport's).
 func WithCloudHTTPClient(c *http.Client) CloudOption {
 	return func(o *cloudOptions) { o.httpClient = c }
 }
@@ -47,15 +64,32 @@ func WithCloudHTTPClient(c *http.Client) CloudOption {
 // WithCloudRetries sets how many times a failed call is retried (default 1).
 func WithCloudRetries(n int) CloudOption { return func(o *cloudOptions) { o.retries = n } }
 
+// WithCloudTimeouts sets the connect deadline (TCP and TLS) and the
+// first-byte deadline: how long a call waits for the first streamed token,
+// and then for each next one, before it counts as hung.
+func WithCloudTimeouts(connect, firstByte time.Duration) CloudOption {
+	return func(o *cloudOptions) { o.connect, o.firstByte = connect, firstByte }
+}
+
 // NewCloud returns a client for model at baseURL (…/v1 is added when missing).
 // apiKey may be empty for endpoints that need none.
 func NewCloud(baseURL, model, apiKey string, opts ...CloudOption) (*Cloud, error) {
 	if baseURL == "" || model == "" {
 		return nil, fmt.Errorf("new cloud client: base URL and model are required")
 	}
-	o := cloudOptions{retries: 1, httpClient: &http.Client{}}
+	o := cloudOptions{retries: 1, connect: DefaultCloudConnectTimeout, firstByte: DefaultCloudFirstByteTimeout}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.connect <= 0 || o.firstByte <= 0 {
+		return nil, fmt.Errorf("new cloud client: connect deadline %v and first-byte deadline %v must be positive", o.connect, o.firstByte)
+	}
+	if o.httpClient == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: o.connect, KeepAlive: 30 * time.Second}).DialContext
+		tr.TLSHandshakeTimeout = o.connect
+		tr.ResponseHeaderTimeout = o.firstByte
+		o.httpClient = &http.Client{Transport: tr}
 	}
 	base := strings.TrimSuffix(baseURL, "/")
 	if !strings.HasSuffix(base, "/v1") {
@@ -69,7 +103,7 @@ func NewCloud(baseURL, model, apiKey string, opts ...CloudOption) (*Cloud, error
 	// openai-go falls back to OPENAI_API_KEY from the environment; we only ever
 	// send the key we were given, so an unrelated key never leaves the machine.
 	ropts = append(ropts, option.WithAPIKey(apiKey))
-	return &Cloud{client: openai.NewClient(ropts...), model: model, base: base}, nil
+	return &Cloud{client: openai.NewClient(ropts...), model: model, base: base, firstByte: o.firstByte}, nil
 }
 
 // Model is the cloud model name.
@@ -92,22 +126,38 @@ func (c *Cloud) Complete(ctx context.Context, msgs []Message, maxTokens int) (*C
 	if maxTokens > 0 {
 		params.MaxTokens = openai.Int(int64(maxTokens))
 	}
-	resp, err := c.client.Chat.Completions.New(ctx, params)
-	if err != nil {
+	// Streamed, so that a hang shows as silence within the first-byte
+	// deadline instead of costing the caller's whole deadline.
+	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	silent := time.AfterFunc(c.firstByte, func() { cancel(fmt.Errorf("%w (%v)", ErrCloudHung, c.firstByte)) })
+	defer silent.Stop()
+	stream := c.client.Chat.Completions.NewStreaming(ctx, params)
+	defer stream.Close()
+	var acc openai.ChatCompletionAccumulator
+	for stream.Next() {
+		silent.Reset(c.firstByte)
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrCloudHung) {
+			err = cause
+		}
 		return nil, fmt.Errorf("complete with %s at %s: %w: %w", c.model, c.base, ErrCloudUnavailable, err)
 	}
-	if len(resp.Choices) == 0 || strings.TrimSpace(resp.Choices[0].Message.Content) == "" {
+	if len(acc.Choices) == 0 || strings.TrimSpace(acc.Choices[0].Message.Content) == "" {
 		return nil, fmt.Errorf("complete with %s: %w: %w", c.model, ErrCloudUnavailable, ErrEmptyAnswer)
 	}
-	model := resp.Model
+	model := acc.Model
 	if model == "" {
 		model = c.model
 	}
 	return &CloudResult{
-		Text:             strings.TrimSpace(resp.Choices[0].Message.Content),
+		Text:             strings.TrimSpace(acc.Choices[0].Message.Content),
 		Model:            model,
-		PromptTokens:     int(resp.Usage.PromptTokens),
-		CompletionTokens: int(resp.Usage.CompletionTokens),
+		PromptTokens:     int(acc.Usage.PromptTokens),
+		CompletionTokens: int(acc.Usage.CompletionTokens),
 		Latency:          time.Since(start),
 	}, nil
 }

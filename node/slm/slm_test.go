@@ -3,7 +3,11 @@ package slm_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -224,6 +228,53 @@ func TestCloud(t *testing.T) {
 	c.SetDown(true)
 	if _, err := cl.Complete(ctx, msgs, 0); !errors.Is(err, slm.ErrCloudUnavailable) {
 		t.Errorf("cloud down: %v, want ErrCloudUnavailable", err)
+	}
+}
+
+// A hung cloud FM costs a call its first-byte deadline, not the caller's
+// deadline: whether it never answers the request or goes silent after the
+// headers.
+func TestCloudHang(t *testing.T) {
+	cases := []struct {
+		name    string
+		headers bool // the server sends its headers and first chunk, then hangs
+	}{
+		{name: "no answer at all"},
+		{name: "silent after the first chunk", headers: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// Read the request, so the server notices when the client hangs up.
+				_, _ = io.Copy(io.Discard, r.Body)
+				if tc.headers {
+					w.Header().Set("Content-Type", "text/event-stream")
+					fmt.Fprint(w, `data: {"id":"1","object":"chat.completion.chunk","model":"fm","choices":[{"index":0,"delta":{"role":"assistant","content":"Can"}}]}`+"\n\n")
+					w.(http.Flusher).Flush()
+				}
+				<-r.Context().Done() // hung until the client gives up
+			}))
+			defer srv.Close()
+			const firstByte = 200 * time.Millisecond
+			cl, err := slm.NewCloud(srv.URL, "fm", "", slm.WithCloudRetries(0), slm.WithCloudTimeouts(time.Second, firstByte))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			start := time.Now()
+			_, err = cl.Complete(ctx, []slm.Message{{Role: "user", Content: "What is the capital of Australia?"}}, 0)
+			if !errors.Is(err, slm.ErrCloudHung) || !errors.Is(err, slm.ErrCloudUnavailable) {
+				t.Fatalf("Complete on a hung cloud: %v, want %v and %v", err, slm.ErrCloudHung, slm.ErrCloudUnavailable)
+			}
+			t.Logf("hung cloud call took %v (first-byte deadline %v, caller's deadline 1m)", time.Since(start).Round(time.Millisecond), firstByte)
+		})
+	}
+}
+
+func TestNewCloudRefusesBadDeadlines(t *testing.T) {
+	if _, err := slm.NewCloud("http://127.0.0.1:1", "fm", "", slm.WithCloudTimeouts(0, time.Second)); err == nil {
+		t.Fatal("NewCloud took a zero connect deadline")
 	}
 }
 
