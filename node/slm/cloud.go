@@ -1,11 +1,16 @@
 package slm
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,6 +104,7 @@ func NewCloud(baseURL, model, apiKey string, opts ...CloudOption) (*Cloud, error
 		option.WithBaseURL(base + "/"),
 		option.WithMaxRetries(o.retries),
 		option.WithHTTPClient(o.httpClient),
+		option.WithMiddleware(wholeAnswerAsStream),
 	}
 	// openai-go falls back to OPENAI_API_KEY from the environment; we only ever
 	// send the key we were given, so an unrelated key never leaves the machine.
@@ -161,3 +167,38 @@ func (c *Cloud) Complete(ctx context.Context, msgs []Message, maxTokens int) (*C
 		Latency:          time.Since(start),
 	}, nil
 }
+
+// wholeAnswerAsStream serves endpoints that ignore "stream": true and send
+// the whole completion as JSON: it hands the stream reader that completion
+// as its one chunk, so such an endpoint still answers (its first byte is
+// then its last).
+func wholeAnswerAsStream(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+	resp, err := next(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "application/json" {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var whole openai.ChatCompletion
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxCloudAnswerBytes)).Decode(&whole); err != nil {
+		return nil, fmt.Errorf("read the whole cloud answer: %w", err)
+	}
+	chunk := openai.ChatCompletionChunk{ID: whole.ID, Model: whole.Model, Created: whole.Created, Usage: whole.Usage}
+	for _, c := range whole.Choices {
+		chunk.Choices = append(chunk.Choices, openai.ChatCompletionChunkChoice{Index: c.Index, FinishReason: c.FinishReason,
+			Delta: openai.ChatCompletionChunkChoiceDelta{Role: string(c.Message.Role), Content: c.Message.Content}})
+	}
+	b, err := json.Marshal(chunk)
+	if err != nil {
+		return nil, fmt.Errorf("re-encode the whole cloud answer: %w", err)
+	}
+	resp.Header.Set("Content-Type", "text/event-stream")
+	resp.Body = io.NopCloser(bytes.NewReader(slices.Concat([]byte("data: "), b, []byte("\n\ndata: [DONE]\n\n"))))
+	resp.ContentLength = -1
+	return resp, nil
+}
+
+// maxCloudAnswerBytes caps a whole (unstreamed) cloud answer.
+const maxCloudAnswerBytes = 8 << 20

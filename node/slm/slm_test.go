@@ -272,6 +272,28 @@ func TestCloudHang(t *testing.T) {
 	}
 }
 
+// An endpoint that ignores "stream" and sends the whole completion as JSON
+// still answers, with its token accounting.
+func TestCloudWholeAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fmt.Fprint(w, `{"id":"r1","object":"chat.completion","created":1,"model":"fm-2","choices":[{"index":0,"finish_reason":"stop",`+
+			`"message":{"role":"assistant","content":" Canberra. "}}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}`)
+	}))
+	defer srv.Close()
+	cl, err := slm.NewCloud(srv.URL, "fm", "", slm.WithCloudRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Complete(context.Background(), []slm.Message{{Role: "user", Content: "Capital of Australia?"}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text != "Canberra." || res.Model != "fm-2" || res.PromptTokens != 12 || res.CompletionTokens != 3 {
+		t.Fatalf("whole answer read as %+v", res)
+	}
+}
+
 func TestNewCloudRefusesBadDeadlines(t *testing.T) {
 	if _, err := slm.NewCloud("http://127.0.0.1:1", "fm", "", slm.WithCloudTimeouts(0, time.Second)); err == nil {
 		t.Fatal("NewCloud took a zero connect deadline")
