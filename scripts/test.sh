@@ -14,17 +14,23 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-# The netns mDNS test needs iproute2 (it skips, saying so, where namespaces
-# cannot be made at all).
-if ! command -v ip >/dev/null 2>&1; then
-  say "installing iproute2"
-  apt-get update && apt-get install -y iproute2
+# What the stages need from Debian, installed in one apt-get run when missing:
+# iproute2 for the netns mDNS test, chromium for the dashboard test (each
+# skips, saying so, where it cannot run at all), and the headers the Ollama
+# build expects (scripts/build-ollama.sh would install them itself, with an
+# apt-get update of its own).
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+missing=()
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v chromium >/dev/null 2>&1 || [ -n "${SWARM_CHROMIUM:-}" ] || missing+=(chromium)
+if [ -z "${SWARM_QUICK:-}" ]; then
+  for pkg in nlohmann-json3-dev libstb-dev; do
+    installed "$pkg" || missing+=("$pkg")
+  done
 fi
-# The dashboard test renders the page in headless Chromium (it skips, saying
-# so, without a chromium binary).
-if ! command -v chromium >/dev/null 2>&1 && [ -z "${SWARM_CHROMIUM:-}" ]; then
-  say "installing chromium"
-  apt-get update && apt-get install -y chromium
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  apt-get update && apt-get install -y "${missing[@]}"
 fi
 
 say "gofmt"
