@@ -30,12 +30,23 @@ type finder struct {
 	host       host.Host
 	store      *cms.Store
 	ranker     *cms.Ranker
+	lexical    *cms.Ranker // when the ranker's embedding model fails (nil: no fallback)
 	reputation *router.Reputation
 	k          int // peers to pick
 	log        *slog.Logger
 }
 
 var _ peerFinder = (*finder)(nil)
+
+// newFinder ranks with emb (nil: the lexical embedder); when emb is a model,
+// the lexical embedder stands in for the queries it fails.
+func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, reputation *router.Reputation, k int, log *slog.Logger) *finder {
+	f := &finder{host: h, store: store, ranker: cms.NewRanker(emb), reputation: reputation, k: k, log: log}
+	if f.ranker.Embedder().Model() != cms.LexicalModel {
+		f.lexical = cms.NewRanker(nil)
+	}
+	return f
+}
 
 // discover ranks the connected peers' records for prompt (classified into
 // domains) and returns the top k that can answer now. Peers without a
@@ -50,10 +61,14 @@ func (f *finder) discover(ctx context.Context, prompt string, domains []string) 
 	if len(recs) == 0 {
 		return nil
 	}
-	scored, err := f.ranker.Rank(ctx, prompt, recs, f.k, cms.RankOptions{
-		Domains:     domains,
-		Calibration: f.calibration,
-	})
+	opts := cms.RankOptions{Domains: domains, Calibration: f.calibration}
+	scored, err := f.ranker.Rank(ctx, prompt, recs, f.k, opts)
+	if err != nil && f.lexical != nil && ctx.Err() == nil {
+		// The embedding model is down or slow: peers that could answer are
+		// still found by the words of their descriptions.
+		f.log.Warn("rank peers: embedding failed, ranking lexically for this query", "embed_model", f.ranker.Embedder().Model(), "err", err)
+		scored, err = f.lexical.Rank(ctx, prompt, recs, f.k, opts)
+	}
 	if err != nil {
 		f.log.Warn("rank peers", "err", err)
 		return nil

@@ -370,7 +370,7 @@ func (n *Node) build() error {
 func (n *Node) newPipeline(rules router.Rules, reputation *router.Reputation, emb cms.Embedder) (*pipeline, error) {
 	p := &pipeline{
 		self: n.host.ID().String(), model: n.model, swarm: n.collab,
-		peers: &finder{host: n.host, store: n.cms, ranker: cms.NewRanker(emb), reputation: reputation, k: n.cfg.TopK, log: n.log},
+		peers: newFinder(n.host, n.cms, emb, reputation, n.cfg.TopK, n.log),
 		rules: rules, reputation: reputation,
 		askTimeout: n.cfg.AskTimeout, voteTimeout: n.cfg.VoteTimeout, log: n.log,
 		peerPrivacy: router.PeerPrivacy(n.cfg.SwarmKey != "", router.PrivacyPolicy(n.cfg.PeerPrivacy)),
