@@ -208,8 +208,12 @@ type AskRequest struct {
 	WantLogprobs   bool                   `protobuf:"varint,8,opt,name=want_logprobs,json=wantLogprobs,proto3" json:"want_logprobs,omitempty"`
 	Purpose        Purpose                `protobuf:"varint,9,opt,name=purpose,proto3,enum=swarmllm.v1.Purpose" json:"purpose,omitempty"`
 	OriginModel    string                 `protobuf:"bytes,10,opt,name=origin_model,json=originModel,proto3" json:"origin_model,omitempty"` // the asker's own model, so a refiner knows whose draft it reads
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The asker reads ack frames: the peer sends an AskResponse with ack set as
+	// soon as it starts on the request, before its answer. A peer that does
+	// not know the field never acks, and answers with one frame as before.
+	WantAck       bool `protobuf:"varint,11,opt,name=want_ack,json=wantAck,proto3" json:"want_ack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AskRequest) Reset() {
@@ -312,6 +316,13 @@ func (x *AskRequest) GetOriginModel() string {
 	return ""
 }
 
+func (x *AskRequest) GetWantAck() bool {
+	if x != nil {
+		return x.WantAck
+	}
+	return false
+}
+
 // Uncertainty holds the cheap estimates computed from token log-probabilities.
 type Uncertainty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -394,8 +405,12 @@ type AskResponse struct {
 	CompletionTokens uint32                 `protobuf:"varint,8,opt,name=completion_tokens,json=completionTokens,proto3" json:"completion_tokens,omitempty"`
 	ErrorCode        ErrorCode              `protobuf:"varint,9,opt,name=error_code,json=errorCode,proto3,enum=swarmllm.v1.ErrorCode" json:"error_code,omitempty"`
 	ErrorMessage     string                 `protobuf:"bytes,10,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// An ack frame (only when the request set want_ack): the peer has started
+	// on the query; its answer follows in the next frame. It carries only
+	// query_id. A peer too busy to start answers BUSY at once instead.
+	Ack           bool `protobuf:"varint,11,opt,name=ack,proto3" json:"ack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AskResponse) Reset() {
@@ -496,6 +511,13 @@ func (x *AskResponse) GetErrorMessage() string {
 		return x.ErrorMessage
 	}
 	return ""
+}
+
+func (x *AskResponse) GetAck() bool {
+	if x != nil {
+		return x.Ack
+	}
+	return false
 }
 
 // Proposal is one participant's answer, as collected by the round's origin.
@@ -828,7 +850,7 @@ const file_swarm_proto_rawDesc = "" +
 	"\vswarm.proto\x12\vswarmllm.v1\";\n" +
 	"\vChatMessage\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x18\n" +
-	"\acontent\x18\x02 \x01(\tR\acontent\"\x92\x03\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\"\xad\x03\n" +
 	"\n" +
 	"AskRequest\x12\x19\n" +
 	"\bquery_id\x18\x01 \x01(\tR\aqueryId\x12\x19\n" +
@@ -842,7 +864,8 @@ const file_swarm_proto_rawDesc = "" +
 	"\rwant_logprobs\x18\b \x01(\bR\fwantLogprobs\x12.\n" +
 	"\apurpose\x18\t \x01(\x0e2\x14.swarmllm.v1.PurposeR\apurpose\x12!\n" +
 	"\forigin_model\x18\n" +
-	" \x01(\tR\voriginModelB\x0e\n" +
+	" \x01(\tR\voriginModel\x12\x19\n" +
+	"\bwant_ack\x18\v \x01(\bR\awantAckB\x0e\n" +
 	"\f_temperatureB\a\n" +
 	"\x05_seed\"\x8c\x01\n" +
 	"\vUncertainty\x12\x16\n" +
@@ -850,7 +873,7 @@ const file_swarm_proto_rawDesc = "" +
 	"\fmean_logprob\x18\x02 \x01(\x01R\vmeanLogprob\x12\x1f\n" +
 	"\vmin_logprob\x18\x03 \x01(\x01R\n" +
 	"minLogprob\x12!\n" +
-	"\fmean_entropy\x18\x04 \x01(\x01R\vmeanEntropy\"\xff\x02\n" +
+	"\fmean_entropy\x18\x04 \x01(\x01R\vmeanEntropy\"\x91\x03\n" +
 	"\vAskResponse\x12\x19\n" +
 	"\bquery_id\x18\x01 \x01(\tR\aqueryId\x12\x16\n" +
 	"\x06answer\x18\x02 \x01(\tR\x06answer\x12\x14\n" +
@@ -866,7 +889,8 @@ const file_swarm_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\t \x01(\x0e2\x16.swarmllm.v1.ErrorCodeR\terrorCode\x12#\n" +
 	"\rerror_message\x18\n" +
-	" \x01(\tR\ferrorMessage\"\x8b\x01\n" +
+	" \x01(\tR\ferrorMessage\x12\x10\n" +
+	"\x03ack\x18\v \x01(\bR\x03ack\"\x8b\x01\n" +
 	"\bProposal\x12\x12\n" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x16\n" +

@@ -78,9 +78,16 @@ func (r *AskRequest) Validate() error {
 // its error message, and may lack a query id when the request itself was
 // undecodable. Error codes this build does not know are accepted as failures,
 // so a newer peer's new code reads as an error rather than a bad message.
+// An ack frame carries only its query id.
 func (r *AskResponse) Validate() error {
 	if r == nil {
 		return malformed("ask response is absent")
+	}
+	if r.Ack {
+		if r.ErrorCode != ErrorCode_OK || r.Answer != "" {
+			return malformed("an ack carries only its query id")
+		}
+		return checkID("query_id", r.QueryId)
 	}
 	if r.ErrorCode != ErrorCode_OK {
 		if r.QueryId != "" {

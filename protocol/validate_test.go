@@ -88,6 +88,10 @@ func TestAskResponseValidate(t *testing.T) {
 		{"failure message too long", func(r *AskResponse) {
 			*r = AskResponse{ErrorCode: ErrorCode_INTERNAL, ErrorMessage: strings.Repeat("e", MaxErrorMessageBytes+1)}
 		}, ErrTooLarge},
+		{"ack", func(r *AskResponse) { *r = AskResponse{QueryId: "q1", Ack: true} }, nil},
+		{"ack without query id", func(r *AskResponse) { *r = AskResponse{Ack: true} }, ErrMalformed},
+		{"ack with an answer", func(r *AskResponse) { *r = AskResponse{QueryId: "q1", Ack: true, Answer: "Paris"} }, ErrMalformed},
+		{"ack with an error code", func(r *AskResponse) { *r = AskResponse{QueryId: "q1", Ack: true, ErrorCode: ErrorCode_BUSY} }, ErrMalformed},
 		{"answer without query id", func(r *AskResponse) { r.QueryId = "" }, ErrMalformed},
 		{"answer without model", func(r *AskResponse) { r.Model = "" }, ErrMalformed},
 		{"answer over the cap", func(r *AskResponse) { r.Answer = strings.Repeat("a", MaxAnswerBytes+1) }, ErrTooLarge},

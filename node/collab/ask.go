@@ -11,6 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
@@ -73,6 +74,13 @@ func (c *Collab) serveAsk(s network.Stream, from peer.ID, start time.Time) *prot
 			fmt.Errorf("answering %d asks already", cap(c.slots)))
 	}
 
+	if req.GetWantAck() {
+		// Started: the asker now waits for the answer until its deadline.
+		_ = s.SetWriteDeadline(time.Now().Add(c.cfg.streamTimeout))
+		if err := protocol.WriteAskResponse(s, &protocol.AskResponse{QueryId: req.GetQueryId(), Ack: true}); err != nil {
+			c.log.Debug("write ask ack", "peer", from, "proto", protocol.AskProtocol, "err", err)
+		}
+	}
 	ctx, cancel := context.WithDeadline(c.ctx, time.UnixMilli(req.GetDeadlineUnixMs()))
 	defer cancel()
 	answerStart := time.Now()
@@ -125,9 +133,12 @@ func truncate(s string, n int) string {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // Ask sends req to p and waits for its answer until ctx ends or the request's
-// deadline passes, whichever comes first. A peer that answers with an error
-// code yields its response and an error wrapping ErrRefused; a response for
-// another query is ErrQueryMismatch.
+// deadline passes, whichever comes first. The peer must acknowledge the ask
+// (or answer it) within the ack timeout, or Ask gives up on it with ErrNoAck;
+// a peer of an older build that never acks counts as live if it answers in
+// that time. A peer that answers with an error code yields its response and
+// an error wrapping ErrRefused; a response for another query is
+// ErrQueryMismatch.
 func (c *Collab) Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (*protocol.AskResponse, error) {
 	if !c.enter() {
 		return nil, fmt.Errorf("ask %s: %w", p, ErrClosed)
@@ -136,29 +147,50 @@ func (c *Collab) Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 	if err := req.Validate(); err != nil {
 		return nil, fmt.Errorf("ask %s: %w", p, err)
 	}
+	if !req.GetWantAck() {
+		req = proto.CloneOf(req) // the caller's request may be shared by parallel asks
+		req.WantAck = true
+	}
 	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(req.GetDeadlineUnixMs()))
 	defer cancel()
 	defer context.AfterFunc(c.ctx, cancel)()
-
-	s, err := c.h.NewStream(ctx, p, protocol.AskProtocol)
-	if err != nil {
-		return nil, fmt.Errorf("ask %s: open stream: %w", p, c.cause(ctx, err))
-	}
 	deadline, _ := ctx.Deadline()
-	_ = s.SetDeadline(deadline)
-	// The deadline covers the peer's silence; this covers Close and a
+	ackBy := time.Now().Add(c.cfg.ackTimeout)
+	if deadline.Before(ackBy) {
+		ackBy = deadline
+	}
+	ackCtx, ackCancel := context.WithDeadline(ctx, ackBy)
+	defer ackCancel()
+
+	s, err := c.h.NewStream(ackCtx, p, protocol.AskProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("ask %s: open stream: %w", p, c.ackCause(ctx, ackCtx, err))
+	}
+	_ = s.SetDeadline(ackBy)
+	// The deadlines cover the peer's silence; this covers Close and a
 	// caller that gives up early.
 	defer context.AfterFunc(ctx, func() { _ = s.Reset() })()
 
 	if err := protocol.WriteAskRequest(s, req); err != nil {
 		_ = s.Reset()
-		return nil, fmt.Errorf("ask %s: %w", p, c.cause(ctx, err))
+		return nil, fmt.Errorf("ask %s: %w", p, c.ackCause(ctx, ackCtx, err))
 	}
 	_ = s.CloseWrite()
 	resp, err := protocol.ReadAskResponse(s)
-	if err != nil {
+	if err == nil && resp.GetAck() {
+		// Started: the answer has until the ask's deadline.
+		_ = s.SetReadDeadline(deadline)
+		resp, err = protocol.ReadAskResponse(s)
+		if err == nil && resp.GetAck() {
+			err = fmt.Errorf("a second ack: %w", protocol.ErrMalformed)
+		}
+		if err != nil {
+			_ = s.Reset()
+			return nil, fmt.Errorf("ask %s: %w", p, c.cause(ctx, err))
+		}
+	} else if err != nil {
 		_ = s.Reset()
-		return nil, fmt.Errorf("ask %s: %w", p, c.cause(ctx, err))
+		return nil, fmt.Errorf("ask %s: %w", p, c.ackCause(ctx, ackCtx, err))
 	}
 	_ = s.Close()
 	if resp.GetQueryId() != req.GetQueryId() && !(resp.GetErrorCode() != protocol.ErrorCode_OK && resp.GetQueryId() == "") {
@@ -168,6 +200,17 @@ func (c *Collab) Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 		return resp, fmt.Errorf("ask %s: %s: %s: %w", p, code, resp.GetErrorMessage(), ErrRefused)
 	}
 	return resp, nil
+}
+
+// ackCause is cause for the part of an ask before the peer acked: silence
+// until the ack deadline (and not the ask's own) is ErrNoAck.
+func (c *Collab) ackCause(ctx, ackCtx context.Context, err error) error {
+	if ctx.Err() == nil && c.ctx.Err() == nil {
+		if d, _ := ackCtx.Deadline(); ackCtx.Err() != nil || !time.Now().Before(d) {
+			return fmt.Errorf("%w within %v (%v)", ErrNoAck, c.cfg.ackTimeout, err)
+		}
+	}
+	return c.cause(ctx, err)
 }
 
 // cause names why a stream failed when it was our own doing (Close, the

@@ -13,6 +13,13 @@
 // 30 s burst) and a cap on asks answered at once (WithMaxConcurrent);
 // either refuses with BUSY at once, so a flooding peer cannot take the model.
 //
+// Liveness: Ask sets want_ack, and a peer that admits the ask sends an ack
+// frame before it starts the model, then its answer. A peer that neither
+// acks nor answers within the ack timeout (WithAckTimeout, 3 s) — frozen, or
+// behind a connection that died silently — is dropped with ErrNoAck instead
+// of holding the round until the ask's deadline. Peers of older builds never
+// ack; they count as live when they answer within the ack timeout.
+//
 // # One round
 //
 //	props := c.AskAll(ctx, peers, req)      // req.RoundId set, one deadline for all

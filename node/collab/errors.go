@@ -8,6 +8,9 @@ var (
 	// ErrRefused wraps an ask the peer answered with an error code (BUSY,
 	// BACKEND_DOWN…); Ask returns the response too, so its code can be read.
 	ErrRefused = errors.New("peer refused ask")
+	// ErrNoAck is returned by Ask when the peer neither acknowledged nor
+	// answered within the ack timeout.
+	ErrNoAck = errors.New("peer neither acknowledged nor answered the ask")
 	// ErrQueryMismatch is returned when a response names another query id.
 	ErrQueryMismatch = errors.New("response for another query")
 	// ErrInvalidSpec is returned by RunRound for a spec it cannot open a round from.

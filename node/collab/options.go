@@ -16,6 +16,7 @@ type config struct {
 	askShare      float64       // share of the model's time one peer may use
 	askBurst      time.Duration // model time a peer may use at once before the share applies
 	streamTimeout time.Duration
+	ackTimeout    time.Duration
 	thresholds    router.Thresholds
 	reputation    *router.Reputation
 	agree         router.AgreeFunc
@@ -32,6 +33,7 @@ func defaultConfig() config {
 		askShare:      DefaultAskShare,
 		askBurst:      DefaultAskBurst,
 		streamTimeout: 10 * time.Second,
+		ackTimeout:    DefaultAckTimeout,
 		thresholds:    router.DefaultThresholds(),
 		answerCap:     1024,
 		answerTTL:     2 * time.Minute,
@@ -56,6 +58,9 @@ func (c config) validate() error {
 	}
 	if c.streamTimeout <= 0 {
 		bad("stream timeout %s: want > 0", c.streamTimeout)
+	}
+	if c.ackTimeout <= 0 {
+		bad("ack timeout %s: want > 0", c.ackTimeout)
 	}
 	if err := c.thresholds.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
@@ -108,6 +113,17 @@ func WithAskBudget(share float64, burst time.Duration) Option {
 // ask stream (default 10 s); the answer itself is bounded by the request's
 // own deadline.
 func WithStreamTimeout(d time.Duration) Option { return func(c *config) { c.streamTimeout = d } }
+
+// DefaultAckTimeout is how long an asked peer may stay silent before it
+// acknowledges the ask (or answers): a live peer acks within a round trip
+// once it has read the request, so this only has to cover a loaded device.
+const DefaultAckTimeout = 3 * time.Second
+
+// WithAckTimeout sets how long Ask waits for a peer to acknowledge the ask
+// or answer it (default DefaultAckTimeout); a peer silent that long — frozen,
+// or behind a dead connection — is dropped instead of holding the round
+// until the ask's deadline. A peer that acked has the whole deadline.
+func WithAckTimeout(d time.Duration) Option { return func(c *config) { c.ackTimeout = d } }
 
 // WithThresholds sets agreement, consensus and quorum for ballots and tallies
 // (default router.DefaultThresholds()).

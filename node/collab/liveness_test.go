@@ -1,0 +1,76 @@
+package collab
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
+)
+
+// frozenPeer is a host whose ask handler takes the stream and the request
+// and then never answers nor acks, like a process stopped with its
+// connections open. It lets go when the test ends.
+func frozenPeer(t *testing.T) *testNode {
+	t.Helper()
+	h := p2ptest.NewHost(t)
+	h.SetStreamHandler(protocol.AskProtocol, func(s network.Stream) {
+		_, _ = protocol.ReadAskRequest(s)
+		<-t.Context().Done()
+		_ = s.Reset()
+	})
+	return &testNode{h: h}
+}
+
+// A frozen peer costs a round the ack timeout, not the ask's deadline: the
+// live peers' answers come back and the frozen one is dropped with ErrNoAck.
+// A peer that acked has the whole deadline, however slow its answer.
+func TestAskAllDropsAFrozenPeer(t *testing.T) {
+	const ackTimeout = 300 * time.Millisecond
+	asker := newNode(t, nodeOpts{opts: []Option{WithAckTimeout(ackTimeout)}})
+	fast := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}})
+	slow := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.8, delay: 2 * ackTimeout}}) // acks, then answers after the ack timeout
+	frozen := frozenPeer(t)
+	for _, n := range []*testNode{fast, slow, frozen} {
+		p2ptest.Connect(t, asker.h, n.h)
+	}
+	const deadline = time.Minute
+	start := time.Now()
+	props := asker.c.AskAll(t.Context(), []peer.ID{fast.id(), slow.id(), frozen.id()}, newRequest("r", start.Add(deadline)))
+	took := time.Since(start)
+	for i, p := range props[:2] {
+		if p.Err != "" || p.Answer != "Paris" {
+			t.Errorf("live peer %d: %+v, want Paris", i, p)
+		}
+	}
+	if p := props[2]; !strings.Contains(p.Err, ErrNoAck.Error()) {
+		t.Errorf("frozen peer: %+v, want %v", p, ErrNoAck)
+	}
+	t.Logf("round with a frozen peer: AskAll took %v (ack timeout %v, ask deadline %v)", took.Round(time.Millisecond), ackTimeout, deadline)
+}
+
+// A peer of an older build never acks; it is live if it answers within the
+// ack timeout, and its answer is read as before.
+func TestAskOldPeerThatNeverAcks(t *testing.T) {
+	asker := newNode(t, nodeOpts{opts: []Option{WithAckTimeout(p2ptest.Patience)}})
+	old := p2ptest.NewHost(t)
+	var sawWantAck atomic.Bool
+	rawAskHandler(old, func(req *protocol.AskRequest) *protocol.AskResponse {
+		sawWantAck.Store(req.GetWantAck())
+		return &protocol.AskResponse{QueryId: req.GetQueryId(), Model: "old:1", Answer: "Paris", Confidence: 0.9}
+	})
+	p2ptest.Connect(t, asker.h, old)
+	resp, err := asker.c.Ask(context.Background(), old.ID(), newRequest("", time.Now().Add(time.Minute)))
+	if err != nil || resp.GetAnswer() != "Paris" {
+		t.Fatalf("Ask of a peer that never acks: %v, %v; want Paris", resp, err)
+	}
+	if !sawWantAck.Load() {
+		t.Error("the request did not ask for an ack")
+	}
+}
