@@ -14,15 +14,15 @@ import (
 // operator's limits, and each voter's track record.
 type activity struct {
 	*nodeapi.QueryLog
-	budget     *router.Budget
-	reputation *router.Reputation
-	limits     nodeapi.BudgetView // the limits only; Usage is filled per view
+	budget *router.Budget
+	trust  *router.TrackRecord
+	limits nodeapi.BudgetView // the limits only; Usage is filled per view
 }
 
 var _ nodeapi.Activity = (*activity)(nil)
 
-func newActivity(cfg config.Config, log *nodeapi.QueryLog, budget *router.Budget, reputation *router.Reputation) *activity {
-	return &activity{QueryLog: log, budget: budget, reputation: reputation, limits: nodeapi.BudgetView{
+func newActivity(cfg config.Config, log *nodeapi.QueryLog, budget *router.Budget, trust *router.TrackRecord) *activity {
+	return &activity{QueryLog: log, budget: budget, trust: trust, limits: nodeapi.BudgetView{
 		MaxShare:     cfg.CloudMaxShare,
 		MaxCallsHour: cfg.CloudMaxCalls.Hour, MaxCallsDay: cfg.CloudMaxCalls.Day,
 		MaxTokensHour: cfg.CloudMaxTokens.Hour, MaxTokensDay: cfg.CloudMaxTokens.Day,
@@ -36,6 +36,6 @@ func (a *activity) Activity(ctx context.Context) nodeapi.ActivityView {
 	b := a.limits
 	b.Usage = a.budget.Usage(now)
 	v.Budget = &b
-	v.Trust = a.reputation.Snapshot()
+	v.Trust = a.trust.Snapshot()
 	return v
 }

@@ -25,23 +25,24 @@ type candidate struct {
 
 // finder picks the peers to ask for a query (the pipeline's peerFinder):
 // it ranks the connected peers' capability records by the query's meaning,
-// their domains and their track records in this node's reputation.
+// their domains and their track records (a record's claims are hints only:
+// its weight in the ranking comes from outcomes this node checked).
 type finder struct {
-	host       host.Host
-	store      *cms.Store
-	ranker     *cms.Ranker
-	lexical    *cms.Ranker // when the ranker's embedding model fails (nil: no fallback)
-	reputation *router.Reputation
-	k          int // peers to pick
-	log        *slog.Logger
+	host    host.Host
+	store   *cms.Store
+	ranker  *cms.Ranker
+	lexical *cms.Ranker // when the ranker's embedding model fails (nil: no fallback)
+	trust   *router.TrackRecord
+	k       int // peers to pick
+	log     *slog.Logger
 }
 
 var _ peerFinder = (*finder)(nil)
 
 // newFinder ranks with emb (nil: the lexical embedder); when emb is a model,
 // the lexical embedder stands in for the queries it fails.
-func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, reputation *router.Reputation, k int, log *slog.Logger) *finder {
-	f := &finder{host: h, store: store, ranker: cms.NewRanker(emb), reputation: reputation, k: k, log: log}
+func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, trust *router.TrackRecord, k int, log *slog.Logger) *finder {
+	f := &finder{host: h, store: store, ranker: cms.NewRanker(emb), trust: trust, k: k, log: log}
 	if f.ranker.Embedder().Model() != cms.LexicalModel {
 		f.lexical = cms.NewRanker(nil)
 	}
@@ -81,11 +82,11 @@ func (f *finder) discover(ctx context.Context, prompt string, domains []string) 
 	return out
 }
 
-// calibration is a peer's track record as the ranking sees it.
+// calibration is a peer's track record as the ranking sees it: the prior
+// for a peer never judged, so a newcomer ranks as its record stands, not as
+// it describes itself.
 func (f *finder) calibration(p peer.ID) (float64, bool) {
-	snap := f.reputation.Snapshot()
-	w, ok := snap[p.String()]
-	return w, ok
+	return f.trust.Weight(p.String()), true
 }
 
 // Records lists every capability record this node knows, its own first.

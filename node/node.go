@@ -62,7 +62,8 @@ type Node struct {
 	collab   *collab.Collab
 	engine   *engine
 	apiKeys  *nodeapi.Keyring
-	activity *activity // what the dashboard shows of the node's queries
+	activity *activity           // what the dashboard shows of the node's queries
+	trust    *router.TrackRecord // peers' track records, saved in --data-dir
 
 	ctx    context.Context // cancelled by Close: every goroutine the node starts watches it
 	cancel context.CancelFunc
@@ -179,6 +180,8 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	if n.unregister, err = metrics.Register(n.reg, cs...); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
+	n.wg.Add(1)
+	go n.saveTrustPeriodically()
 	return n, nil
 }
 
@@ -271,6 +274,11 @@ func (n *Node) Close() error {
 			n.conn.Close()
 		}
 		n.wg.Wait()
+		if n.trust != nil {
+			if err := saveTrackRecord(n.cfg.DataDir, n.trust); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		// Peers and queries stop reaching the model before the model's monitor goes.
 		if n.collab != nil {
 			if err := n.collab.Close(); err != nil {
@@ -346,20 +354,19 @@ func (n *Node) build() error {
 	// Changes republish the record (model pulled, Ollama back, facts known).
 	n.model.start(n.cms.Changed)
 
-	reputation, err := router.NewReputation()
-	if err != nil {
-		return fmt.Errorf("reputation: %w", err)
+	if n.trust, err = loadTrackRecord(n.cfg.DataDir, n.cfg.TrustParams(), n.log); err != nil {
+		return err
 	}
 	if n.collab, err = collab.New(n.host, n.ps, n.model,
 		collab.WithLogger(n.log),
-		collab.WithThresholds(rules.Thresholds), collab.WithReputation(reputation)); err != nil {
+		collab.WithThresholds(rules.Thresholds), collab.WithTrackRecord(n.trust)); err != nil {
 		return fmt.Errorf("start collaboration: %w", err)
 	}
-	p, err := n.newPipeline(rules, reputation, emb)
+	p, err := n.newPipeline(rules, emb)
 	if err != nil {
 		return err
 	}
-	n.activity = newActivity(n.cfg, p.queries, p.budget, reputation)
+	n.activity = newActivity(n.cfg, p.queries, p.budget, n.trust)
 	n.engine = &engine{pipeline: p, model: n.model, host: n.host, store: n.cms,
 		peerProblem: func() string { return n.conn.PeerProblem(n.cfg.MDNS) }}
 	return nil
@@ -367,11 +374,11 @@ func (n *Node) build() error {
 
 // newPipeline builds the query pipeline over this node's model, peers,
 // collaboration and cloud FM.
-func (n *Node) newPipeline(rules router.Rules, reputation *router.Reputation, emb cms.Embedder) (*pipeline, error) {
+func (n *Node) newPipeline(rules router.Rules, emb cms.Embedder) (*pipeline, error) {
 	p := &pipeline{
 		self: n.host.ID().String(), model: n.model, swarm: n.collab,
-		peers: newFinder(n.host, n.cms, emb, reputation, n.cfg.TopK, n.log),
-		rules: rules, reputation: reputation,
+		peers: newFinder(n.host, n.cms, emb, n.trust, n.cfg.TopK, n.log),
+		rules: rules, trust: n.trust, gossip: gossipScorer{scores: n.scores, trust: n.trust},
 		askTimeout: n.cfg.AskTimeout, voteTimeout: n.cfg.VoteTimeout, log: n.log,
 		peerPrivacy: router.PeerPrivacy(n.cfg.SwarmKey != "", router.PrivacyPolicy(n.cfg.PeerPrivacy)),
 		piiModel:    n.cfg.PIIModel, piiTimeout: n.cfg.PIITimeout,

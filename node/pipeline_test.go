@@ -348,11 +348,12 @@ func testPipeline(t *testing.T, self string, model ownModel, peers peerFinder, s
 	if p.budget, err = router.NewBudget(); err != nil {
 		t.Fatal(err)
 	}
-	if p.reputation, err = router.NewReputation(); err != nil {
+	if p.trust, err = router.NewTrackRecord(router.DefaultTrustParams(router.SwarmOpen)); err != nil {
 		t.Fatal(err)
 	}
 	if p.cloudBreaker, err = router.NewBreaker(cloudCooldown, cloudMaxCooldown); err != nil {
 		t.Fatal(err)
 	}
+	p.gossip = gossipScorer{trust: p.trust}
 	return p
 }

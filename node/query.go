@@ -72,7 +72,8 @@ type pipeline struct {
 	classifier   *router.Classifier
 	rules        router.Rules
 	budget       *router.Budget
-	reputation   *router.Reputation
+	trust        *router.TrackRecord  // what checked outcomes say of each peer
+	gossip       gossipScorer         // feeds the record into gossip peer scores
 	peerPrivacy  router.PrivacyPolicy // for prompts bound for peers (router.PeerPrivacy)
 	piiModel     bool                 // the own model also looks for personal data (privacy.go)…
 	piiTimeout   time.Duration        // …within this deadline

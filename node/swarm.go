@@ -29,6 +29,7 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 		d = router.DecideAfterChain(feat, q.rules)
 		q.note(d)
 		if d.Collab == router.CollabChain {
+			p.learn(q, []router.Proposal{*refined}, "")
 			return p.respond(q, router.RouteSwarm, refined.Answer, refined.Model, refined.PromptTokens, refined.CompletionTokens), nil
 		}
 	}
@@ -39,6 +40,7 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 	proposals := p.swarm.AskAll(ctx, ids(cands), req)
 	q.trace.Timings.PeersMS = ms(time.Since(t))
 	q.trace.Peers = proposals
+	p.noteTrust(q, proposals)
 
 	own := router.Proposal{Peer: p.self, Model: p.model.Name(), Confidence: q.local.unc.Confidence, LatencyMS: ms(q.local.dur)}
 	if q.local.err != nil {
@@ -61,6 +63,7 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 			Local:     own,
 			Proposals: proposals,
 			Deadline:  time.Now().Add(p.voteTimeout),
+			Domains:   q.trace.Classification.Domains,
 		})
 		q.trace.Timings.VoteMS = ms(time.Since(t))
 		switch {
@@ -78,7 +81,7 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 	if d.Route == router.RouteCloud {
 		resp, cloud := p.viaCloud(ctx, q, d)
 		if resp != nil {
-			p.learn(q, resp.Text)
+			p.learn(q, q.trace.Peers, resp.Text)
 			return resp, nil
 		}
 		feat.Cloud = cloud // decide again without it
@@ -88,16 +91,49 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 	if d.Route == router.RouteSwarm && feat.Tally != nil && feat.Tally.Winner >= 0 && feat.Tally.Winner < len(q.trace.Peers) {
 		q.note(d)
 		best := q.trace.Peers[feat.Tally.Winner]
-		p.learn(q, best.Answer)
+		p.learn(q, q.trace.Peers, "")
 		return p.respond(q, router.RouteSwarm, best.Answer, best.Model, best.PromptTokens, best.CompletionTokens), nil
 	}
+	p.learn(q, q.trace.Peers, "")
 	return p.finishLocal(q, d)
 }
 
-// learn updates the voters' track records against the final answer.
-func (p *pipeline) learn(q *query, final string) {
-	if q.trace.Tally != nil {
-		p.reputation.Learn(q.trace.Peers, q.trace.Ballots, *q.trace.Tally, final, q.rules.Thresholds.Agreement)
+// learn records in the track record what this query showed about the
+// peers' answers (router.Judge): against the cloud's answer when there is
+// one, else against what independent peers agreed on, else against this
+// node's own confident answer; and rescores the peers judged in gossip.
+func (p *pipeline) learn(q *query, proposals []router.Proposal, cloud string) {
+	own := router.Proposal{Peer: p.self, Confidence: q.local.unc.Confidence}
+	if q.local.err == nil && q.local.res != nil {
+		own.Answer = q.local.res.Text
+	}
+	outcomes := router.Judge(router.Checked{
+		Self: p.self, Proposals: proposals, Domains: q.trace.Classification.Domains,
+		Cloud: cloud, Local: own, Sure: q.rules.Thresholds.Confident, Agreement: q.rules.Thresholds.Agreement,
+		Trust: func(peer string) float64 { return p.trust.Standing(peer, q.trace.Classification.Domains) },
+	})
+	judged := make([]string, 0, len(outcomes))
+	for _, o := range outcomes {
+		if err := p.trust.Observe(o); err != nil {
+			p.log.Warn("record outcome", "peer", o.Peer, "err", err)
+			continue
+		}
+		judged = append(judged, o.Peer)
+	}
+	p.gossip.update(judged)
+}
+
+// noteTrust records in the trace this node's trust in each peer that
+// answered, as it stood when their answers were weighed.
+func (p *pipeline) noteTrust(q *query, proposals []router.Proposal) {
+	for _, pr := range proposals {
+		if pr.Peer == p.self {
+			continue
+		}
+		if q.trace.Trust == nil {
+			q.trace.Trust = map[string]router.PeerTrust{}
+		}
+		q.trace.Trust[pr.Peer] = p.trust.Trust(pr.Peer, q.trace.Classification.Domains)
 	}
 }
 
@@ -121,6 +157,7 @@ func (p *pipeline) viaChain(ctx context.Context, q *query, cands []candidate) *r
 		{Peer: refiner.id.String(), Model: refiner.model, Role: "refine", LatencyMS: ms(time.Since(t))},
 	}
 	out := &router.Proposal{Peer: refiner.id.String(), Model: refiner.model, LatencyMS: q.trace.Chain[1].LatencyMS}
+	p.noteTrust(q, []router.Proposal{*out})
 	switch {
 	case err != nil:
 		out.Err = err.Error()

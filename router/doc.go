@@ -2,15 +2,15 @@
 // the local SLM's answer stands, the swarm collaborates (a vote, or a chain
 // for multi-step tasks), or the cloud FM is summoned — and why. It holds the
 // Classifier Engine, personal-data redaction, uncertainty estimates, the
-// ballot and the tally, voters' track records (Reputation, and TrackRecord:
-// per peer and domain, from outcomes the node could check, with a prior by
+// ballot and the tally, peers' track records (TrackRecord: per peer and
+// domain, from outcomes the node could check (Judge), with a prior by
 // kind of swarm and an encoding for --data-dir), the cloud budget, and the
 // Trace every answer carries.
 //
 // It must not do I/O, import libp2p or net/http, start goroutines or read
 // the clock: the node passes time in and wires the results to the network.
-// Everything here is a function of its arguments except Reputation,
-// TrackRecord and Budget, which hold their own mutex and are safe for
+// Everything here is a function of its arguments except TrackRecord
+// and Budget, which hold their own mutex and are safe for
 // concurrent use;
 // Classifier is immutable once built.
 //

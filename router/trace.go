@@ -15,12 +15,15 @@ type Trace struct {
 	Classification Classification `json:"classification"`
 	Local          *LocalInfo     `json:"local,omitempty"`
 	Peers          []Proposal     `json:"peers,omitempty"`
-	Ballots        []Ballot       `json:"ballots,omitempty"`
-	Tally          *TallyResult   `json:"tally,omitempty"`
-	Chain          []ChainStep    `json:"chain,omitempty"`
-	Cloud          *CloudInfo     `json:"cloud,omitempty"`
-	Flags          []string       `json:"flags,omitempty"` // e.g. "cloud-unavailable", "best-effort"
-	Timings        Timings        `json:"timings"`
+	// Trust is this node's trust in each peer asked, by peer id, and why
+	// (the record it comes from): what their ballots and proposals weighed.
+	Trust   map[string]PeerTrust `json:"trust,omitempty"`
+	Ballots []Ballot             `json:"ballots,omitempty"`
+	Tally   *TallyResult         `json:"tally,omitempty"`
+	Chain   []ChainStep          `json:"chain,omitempty"`
+	Cloud   *CloudInfo           `json:"cloud,omitempty"`
+	Flags   []string             `json:"flags,omitempty"` // e.g. "cloud-unavailable", "best-effort"
+	Timings Timings              `json:"timings"`
 }
 
 // Classification is what the Classifier Engine says about a query.

@@ -318,3 +318,55 @@ func DecodeTrackRecord(data []byte, p TrustParams) (*TrackRecord, error) {
 	}
 	return t, nil
 }
+
+// Prior is the weight of a peer never judged.
+func (t *TrackRecord) Prior() float64 { return t.p.Prior }
+
+// Weight is the peer's overall weight (the prior if never judged): what a
+// tallier that does not know the query's domains scales ballots with.
+func (t *TrackRecord) Weight(peer string) float64 { return t.Trust(peer, nil).Weight }
+
+// Snapshot copies every judged peer's overall weight, for the dashboard,
+// discovery and gossip scores.
+func (t *TrackRecord) Snapshot() map[string]float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]float64)
+	for k, e := range t.records {
+		if k.domain == anyDomain {
+			out[k.peer] = e.weight
+		}
+	}
+	return out
+}
+
+// GossipStanding maps a peer's weight to its standing in gossip, −1…1: a
+// peer above the prior earns up to 1 as it nears full trust; below the prior
+// the deficit counts to the fourth power, so an honest peer a few mistakes under the
+// prior loses little while one whose record fell to the floor nears −1 (the
+// node graylists it).
+func GossipStanding(weight, prior float64) float64 {
+	weight = clamp01(weight)
+	switch {
+	case weight >= prior && prior < 1:
+		return (weight - prior) / (1 - prior)
+	case weight < prior:
+		d := 1 - weight/prior
+		return -d * d * d * d
+	}
+	return 0
+}
+
+// Standing is the factor a peer's record puts on its ballots and on its
+// answers as evidence: its weight for the domains over the prior, at most 1.
+// A peer the node has not judged, or whose record holds up, counts fully;
+// one whose checked answers were wrong counts for less, down to almost
+// nothing; so an honest model's occasional slip costs it little while a
+// peer that is confidently wrong again and again is silenced.
+func (t *TrackRecord) Standing(peer string, domains []string) float64 {
+	w := t.Trust(peer, domains).Weight
+	if t.p.Prior <= 0 {
+		return clamp01(w)
+	}
+	return min(w/t.p.Prior, 1)
+}

@@ -113,7 +113,7 @@ type TallyParams struct {
 	Agreement    float64 // proposals agreeing at least this much count as one answer
 	Agree        AgreeFunc
 	// Trust, if set, is the tallier's own view of each voter's record (for
-	// example Reputation.Weight); it scales what the voter claims.
+	// example TrackRecord.Weight); it scales what the voter claims.
 	Trust func(voter string) float64
 }
 
@@ -268,7 +268,7 @@ func bestInGroup(proposals []Proposal, res TallyResult, label int) int {
 
 // BallotWeight is the weight the tallier counts for a ballot: the confidence
 // the voter claims × the voter's track record in the tallier's own view
-// (Reputation.Weight), so a voter's claim never weighs more than its record
+// (TrackRecord.Weight), so a voter's claim never weighs more than its record
 // earns.
 func BallotWeight(claimed, trackRecord float64) float64 { return claimed * trackRecord }
 

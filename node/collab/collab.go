@@ -73,8 +73,8 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("new collab: %w", err)
 	}
-	if cfg.reputation == nil {
-		if cfg.reputation, err = router.NewReputation(); err != nil {
+	if cfg.trust == nil {
+		if cfg.trust, err = router.NewTrackRecord(router.DefaultTrustParams(router.SwarmOpen)); err != nil {
 			return nil, fmt.Errorf("new collab: %w", err)
 		}
 	}
@@ -152,6 +152,6 @@ func (c *Collab) enter() bool {
 	return true
 }
 
-// Reputation is the track record ballots are weighed with (the node calls
-// Learn on it once a query's final answer is known).
-func (c *Collab) Reputation() *router.Reputation { return c.cfg.reputation }
+// TrackRecord is the track record ballots are weighed with (the node
+// records outcomes in it once a query's answer can be checked).
+func (c *Collab) TrackRecord() *router.TrackRecord { return c.cfg.trust }

@@ -36,7 +36,7 @@
 // The voter is the pubsub author (StrictSign), so a ballot carries no
 // signature of its own. The origin weighs each ballot with
 // router.BallotWeight: the confidence it carries × the voter's
-// router.Reputation weight, as this node sees it.
+// router.TrackRecord weight, as this node sees it.
 //
 // # Topic validator
 //

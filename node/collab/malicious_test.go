@@ -233,11 +233,11 @@ func TestRoundMaliciousPeers(t *testing.T) {
 		}
 	}
 	// The tally is what the honest ballots alone give.
-	rep := o.c.Reputation()
+	rep := o.c.TrackRecord()
 	honest := []router.Ballot{
-		{Voter: o.id().String(), Choice: 0, Weight: 0.9 * rep.Weight(o.id().String())},
-		{Voter: b.id().String(), Choice: bs, Weight: 0.8 * rep.Weight(b.id().String())},
-		{Voter: m.h.ID().String(), Choice: mine, Weight: 0.5 * rep.Weight(m.h.ID().String())},
+		{Voter: o.id().String(), Choice: 0, Weight: 0.9 * rep.Standing(o.id().String(), nil)},
+		{Voter: b.id().String(), Choice: bs, Weight: 0.8 * rep.Standing(b.id().String(), nil)},
+		{Voter: m.h.ID().String(), Choice: mine, Weight: 0.5 * rep.Standing(m.h.ID().String(), nil)},
 	}
 	wantTally := router.Tally(res.Proposals, honest, router.DefaultThresholds().TallyParams(res.Participants))
 	if res.Tally.Outcome != wantTally.Outcome || res.Tally.Winner != wantTally.Winner || !slices.Equal(res.Tally.Weights, wantTally.Weights) {

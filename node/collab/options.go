@@ -18,7 +18,7 @@ type config struct {
 	streamTimeout time.Duration
 	ackTimeout    time.Duration
 	thresholds    router.Thresholds
-	reputation    *router.Reputation
+	trust         *router.TrackRecord
 	agree         router.AgreeFunc
 	answerCap     int
 	answerTTL     time.Duration
@@ -129,10 +129,11 @@ func WithAckTimeout(d time.Duration) Option { return func(c *config) { c.ackTime
 // (default router.DefaultThresholds()).
 func WithThresholds(t router.Thresholds) Option { return func(c *config) { c.thresholds = t } }
 
-// WithReputation sets the track record that scales each ballot's weight when
-// this node tallies (default a fresh router.Reputation). The node keeps it
-// and calls Learn once it knows the final answer; collab only reads it.
-func WithReputation(r *router.Reputation) Option { return func(c *config) { c.reputation = r } }
+// WithTrackRecord sets the track record that scales each ballot's weight
+// when this node tallies (default a fresh record with an open swarm's prior).
+// The node keeps it and records outcomes once it can check them; collab only
+// reads it.
+func WithTrackRecord(t *router.TrackRecord) Option { return func(c *config) { c.trust = t } }
 
 // WithAgree replaces text agreement in ballots and tallies (for example with
 // embeddings through router.Cosine when peers share an embedding model).

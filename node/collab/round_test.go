@@ -82,9 +82,9 @@ func TestRoundThreeNodes(t *testing.T) {
 					t.Errorf("proposal %d: %+v, want %s's %q", i, p, n.id(), tt.answers[i])
 				}
 			}
-			rep := a.c.Reputation()
+			rep := a.c.TrackRecord()
 			for _, bl := range res.Ballots {
-				if want := 0.9 * rep.Weight(bl.Voter); bl.Weight != want {
+				if want := 0.9 * rep.Standing(bl.Voter, nil); bl.Weight != want {
 					t.Errorf("ballot of %s weighs %v, want confidence × track record = %v", bl.Voter, bl.Weight, want)
 				}
 			}

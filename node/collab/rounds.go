@@ -153,6 +153,9 @@ type RoundSpec struct {
 	Proposals []router.Proposal
 	// Deadline ends the vote: ballots after it are not counted.
 	Deadline time.Time
+	// Domains are the query's: each voter's ballot is scaled by its
+	// standing in these domains in this node's track record.
+	Domains []string
 }
 
 // RoundEnd says why collecting ballots stopped.
@@ -190,7 +193,7 @@ type RoundResult struct {
 	Proposals []router.Proposal
 	// Ballots are the participants' ballots in arrival order, at most one
 	// each. Weight is the confidence the voter cast × its track record in
-	// this node's Reputation: the weight the tally counted.
+	// this node's TrackRecord: the weight the tally counted.
 	Ballots []router.Ballot
 	Tally   router.TallyResult
 	End     RoundEnd
@@ -261,6 +264,7 @@ func (c *Collab) runRound(ctx context.Context, spec RoundSpec) (*RoundResult, er
 	params.Agree = c.cfg.agree
 	res := &RoundResult{RoundID: open.RoundId, Participants: open.Participants, Proposals: all}
 	voted := make(map[string]bool, len(open.Participants))
+	standing := func(voter string) float64 { return c.cfg.trust.Standing(voter, spec.Domains) }
 	var last time.Time
 	var grace <-chan time.Time
 collect:
@@ -274,10 +278,10 @@ collect:
 			voted[voter] = true
 			res.Ballots = append(res.Ballots, router.Ballot{
 				Voter: voter, Choice: int(v.ballot.GetChoice()),
-				Weight: router.BallotWeight(v.ballot.GetConfidence(), c.cfg.reputation.Weight(voter)),
+				Weight: router.BallotWeight(v.ballot.GetConfidence(), standing(voter)),
 			})
 			last = v.at
-			if grace == nil && router.Decided(all, res.Ballots, params, missing(open.Participants, voted), c.cfg.reputation.Weight) {
+			if grace == nil && router.Decided(all, res.Ballots, params, missing(open.Participants, voted), standing) {
 				t := time.NewTimer(c.cfg.decidedGrace)
 				defer t.Stop()
 				grace = t.C

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -52,6 +53,7 @@ type Config struct {
 	Privacy        string        // redact | block | allow: personal data sent to the cloud
 	PeerPrivacy    string        // redact | allow: personal data sent to peers of an open swarm (a private one gets it as written)
 	PIIModel       bool          // the node's own model also lists personal data before anything leaves the device
+	PeerTrustPrior float64       // trust in a peer never judged, 0…1; 0 = by kind of swarm (private 0.5, open 0.2)
 	PIITimeout     time.Duration // deadline for that look; past it the detectors alone decide
 	CloudURL       string        // OpenAI-compatible endpoint; "" = no cloud FM
 	CloudModel     string        // model name at that endpoint
@@ -171,6 +173,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var((*policyValue)(&c.Policy), "policy", fmt.Sprintf("routing policy: %v", router.Policies))
 	fs.StringVar(&c.Privacy, "privacy", c.Privacy, "personal data bound for the cloud: redact | block | allow")
 	fs.StringVar(&c.PeerPrivacy, "peer-privacy", c.PeerPrivacy, "personal data bound for peers of an open swarm (no --swarm-key): redact | allow")
+	fs.Float64Var(&c.PeerTrustPrior, "peer-trust-prior", c.PeerTrustPrior, "trust (0..1) in a peer this node has not judged yet; 0: 0.5 in a private swarm, 0.2 in an open one")
 	fs.BoolVar(&c.PIIModel, "pii-model", c.PIIModel, "let this node's own model list personal data too (through Ollama's structured output) before anything leaves the device")
 	fs.DurationVar(&c.PIITimeout, "pii-timeout", c.PIITimeout, "deadline for the own model's look for personal data; past it the detectors alone decide")
 	fs.StringVar(&c.CloudURL, "cloud-url", c.CloudURL, "OpenAI-compatible cloud FM base URL (empty: no cloud; key from SWARM_CLOUD_API_KEY)")
@@ -211,6 +214,21 @@ func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// TrustParams are the track-record settings: the prior by kind of swarm
+// unless --peer-trust-prior sets it.
+func (c *Config) TrustParams() router.TrustParams {
+	kind := router.SwarmOpen
+	if c.SwarmKey != "" {
+		kind = router.SwarmPrivate
+	}
+	p := router.DefaultTrustParams(kind)
+	if c.PeerTrustPrior > 0 {
+		p.Prior = c.PeerTrustPrior
+		p.Floor = min(p.Floor, p.Prior)
+	}
+	return p
 }
 
 // Rules are the routing rules this config asks for.
@@ -261,6 +279,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := router.ParsePrivacyPolicy(c.Privacy); err != nil {
 		bad("--privacy: %v", err)
+	}
+	if math.IsNaN(c.PeerTrustPrior) || c.PeerTrustPrior < 0 || c.PeerTrustPrior > 1 {
+		bad("--peer-trust-prior %v: want 0..1 (0: by kind of swarm)", c.PeerTrustPrior)
 	}
 	if p, err := router.ParsePrivacyPolicy(c.PeerPrivacy); err != nil || p == router.PrivacyBlock {
 		bad("--peer-privacy %q: want redact or allow", c.PeerPrivacy)

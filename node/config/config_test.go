@@ -29,6 +29,8 @@ func TestValidate(t *testing.T) {
 		{"bad privacy", func(c *Config) { c.Privacy = "maybe" }, "--privacy"},
 		{"peers cannot be blocked", func(c *Config) { c.PeerPrivacy = "block" }, "--peer-privacy"},
 		{"no pii timeout", func(c *Config) { c.PIITimeout = 0 }, "--pii-timeout"},
+		{"trust prior above 1", func(c *Config) { c.PeerTrustPrior = 1.5 }, "--peer-trust-prior"},
+		{"trust prior set", func(c *Config) { c.PeerTrustPrior = 0.3 }, ""},
 		{"cloud url without model", func(c *Config) { c.CloudURL = "http://127.0.0.1:1" }, "--cloud-model"},
 		{"share out of range", func(c *Config) { c.CloudMaxShare = 2 }, "--cloud-max-share"},
 		{"top-k zero", func(c *Config) { c.TopK = 0 }, "--top-k"},

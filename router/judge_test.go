@@ -1,0 +1,89 @@
+package router
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestJudge(t *testing.T) {
+	prop := func(peer, answer string, conf float64) Proposal {
+		return Proposal{Peer: peer, Answer: answer, Confidence: conf}
+	}
+	type verdict struct {
+		peer     string
+		right    bool
+		evidence Evidence
+	}
+	tests := []struct {
+		name  string
+		c     Checked
+		trust map[string]float64
+		want  []verdict
+	}{
+		{"the cloud's answer judges every peer",
+			Checked{Self: "me", Cloud: "Paris", Local: prop("", "Lyon", 0.3),
+				Proposals: []Proposal{prop("me", "Lyon", 0.3), prop("a", "Paris", 0.8), prop("rogue", "Berlin", 1)}},
+			nil, []verdict{{"a", true, EvidenceCloud}, {"rogue", false, EvidenceCloud}}},
+		{"independent peers that agree judge the odd one out",
+			Checked{Self: "me", Sure: 0.8, Local: prop("", "Paris", 0.3),
+				Proposals: []Proposal{prop("a", "Paris", 0.8), prop("b", "paris.", 0.7), prop("rogue", "Berlin", 1)}},
+			nil, []verdict{{"a", true, EvidencePeers}, {"b", true, EvidencePeers}, {"rogue", false, EvidencePeers}}},
+		{"a rogue never vouches for itself: two peers split, nothing judged",
+			Checked{Self: "me", Sure: 0.8, Local: prop("", "Lyon", 0.3),
+				Proposals: []Proposal{prop("a", "Paris", 0.8), prop("rogue", "Berlin", 1)}},
+			nil, nil},
+		{"identities nobody trusts cannot outvote this node's model",
+			Checked{Self: "me", Sure: 0.8, Local: prop("", "Paris", 0.3),
+				Proposals: []Proposal{prop("s1", "Berlin", 1), prop("s2", "Berlin", 1), prop("s3", "Berlin", 1)}},
+			map[string]float64{"s1": 0.1, "s2": 0.1, "s3": 0.1}, nil},
+		{"this node's confident answer is evidence of its own",
+			Checked{Self: "me", Sure: 0.8, Local: prop("", "Paris", 0.9),
+				Proposals: []Proposal{prop("rogue", "Berlin", 1)}},
+			nil, []verdict{{"rogue", false, EvidenceLocal}}},
+		{"failures and abstentions are not judged",
+			Checked{Self: "me", Cloud: "Paris",
+				Proposals: []Proposal{{Peer: "a", Err: "timeout"}, prop("b", "I don't know", 0.2)}},
+			nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.trust != nil {
+				tt.c.Trust = func(p string) float64 { return tt.trust[p] }
+			}
+			var got []verdict
+			for _, o := range Judge(tt.c) {
+				got = append(got, verdict{o.Peer, o.Right, o.Evidence})
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Judge = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStandingAndGossip(t *testing.T) {
+	tr, err := NewTrackRecord(DefaultTrustParams(SwarmOpen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := tr.Standing("new", nil); s != 1 {
+		t.Errorf("a newcomer's standing %v, want 1 (the prior)", s)
+	}
+	for range 3 {
+		if err := tr.Observe(Outcome{Peer: "rogue", Confidence: 1, Evidence: EvidenceCloud}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := tr.Standing("rogue", nil); s > 0.05 {
+		t.Errorf("standing after three confident wrong answers %v, want ≤ 0.05", s)
+	}
+	if g := GossipStanding(tr.Weight("rogue"), tr.Prior()); g > -0.8 {
+		t.Errorf("gossip standing of a rogue %v, want near -1", g)
+	}
+	if g := GossipStanding(tr.Prior()*0.8, tr.Prior()); g < -0.01 {
+		t.Errorf("gossip standing a slip under the prior %v, want near 0", g)
+	}
+	if g := GossipStanding(1, tr.Prior()); g != 1 {
+		t.Errorf("gossip standing at full trust %v, want 1", g)
+	}
+}
