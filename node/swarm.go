@@ -110,7 +110,7 @@ func (p *pipeline) learn(q *query, proposals []router.Proposal, cloud string) {
 	outcomes := router.Judge(router.Checked{
 		Self: p.self, Proposals: proposals, Domains: q.trace.Classification.Domains,
 		Cloud: cloud, Local: own, Sure: q.rules.Thresholds.Confident, Agreement: q.rules.Thresholds.Agreement,
-		Trust: func(peer string) float64 { return p.trust.Standing(peer, q.trace.Classification.Domains) },
+		Trust: p.trust.Weight,
 	})
 	judged := make([]string, 0, len(outcomes))
 	for _, o := range outcomes {
