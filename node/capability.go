@@ -28,21 +28,22 @@ type candidate struct {
 // their domains and their track records (a record's claims are hints only:
 // its weight in the ranking comes from outcomes this node checked).
 type finder struct {
-	host    host.Host
-	store   *cms.Store
-	ranker  *cms.Ranker
-	lexical *cms.Ranker // when the ranker's embedding model fails (nil: no fallback)
-	trust   *router.TrackRecord
-	k       int // peers to pick
-	log     *slog.Logger
+	host     host.Host
+	store    *cms.Store
+	ranker   *cms.Ranker
+	lexical  *cms.Ranker // when the ranker's embedding model fails (nil: no fallback)
+	trust    *router.TrackRecord
+	excluded func(peer.ID) bool // peers left out after asks they left unanswered (collab.Collab.Excluded)
+	k        int                // peers to pick
+	log      *slog.Logger
 }
 
 var _ peerFinder = (*finder)(nil)
 
 // newFinder ranks with emb (nil: the lexical embedder); when emb is a model,
 // the lexical embedder stands in for the queries it fails.
-func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, trust *router.TrackRecord, k int, log *slog.Logger) *finder {
-	f := &finder{host: h, store: store, ranker: cms.NewRanker(emb), trust: trust, k: k, log: log}
+func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, trust *router.TrackRecord, excluded func(peer.ID) bool, k int, log *slog.Logger) *finder {
+	f := &finder{host: h, store: store, ranker: cms.NewRanker(emb), trust: trust, excluded: excluded, k: k, log: log}
 	if f.ranker.Embedder().Model() != cms.LexicalModel {
 		f.lexical = cms.NewRanker(nil)
 	}
@@ -51,11 +52,12 @@ func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, trust *router.Tr
 
 // discover ranks the connected peers' records for prompt (classified into
 // domains) and returns the top k that can answer now. Peers without a
-// record yet, or whose model is down, are not asked.
+// record yet, whose model is down, or that left asks unanswered and are
+// excluded for it, are not asked.
 func (f *finder) discover(ctx context.Context, prompt string, domains []string) []candidate {
 	var recs []*cms.Record
 	for _, r := range f.store.Records() {
-		if r.Peer != f.host.ID() && f.host.Network().Connectedness(r.Peer) == network.Connected {
+		if r.Peer != f.host.ID() && f.host.Network().Connectedness(r.Peer) == network.Connected && !f.excluded(r.Peer) {
 			recs = append(recs, r)
 		}
 	}

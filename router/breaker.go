@@ -108,3 +108,89 @@ func (b *Breaker) Failure(now time.Time) {
 	b.probing = false
 	b.until = now.Add(min(cool, b.max))
 }
+
+// Breakers keeps one Breaker per target (peer id), each as Breaker
+// describes; a target with no failures holds no memory. At most maxTargets
+// targets are remembered: past that, the least recently failed one is
+// forgotten (healthy again).
+//
+// Time is passed in, never read. Breakers is safe for concurrent use.
+type Breakers struct {
+	base, max  time.Duration
+	maxTargets int
+
+	mu sync.Mutex
+	by map[string]*Breaker
+}
+
+// NewBreakers returns breakers whose first cooldown is base, doubling up to
+// max, remembering at most maxTargets failing targets.
+func NewBreakers(base, max time.Duration, maxTargets int) (*Breakers, error) {
+	if _, err := NewBreaker(base, max); err != nil {
+		return nil, err
+	}
+	if maxTargets < 1 {
+		return nil, fmt.Errorf("new breakers: %d targets: %w", maxTargets, ErrInvalidConfig)
+	}
+	return &Breakers{base: base, max: max, maxTargets: maxTargets, by: map[string]*Breaker{}}, nil
+}
+
+func (bs *Breakers) get(target string) *Breaker {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	return bs.by[target]
+}
+
+// State is where target's breaker stands at now (BreakerHealthy when it has
+// none).
+func (bs *Breakers) State(target string, now time.Time) BreakerState {
+	if b := bs.get(target); b != nil {
+		return b.State(now)
+	}
+	return BreakerHealthy
+}
+
+// Allow says whether a call to target may go at now (Breaker.Allow).
+func (bs *Breakers) Allow(target string, now time.Time) bool {
+	if b := bs.get(target); b != nil {
+		return b.Allow(now)
+	}
+	return true
+}
+
+// Success records that target answered: it is healthy and forgotten.
+func (bs *Breakers) Success(target string) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	delete(bs.by, target)
+}
+
+// Failure records that a call to target failed or hung at now.
+func (bs *Breakers) Failure(target string, now time.Time) {
+	bs.mu.Lock()
+	b := bs.by[target]
+	if b == nil {
+		if len(bs.by) >= bs.maxTargets {
+			bs.evictLocked()
+		}
+		b = &Breaker{base: bs.base, max: bs.max}
+		bs.by[target] = b
+	}
+	bs.mu.Unlock()
+	b.Failure(now)
+}
+
+// evictLocked forgets the target whose exclusion ends first.
+func (bs *Breakers) evictLocked() {
+	var oldest string
+	var until time.Time
+	for k, b := range bs.by {
+		b.mu.Lock()
+		u := b.until
+		b.mu.Unlock()
+		if oldest == "" || u.Before(until) {
+			oldest, until = k, u
+		}
+	}
+	delete(bs.by, oldest)
+}

@@ -91,3 +91,50 @@ func TestNewBreakerRefusesBadCooldowns(t *testing.T) {
 		}
 	}
 }
+
+func TestBreakers(t *testing.T) {
+	const base = 10 * time.Second
+	bs, err := NewBreakers(base, 4*base, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		do    func()
+		at    time.Duration
+		want  map[string]BreakerState
+		allow map[string]bool
+	}{
+		{name: "unknown targets are healthy", do: func() {}, want: map[string]BreakerState{"a": BreakerHealthy}, allow: map[string]bool{"a": true}},
+		{name: "a failing target is excluded, the others not", do: func() { bs.Failure("a", t0) },
+			want: map[string]BreakerState{"a": BreakerExcluded, "b": BreakerHealthy}, allow: map[string]bool{"a": false, "b": true}},
+		{name: "after the cooldown one probe goes", do: func() {}, at: base,
+			want: map[string]BreakerState{"a": BreakerProbe}, allow: map[string]bool{"a": true}},
+		{name: "while the probe is out the target stays excluded", do: func() {}, at: base,
+			want: map[string]BreakerState{"a": BreakerExcluded}, allow: map[string]bool{"a": false}},
+		{name: "a success forgets it", do: func() { bs.Success("a") }, at: base,
+			want: map[string]BreakerState{"a": BreakerHealthy}, allow: map[string]bool{"a": true}},
+		{name: "past capacity the exclusion that ends first is forgotten", do: func() {
+			bs.Failure("x", t0)
+			bs.Failure("y", t0.Add(time.Second))
+			bs.Failure("z", t0.Add(2*time.Second))
+		}, at: 2 * time.Second, want: map[string]BreakerState{"x": BreakerHealthy, "y": BreakerExcluded, "z": BreakerExcluded}},
+	}
+	for _, tc := range cases {
+		tc.do()
+		now := t0.Add(tc.at)
+		for k, want := range tc.want {
+			if got := bs.State(k, now); got != want {
+				t.Errorf("%s: %s is %v, want %v", tc.name, k, got, want)
+			}
+		}
+		for k, want := range tc.allow {
+			if got := bs.Allow(k, now); got != want {
+				t.Errorf("%s: Allow(%s) = %v, want %v", tc.name, k, got, want)
+			}
+		}
+	}
+	if _, err := NewBreakers(base, base, 0); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("NewBreakers with no room: %v, want %v", err, ErrInvalidConfig)
+	}
+}

@@ -147,6 +147,25 @@ func (c *Collab) Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 	if err := req.Validate(); err != nil {
 		return nil, fmt.Errorf("ask %s: %w", p, err)
 	}
+	now := time.Now()
+	probe := c.cfg.breakers.State(p.String(), now) == router.BreakerProbe
+	if !c.cfg.breakers.Allow(p.String(), now) {
+		return nil, fmt.Errorf("ask %s: %w", p, ErrPeerExcluded)
+	}
+	resp, alive, err := c.ask(ctx, p, req)
+	switch {
+	case alive:
+		c.cfg.breakers.Success(p.String())
+	case ctx.Err() == nil && c.ctx.Err() == nil, probe:
+		// Silent, dead or hung; or the probe of such a peer, which must not
+		// stay out forever because its caller gave up on it.
+		c.cfg.breakers.Failure(p.String(), time.Now())
+	}
+	return resp, err
+}
+
+// ask is Ask's exchange; alive says the peer sent its answer or a refusal.
+func (c *Collab) ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (_ *protocol.AskResponse, alive bool, _ error) {
 	if !req.GetWantAck() {
 		req = proto.CloneOf(req) // the caller's request may be shared by parallel asks
 		req.WantAck = true
@@ -164,7 +183,7 @@ func (c *Collab) Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 
 	s, err := c.h.NewStream(ackCtx, p, protocol.AskProtocol)
 	if err != nil {
-		return nil, fmt.Errorf("ask %s: open stream: %w", p, c.ackCause(ctx, ackCtx, err))
+		return nil, false, fmt.Errorf("ask %s: open stream: %w", p, c.ackCause(ctx, ackCtx, err))
 	}
 	_ = s.SetDeadline(ackBy)
 	// The deadlines cover the peer's silence; this covers Close and a
@@ -173,7 +192,7 @@ func (c *Collab) Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 
 	if err := protocol.WriteAskRequest(s, req); err != nil {
 		_ = s.Reset()
-		return nil, fmt.Errorf("ask %s: %w", p, c.ackCause(ctx, ackCtx, err))
+		return nil, false, fmt.Errorf("ask %s: %w", p, c.ackCause(ctx, ackCtx, err))
 	}
 	_ = s.CloseWrite()
 	resp, err := protocol.ReadAskResponse(s)
@@ -186,20 +205,26 @@ func (c *Collab) Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 		}
 		if err != nil {
 			_ = s.Reset()
-			return nil, fmt.Errorf("ask %s: %w", p, c.cause(ctx, err))
+			return nil, false, fmt.Errorf("ask %s: %w", p, c.cause(ctx, err))
 		}
 	} else if err != nil {
 		_ = s.Reset()
-		return nil, fmt.Errorf("ask %s: %w", p, c.ackCause(ctx, ackCtx, err))
+		return nil, false, fmt.Errorf("ask %s: %w", p, c.ackCause(ctx, ackCtx, err))
 	}
 	_ = s.Close()
 	if resp.GetQueryId() != req.GetQueryId() && !(resp.GetErrorCode() != protocol.ErrorCode_OK && resp.GetQueryId() == "") {
-		return nil, fmt.Errorf("ask %s: response names query %q, asked %q: %w", p, resp.GetQueryId(), req.GetQueryId(), ErrQueryMismatch)
+		return nil, true, fmt.Errorf("ask %s: response names query %q, asked %q: %w", p, resp.GetQueryId(), req.GetQueryId(), ErrQueryMismatch)
 	}
 	if code := resp.GetErrorCode(); code != protocol.ErrorCode_OK {
-		return resp, fmt.Errorf("ask %s: %s: %s: %w", p, code, resp.GetErrorMessage(), ErrRefused)
+		return resp, true, fmt.Errorf("ask %s: %s: %s: %w", p, code, resp.GetErrorMessage(), ErrRefused)
 	}
-	return resp, nil
+	return resp, true, nil
+}
+
+// Excluded says whether p's breaker keeps it out of asks now, after asks it
+// left unanswered; discovery leaves such peers out of its rankings.
+func (c *Collab) Excluded(p peer.ID) bool {
+	return c.cfg.breakers.State(p.String(), time.Now()) == router.BreakerExcluded
 }
 
 // ackCause is cause for the part of an ask before the peer acked: silence

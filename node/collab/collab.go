@@ -78,6 +78,11 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 			return nil, fmt.Errorf("new collab: %w", err)
 		}
 	}
+	if cfg.breakers == nil {
+		if cfg.breakers, err = router.NewBreakers(DefaultPeerCooldown, DefaultPeerMaxCooldown, maxBrokenPeers); err != nil {
+			return nil, fmt.Errorf("new collab: %w", err)
+		}
+	}
 	m := newMetrics()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Collab{

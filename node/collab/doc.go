@@ -18,7 +18,11 @@
 // acks nor answers within the ack timeout (WithAckTimeout, 3 s) — frozen, or
 // behind a connection that died silently — is dropped with ErrNoAck instead
 // of holding the round until the ask's deadline. Peers of older builds never
-// ack; they count as live when they answer within the ack timeout.
+// ack; they count as live when they answer within the ack timeout. A peer
+// that failed an ask is excluded by its router.Breaker (WithPeerBreakers):
+// Ask refuses it at once with ErrPeerExcluded and discovery leaves it out
+// (Excluded) until its cooldown ends; then one ask probes it, and an answer
+// or a refusal makes it healthy again.
 //
 // # One round
 //

@@ -11,6 +11,9 @@ var (
 	// ErrNoAck is returned by Ask when the peer neither acknowledged nor
 	// answered within the ack timeout.
 	ErrNoAck = errors.New("peer neither acknowledged nor answered the ask")
+	// ErrPeerExcluded is returned by Ask, without asking, for a peer whose
+	// breaker excludes it after failed asks (see Collab.Excluded).
+	ErrPeerExcluded = errors.New("peer excluded after failed asks")
 	// ErrQueryMismatch is returned when a response names another query id.
 	ErrQueryMismatch = errors.New("response for another query")
 	// ErrInvalidSpec is returned by RunRound for a spec it cannot open a round from.

@@ -2,6 +2,7 @@ package collab
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -53,6 +54,15 @@ func TestAskAllDropsAFrozenPeer(t *testing.T) {
 		t.Errorf("frozen peer: %+v, want %v", p, ErrNoAck)
 	}
 	t.Logf("round with a frozen peer: AskAll took %v (ack timeout %v, ask deadline %v)", took.Round(time.Millisecond), ackTimeout, deadline)
+
+	// Its breaker keeps it out until the cooldown ends; the live peers stay in.
+	if !asker.c.Excluded(frozen.id()) || asker.c.Excluded(fast.id()) || asker.c.Excluded(slow.id()) {
+		t.Errorf("excluded: frozen %v, fast %v, slow %v; want only the frozen peer",
+			asker.c.Excluded(frozen.id()), asker.c.Excluded(fast.id()), asker.c.Excluded(slow.id()))
+	}
+	if _, err := asker.c.Ask(t.Context(), frozen.id(), newRequest("", time.Now().Add(deadline))); !errors.Is(err, ErrPeerExcluded) {
+		t.Errorf("asking the frozen peer again: %v, want %v without waiting", err, ErrPeerExcluded)
+	}
 }
 
 // A peer of an older build never acks; it is live if it answers within the

@@ -19,6 +19,7 @@ type config struct {
 	ackTimeout    time.Duration
 	thresholds    router.Thresholds
 	trust         *router.TrackRecord
+	breakers      *router.Breakers
 	agree         router.AgreeFunc
 	answerCap     int
 	answerTTL     time.Duration
@@ -124,6 +125,19 @@ const DefaultAckTimeout = 3 * time.Second
 // or behind a dead connection — is dropped instead of holding the round
 // until the ask's deadline. A peer that acked has the whole deadline.
 func WithAckTimeout(d time.Duration) Option { return func(c *config) { c.ackTimeout = d } }
+
+// A peer that failed an ask (no ack, a dead stream, no answer by the
+// deadline) is excluded for DefaultPeerCooldown, doubling with each failed
+// probe up to DefaultPeerMaxCooldown; at most maxBrokenPeers are remembered.
+const (
+	DefaultPeerCooldown    = 10 * time.Second
+	DefaultPeerMaxCooldown = 5 * time.Minute
+	maxBrokenPeers         = 4096
+)
+
+// WithPeerBreakers sets the per-peer circuit breakers Ask consults and feeds
+// (default fresh ones with DefaultPeerCooldown and DefaultPeerMaxCooldown).
+func WithPeerBreakers(b *router.Breakers) Option { return func(c *config) { c.breakers = b } }
 
 // WithThresholds sets agreement, consensus and quorum for ballots and tallies
 // (default router.DefaultThresholds()).
