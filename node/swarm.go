@@ -26,6 +26,9 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 	if d.Collab == router.CollabChain {
 		refined := p.viaChain(ctx, q, cands)
 		feat.Refined = refined
+		if q.local.err == nil && q.local.res != nil {
+			feat.Draft = q.local.res.Text
+		}
 		d = router.DecideAfterChain(feat, q.rules)
 		q.note(d)
 		if d.Collab == router.CollabChain {

@@ -95,8 +95,9 @@ type Features struct {
 	// OffDomain: the query's domains are declared by a peer and not by this node.
 	OffDomain bool
 	// Refined is the refining peer's answer, for DecideAfterChain; nil when
-	// the ask failed.
+	// the ask failed. Draft is this node's own draft it refined.
 	Refined *Proposal
+	Draft   string
 	// Answered is how many of the peers asked for a vote came back with an
 	// answer, for DecideRound.
 	Answered int
@@ -275,15 +276,23 @@ func DecideAfterLocal(f Features, r Rules) Decision {
 }
 
 // DecideAfterChain runs once the refining peer of a chain has answered (or
-// failed): its answer stands; a refiner that failed or answered nothing
-// leaves the query to a vote among the peers.
+// failed). Its answer is checked before it is returned: it stands when it
+// agrees with this node's own draft; one that changes the answer goes to a
+// vote among the peers (one peer alone never decides), as does a refiner
+// that failed or answered nothing.
 func DecideAfterChain(f Features, r Rules) Decision {
-	if f.Refined == nil || f.Refined.Err != "" || f.Refined.Answer == "" {
-		d := decision(RouteSwarm, "the refining peer failed, so the peers vote instead")
+	vote := func(reason string) Decision {
+		d := decision(RouteSwarm, reason)
 		d.Collab = CollabVote
 		return d
 	}
-	d := decision(RouteSwarm, "the refined answer stands")
+	if f.Refined == nil || f.Refined.Err != "" || f.Refined.Answer == "" {
+		return vote("the refining peer failed, so the peers vote instead")
+	}
+	if Agree(f.Draft, f.Refined.Answer) < r.Thresholds.Agreement {
+		return vote("the refined answer differs from the draft, so the peers vote on it")
+	}
+	d := decision(RouteSwarm, "the refined answer stands (it agrees with the draft)")
 	d.Collab = CollabChain
 	return d
 }
@@ -346,8 +355,14 @@ func DecideAfterVote(f Features, r Rules) Decision {
 	switch {
 	case cloudOK:
 		return decision(RouteCloud, why+": summoning the cloud FM", cloudFlags)
-	case t.Winner != Escalate:
+	case t.Winner != Escalate && !t.LoneAuthor:
 		return decision(RouteSwarm, why+", but "+cloudWhy+": answering with the leading proposal",
+			safety, cloudFlags, bestEffortFlag)
+	case !f.LocalFailed && t.Winner != Escalate:
+		return decision(RouteLocal, why+", but "+cloudWhy+", and only its author backs the leading proposal: the local answer stands",
+			safety, cloudFlags, bestEffortFlag)
+	case t.Winner != Escalate:
+		return decision(RouteSwarm, why+", but "+cloudWhy+" and the local model failed: answering with the leading proposal, which only its author backs",
 			safety, cloudFlags, bestEffortFlag)
 	case !f.LocalFailed:
 		return decision(RouteLocal, why+", no proposal is usable, and "+cloudWhy+": the local answer stands",

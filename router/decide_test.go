@@ -172,6 +172,7 @@ func TestDecideAfterVote(t *testing.T) {
 	missed := &TallyResult{Outcome: OutcomeQuorumMissed, Winner: 0, Ballots: 1, Quorum: 2, Share: 1}
 	escalate := &TallyResult{Outcome: OutcomeEscalate, Winner: 2, Ballots: 3, Quorum: 2, Share: 0.2, Escalate: 1.6}
 	empty := &TallyResult{Outcome: OutcomeQuorumMissed, Winner: Escalate, Quorum: 2}
+	lone := &TallyResult{Outcome: OutcomeEscalate, Winner: 2, Ballots: 3, Quorum: 2, Share: 0.6, Escalate: 0.6, LoneAuthor: true}
 	cases := []struct {
 		name  string
 		f     Features
@@ -188,6 +189,10 @@ func TestDecideAfterVote(t *testing.T) {
 			wantDecision{RouteCloud, CollabNone, nil, "asked for the cloud FM"}},
 		{"split, cloud down: best swarm answer", Features{Class: plain, Cloud: CloudDown, Tally: split}, DefaultRules(),
 			wantDecision{RouteSwarm, CollabNone, []string{FlagCloudDown, FlagBestEffort}, "leading proposal"}},
+		{"a lone author's proposal, over budget: the local answer stands, not the rogue's", Features{Class: plain, Cloud: CloudOverBudget, Tally: lone}, DefaultRules(),
+			wantDecision{RouteLocal, CollabNone, []string{FlagOverBudget, FlagBestEffort}, "only its author backs"}},
+		{"a lone author's proposal, over budget, local failed: it is all there is", Features{Class: plain, Cloud: CloudOverBudget, Tally: lone, LocalFailed: true}, DefaultRules(),
+			wantDecision{RouteSwarm, CollabNone, []string{FlagOverBudget, FlagBestEffort}, "which only its author backs"}},
 		{"split, over budget", Features{Class: plain, Cloud: CloudOverBudget, Tally: split}, DefaultRules(),
 			wantDecision{RouteSwarm, CollabNone, []string{FlagOverBudget, FlagBestEffort}, "budget"}},
 		{"split, no cloud configured", Features{Class: plain, Tally: split}, DefaultRules(),
@@ -228,8 +233,10 @@ func TestDecideAfterChain(t *testing.T) {
 		refined *Proposal
 		want    wantDecision
 	}{
-		{"the refined answer stands", &Proposal{Peer: "p1", Answer: "42", Confidence: 0.3},
+		{"the refined answer agrees with the draft: it stands", &Proposal{Peer: "p1", Answer: "42.", Confidence: 0.3},
 			wantDecision{RouteSwarm, CollabChain, nil, "refined answer stands"}},
+		{"the refined answer changes the draft: the peers vote", &Proposal{Peer: "rogue", Answer: "17", Confidence: 1},
+			wantDecision{RouteSwarm, CollabVote, nil, "differs from the draft"}},
 		{"the refiner failed: the peers vote", nil,
 			wantDecision{RouteSwarm, CollabVote, nil, "peers vote instead"}},
 		{"the refiner reported an error: the peers vote", &Proposal{Peer: "p1", Err: "BACKEND_DOWN"},
@@ -239,7 +246,7 @@ func TestDecideAfterChain(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := Features{Class: multi, Cloud: CloudReady, Peers: 2, Refined: tc.refined}
+			f := Features{Class: multi, Cloud: CloudReady, Peers: 2, Refined: tc.refined, Draft: "42"}
 			checkDecision(t, DecideAfterChain(f, DefaultRules()), tc.want)
 		})
 	}

@@ -87,3 +87,30 @@ func TestStandingAndGossip(t *testing.T) {
 		t.Errorf("gossip standing at full trust %v, want 1", g)
 	}
 }
+
+func TestEarned(t *testing.T) {
+	tr, err := NewTrackRecord(DefaultTrustParams(SwarmPrivate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	observe := func(peer string, right bool) {
+		if err := tr.Observe(Outcome{Peer: peer, Right: right, Confidence: 0.9, Evidence: EvidencePeers}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	observe("rogue", false)
+	observe("honest", true)
+	observe("honest", false)
+	observe("honest", true)
+	for _, tc := range []struct {
+		peer string
+		want float64
+	}{{"newcomer", 1}, {"rogue", 0}, {"honest", 2.0 / 3}} {
+		if got := tr.Earned(tc.peer); got != tc.want {
+			t.Errorf("Earned(%s) = %v, want %v", tc.peer, got, tc.want)
+		}
+		if earns := tr.Earned(tc.peer) >= DeferEarned; earns != (tc.peer != "rogue") {
+			t.Errorf("%s earns deference: %v", tc.peer, earns)
+		}
+	}
+}

@@ -357,6 +357,24 @@ func GossipStanding(weight, prior float64) float64 {
 	return 0
 }
 
+// DeferEarned is the share of right answers (TrackRecord.Earned) an author
+// needs for an unsure voter to defer to its proposal. A peer caught wrong and
+// never right loses it at once. Honest models keep it: the answers the node
+// can check are mostly the hard ones, where honest peers are often wrong
+// too, and a bar of one half cost the honest swarm 15 points of cloud share
+// (escalations where deference had found the answer).
+const DeferEarned = 0.2
+
+// Earned is the share of the peer's checked answers that were right over
+// all domains; 1 for a peer never checked (a newcomer is not yet suspect).
+func (t *TrackRecord) Earned(peer string) float64 {
+	pt := t.Trust(peer, nil)
+	if pt.Right+pt.Wrong == 0 {
+		return 1
+	}
+	return float64(pt.Right) / float64(pt.Right+pt.Wrong)
+}
+
 // Standing is the factor a peer's record puts on its ballots and on its
 // answers as evidence: its weight for the domains over the prior, at most 1.
 // A peer the node has not judged, or whose record holds up, counts fully;

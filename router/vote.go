@@ -22,6 +22,12 @@ type BallotParams struct {
 	// proposal that reaches Sure, or escalates: otherwise two unsure models
 	// agreeing on the same wrong answer outvote the one that knows.
 	Sure float64
+	// Trust is the voter's own view of a proposal's author (for example
+	// TrackRecord.Earned); an unsure voter defers only to an author whose
+	// trust reaches DeferTrust, so a peer that claims confidence 1 and has
+	// been caught wrong gets no deference. Nil: every author earns it.
+	Trust      func(peer string) float64
+	DeferTrust float64
 }
 
 // ChooseBallot is one participant's vote: the usable proposal that agrees
@@ -47,7 +53,8 @@ func ChooseBallot(own Proposal, proposals []Proposal, p BallotParams) Ballot {
 	b.Weight = clamp01(own.Confidence) * clamp01(track)
 	if !(own.Confidence >= p.Sure) { // NaN confidence is no confidence
 		for i, q := range proposals {
-			if usable(q) && q.Peer != own.Peer && q.Confidence >= p.Sure &&
+			earned := p.Trust == nil || p.Trust(q.Peer) >= p.DeferTrust
+			if usable(q) && q.Peer != own.Peer && q.Confidence >= p.Sure && earned &&
 				(b.Choice == Escalate || q.Confidence > proposals[b.Choice].Confidence) {
 				b.Choice = i
 			}
@@ -127,7 +134,10 @@ type TallyParams struct {
 //
 // The outcome is, in order: QuorumMissed if fewer ballots counted than the
 // quorum; Escalate if the escalation weight is at least the leading group's
-// (ties go to the cloud); Consensus if the leading group holds more than
+// (ties go to the cloud), or if the leading group is backed by one of its
+// own authors alone while another voter with an opinion chose otherwise
+// (LoneAuthor: a peer voting for itself against the others never wins);
+// Consensus if the leading group holds more than
 // Consensus of all weight cast; else Split. Whatever the outcome, Winner
 // names the best proposal of the leading group, the best-effort answer.
 // Groups are ranked by weight, then size, then best confidence, then first
@@ -190,10 +200,11 @@ func Tally(proposals []Proposal, ballots []Ballot, p TallyParams) TallyResult {
 	if total > 0 {
 		res.Share = leadWeight / total
 	}
+	res.LoneAuthor = loneAuthor(proposals, ballots, res)
 	switch {
 	case res.Ballots < res.Quorum:
 		res.Outcome = OutcomeQuorumMissed
-	case res.Escalate > 0 && res.Escalate >= leadWeight:
+	case res.Escalate > 0 && res.Escalate >= leadWeight, res.LoneAuthor:
 		res.Outcome = OutcomeEscalate
 	case res.Winner != Escalate && res.Share > p.Consensus:
 		res.Outcome = OutcomeConsensus
@@ -201,6 +212,38 @@ func Tally(proposals []Proposal, ballots []Ballot, p TallyParams) TallyResult {
 		res.Outcome = OutcomeSplit
 	}
 	return res
+}
+
+// loneAuthor reports whether the leading group's only backer is an author of
+// one of its proposals while some other counted ballot with weight chose
+// otherwise.
+func loneAuthor(proposals []Proposal, ballots []Ballot, res TallyResult) bool {
+	if res.Winner < 0 {
+		return false
+	}
+	lead := res.Cluster[res.Winner]
+	backer, against := "", false
+	for _, bi := range res.Counted {
+		b := ballots[bi]
+		switch {
+		case b.Choice >= 0 && res.Cluster[b.Choice] == lead:
+			if backer != "" && backer != b.Voter {
+				return false // two voters back it
+			}
+			backer = b.Voter
+		case b.Weight > 0:
+			against = true
+		}
+	}
+	if backer == "" || !against {
+		return false
+	}
+	for i, p := range proposals {
+		if res.Cluster[i] == lead && p.Peer == backer {
+			return true
+		}
+	}
+	return false
 }
 
 func (p TallyParams) withDefaults() TallyParams {

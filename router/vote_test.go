@@ -39,6 +39,12 @@ func TestChooseBallot(t *testing.T) {
 			Proposal{Peer: "v", Answer: "Sydney", Confidence: 7}, props, BallotParams{TrackRecord: 3}, 1, 1},
 		{"unsure voter defers to the most confident sure proposal",
 			Proposal{Peer: "v", Answer: "Canberra", Confidence: 0.4}, props, BallotParams{Sure: 0.7}, 1, 0.4},
+		{"unsure voter defers only to an author whose record earns it",
+			Proposal{Peer: "v", Answer: "Canberra", Confidence: 0.4}, props,
+			BallotParams{Sure: 0.7, DeferTrust: 0.5, Trust: func(p string) float64 { return map[string]float64{"b": 0.1, "d": 0.9}[p] }}, 3, 0.4},
+		{"unsure voter whom no sure author earns escalates",
+			Proposal{Peer: "v", Answer: "Canberra", Confidence: 0.4}, props,
+			BallotParams{Sure: 0.7, DeferTrust: 0.5, Trust: func(string) float64 { return 0.2 }}, Escalate, 0.4},
 		{"unsure voter with nothing sure to defer to escalates",
 			Proposal{Peer: "v", Answer: "Canberra", Confidence: 0.4}, props, BallotParams{Sure: 0.95}, Escalate, 0.4},
 		{"an unsure voter never defers to its own proposal",
@@ -85,8 +91,17 @@ func TestTally(t *testing.T) {
 			[]Ballot{{"a", 0, 0.7}, {"b", 1, 0.9}, {"c", 2, 0.8}},
 			TallyParams{Participants: three}, OutcomeConsensus, 1, 1.6 / 2.4, []int{0, 1, 2}},
 		{"split", paris,
-			[]Ballot{{"a", 0, 0.5}, {"c", 2, 0.5}},
+			[]Ballot{{"a", 2, 0.5}, {"c", 0, 0.5}},
 			TallyParams{Participants: three}, OutcomeSplit, 0, 0.5, []int{0, 1}},
+		{"a proposal only its author backs, against the others, escalates", paris,
+			[]Ballot{{"c", 2, 1}, {"a", Escalate, 0.3}, {"b", Escalate, 0.3}},
+			TallyParams{Participants: three}, OutcomeEscalate, 2, 1 / 1.6, []int{0, 1, 2}},
+		{"two authors voting each for itself: neither wins", paris,
+			[]Ballot{{"a", 0, 0.5}, {"c", 2, 0.5}},
+			TallyParams{Participants: three}, OutcomeEscalate, 0, 0.5, []int{0, 1}},
+		{"an author backing itself with no one against stands", paris,
+			[]Ballot{{"c", 2, 0.9}, {"a", Escalate, 0}},
+			TallyParams{Participants: three}, OutcomeConsensus, 2, 1, []int{0, 1}},
 		{"quorum missed still names the leader", paris,
 			[]Ballot{{"a", 1, 0.9}},
 			TallyParams{Participants: three}, OutcomeQuorumMissed, 1, 1, []int{0}},
@@ -104,13 +119,13 @@ func TestTally(t *testing.T) {
 			[]Ballot{{"a", 0, 50}, {"b", 2, 0.9}, {"c", 2, 0.9}},
 			TallyParams{Participants: three}, OutcomeConsensus, 2, 1.8 / 2.8, []int{0, 1, 2}},
 		{"trust scales claimed weight", paris,
-			[]Ballot{{"a", 0, 1}, {"b", 2, 1}, {"c", 2, 1}},
+			[]Ballot{{"a", 0, 1}, {"b", 1, 1}, {"c", 2, 1}},
 			TallyParams{Participants: three, Trust: func(v string) float64 {
 				if v == "a" {
 					return 1
 				}
 				return 0.1
-			}}, OutcomeConsensus, 0, 1 / 1.2, []int{0, 1, 2}},
+			}}, OutcomeConsensus, 0, 1.1 / 1.2, []int{0, 1, 2}},
 		{"a peer that died mid-round cannot be chosen; the rest still agree",
 			[]Proposal{{Peer: "a", Answer: "Paris", Confidence: 0.7}, {Peer: "b", Err: "stream reset"}, {Peer: "c", Answer: "PARIS", Confidence: 0.6}},
 			[]Ballot{{"a", 0, 0.7}, {"c", 2, 0.6}, {"c", 1, 1}},
@@ -131,7 +146,7 @@ func TestTally(t *testing.T) {
 			TallyParams{Participants: three}, OutcomeSplit, 1, 0, []int{0, 1}},
 		{"deterministic tie-break: equal groups go to the first", []Proposal{
 			{Peer: "a", Answer: "Lima", Confidence: 0.5}, {Peer: "b", Answer: "Quito", Confidence: 0.5}},
-			[]Ballot{{"a", 0, 0.5}, {"b", 1, 0.5}},
+			[]Ballot{{"a", 1, 0.5}, {"b", 0, 0.5}},
 			TallyParams{Participants: []string{"a", "b"}}, OutcomeSplit, 0, 0.5, []int{0, 1}},
 		{"tie-break by group size", []Proposal{
 			{Peer: "a", Answer: "Lima", Confidence: 0.5}, {Peer: "b", Answer: "Quito", Confidence: 0.5}, {Peer: "c", Answer: "quito", Confidence: 0.1}},

@@ -157,6 +157,13 @@ func (c *Collab) enter() bool {
 	return true
 }
 
+// deferTrust is what an unsure ballot of this node needs of an author to
+// defer to it: a share of right answers in this node's record
+// (router.DeferEarned).
+func (c *Collab) deferTrust() (func(peer string) float64, float64) {
+	return c.cfg.trust.Earned, router.DeferEarned
+}
+
 // TrackRecord is the track record ballots are weighed with (the node
 // records outcomes in it once a query's answer can be checked).
 func (c *Collab) TrackRecord() *router.TrackRecord { return c.cfg.trust }

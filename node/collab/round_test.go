@@ -58,7 +58,7 @@ func TestRoundThreeNodes(t *testing.T) {
 	}{
 		{"all agree", [3]string{"Paris", "paris.", "The answer is Paris"}, router.OutcomeConsensus, "Paris"},
 		{"two agree", [3]string{"Paris", "London", "Paris"}, router.OutcomeConsensus, "Paris"},
-		{"all differ", [3]string{"Paris", "London", "Berlin"}, router.OutcomeSplit, ""},
+		{"all differ: each backs only itself, so none wins", [3]string{"Paris", "London", "Berlin"}, router.OutcomeEscalate, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -113,6 +113,7 @@ func (c *Collab) vote(open *protocol.RoundOpen) {
 func (c *Collab) castBallot(ctx context.Context, roundID string, own router.Proposal, proposals []router.Proposal) {
 	params := c.cfg.thresholds.BallotParams(1)
 	params.Agree = c.cfg.agree
+	params.Trust, params.DeferTrust = c.deferTrust()
 	b := router.ChooseBallot(own, proposals, params)
 	data, err := protocol.EncodeRound(&protocol.RoundMessage{Body: &protocol.RoundMessage_Ballot{Ballot: &protocol.Ballot{
 		RoundId: roundID, Choice: int32(b.Choice), Confidence: b.Weight,

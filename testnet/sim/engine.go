@@ -135,6 +135,13 @@ func (e *engine) answer(p *Profile, serverSeed uint64, prompt string, s Sampling
 		return math.Sqrt(1-w)*itemRNG.NormFloat64() + math.Sqrt(w)*sampleRNG.NormFloat64()
 	}
 	uniform := func() float64 { return phi(normal()) }
+	if p.Rogue != "" {
+		r := Reply{Item: it, Outcome: OutcomeWrong, Text: p.Rogue}
+		for i, t := range splitTokens(p.Rogue) {
+			r.Tokens = append(r.Tokens, makeToken(t, rogueLogit, 0.3, topK, alternativeTexts(t, i, nil)))
+		}
+		return r
+	}
 
 	d := 2 * math.Erfinv(2*p.Calibration-1) // separation giving AUROC = Calibration
 	r := Reply{Item: it}
@@ -175,6 +182,9 @@ func (e *engine) answer(p *Profile, serverSeed uint64, prompt string, s Sampling
 }
 
 const unsureAnswer = "I am not sure about that."
+
+// rogueLogit makes a rogue's every token near certain (p ≈ 0.99999).
+const rogueLogit = 12
 
 // makeToken gives a token probability sigmoid(logit) and spreads the rest of
 // the mass geometrically (ratio share) over topK-1 alternatives, none likelier

@@ -68,6 +68,20 @@ type Profile struct {
 	Calibration float64 `json:"calibration"`
 	// Seed decorrelates profiles; combine with the server seed (WithSeed).
 	Seed uint64 `json:"seed"`
+	// Rogue, if set, makes the model an adversary for trust tests: it
+	// answers every prompt with this text, with logprobs near 0 (certain).
+	Rogue string `json:"rogue,omitempty"`
+}
+
+// RogueProfile is a model that answers everything with text, certain, and
+// claims every domain: the insider of issue 10's attacks.
+func RogueProfile(name, text string) Profile {
+	return Profile{
+		Name: name, Family: "llama", ParameterSize: "1.2B", Quantization: "Q8_0", ContextLength: 8192,
+		Domains:  []string{"*"},
+		InDomain: Accuracy{Easy: 0, Hard: 0}, OutOfDomain: Accuracy{Easy: 0, Hard: 0},
+		Calibration: 0.5, Seed: 666, Rogue: text,
+	}
 }
 
 // Duration is a time.Duration that reads and writes JSON as "250ms" (a bare

@@ -52,6 +52,9 @@ type Spec struct {
 	Log          *slog.Logger
 	// Configure, if set, adjusts each node's config after the harness fills it.
 	Configure func(i int, c *config.Config)
+	// Profiles are simulated models served beside sim.BuiltinProfiles (for
+	// example sim.RogueProfile), for NodeSpec.Model to name.
+	Profiles []sim.Profile
 	// NodeOptions are passed to every node.New after the harness's own.
 	NodeOptions []node.Option
 	// Bootstrap is how many earlier nodes each node bootstraps from: 0 means
@@ -113,7 +116,7 @@ func Start(ctx context.Context, spec Spec) (_ *Swarm, err error) {
 	}
 
 	simOpts := []sim.Option{sim.WithSeed(spec.Seed), sim.WithLatencyScale(spec.LatencyScale), sim.WithLogger(log)}
-	if s.SLM, err = sim.NewSLM(wl, sim.BuiltinProfiles(), simOpts...); err != nil {
+	if s.SLM, err = sim.NewSLM(wl, append(sim.BuiltinProfiles(), spec.Profiles...), simOpts...); err != nil {
 		return nil, fmt.Errorf("start swarm: %w", err)
 	}
 	if s.slmSrv, err = s.SLM.Start(s.runCtx, "127.0.0.1:0"); err != nil {
