@@ -122,6 +122,11 @@ type TallyParams struct {
 	// Trust, if set, is the tallier's own view of each voter's record (for
 	// example TrackRecord.Weight); it scales what the voter claims.
 	Trust func(voter string) float64
+	// Proven, if set, says whether the tallier has seen a voter's answer
+	// checked right. A group backed only by its own authors, none proven,
+	// against another voter's choice, does not win (see Tally): identities
+	// that only vouch for each other are a Sybil's signature.
+	Proven func(voter string) bool
 }
 
 // Tally counts a round's ballots. Equivalent answers are grouped first, so
@@ -134,9 +139,10 @@ type TallyParams struct {
 //
 // The outcome is, in order: QuorumMissed if fewer ballots counted than the
 // quorum; Escalate if the escalation weight is at least the leading group's
-// (ties go to the cloud), or if the leading group is backed by one of its
-// own authors alone while another voter with an opinion chose otherwise
-// (LoneAuthor: a peer voting for itself against the others never wins);
+// (ties go to the cloud), or if the leading group is backed only by its own
+// authors (one, or several none of them Proven) while another voter with an
+// opinion chose otherwise (LoneAuthor: a peer voting for itself against the
+// others never wins, nor do identities that only vouch for each other);
 // Consensus if the leading group holds more than
 // Consensus of all weight cast; else Split. Whatever the outcome, Winner
 // names the best proposal of the leading group, the best-effort answer.
@@ -200,7 +206,7 @@ func Tally(proposals []Proposal, ballots []Ballot, p TallyParams) TallyResult {
 	if total > 0 {
 		res.Share = leadWeight / total
 	}
-	res.LoneAuthor = loneAuthor(proposals, ballots, res)
+	res.LoneAuthor = loneAuthor(proposals, ballots, res, p.Proven)
 	switch {
 	case res.Ballots < res.Quorum:
 		res.Outcome = OutcomeQuorumMissed
@@ -214,36 +220,51 @@ func Tally(proposals []Proposal, ballots []Ballot, p TallyParams) TallyResult {
 	return res
 }
 
-// loneAuthor reports whether the leading group's only backer is an author of
-// one of its proposals while some other counted ballot with weight chose
-// otherwise.
-func loneAuthor(proposals []Proposal, ballots []Ballot, res TallyResult) bool {
+// loneAuthor reports whether the leading group is backed only by its own
+// authors while some other counted ballot with weight chose otherwise: by a
+// single author, or by several none of whom proven says was ever right.
+func loneAuthor(proposals []Proposal, ballots []Ballot, res TallyResult, proven func(string) bool) bool {
 	if res.Winner < 0 {
 		return false
 	}
 	lead := res.Cluster[res.Winner]
-	backer, against := "", false
+	authors := map[string]bool{}
+	for i, p := range proposals {
+		if res.Cluster[i] == lead {
+			authors[p.Peer] = true
+		}
+	}
+	var backers []string
+	against := false
 	for _, bi := range res.Counted {
 		b := ballots[bi]
 		switch {
 		case b.Choice >= 0 && res.Cluster[b.Choice] == lead:
-			if backer != "" && backer != b.Voter {
-				return false // two voters back it
+			if !authors[b.Voter] {
+				return false // someone else vouches for it
 			}
-			backer = b.Voter
+			if !slices.Contains(backers, b.Voter) {
+				backers = append(backers, b.Voter)
+			}
 		case b.Weight > 0:
 			against = true
 		}
 	}
-	if backer == "" || !against {
+	if len(backers) == 0 || !against {
 		return false
 	}
-	for i, p := range proposals {
-		if res.Cluster[i] == lead && p.Peer == backer {
-			return true
+	if len(backers) == 1 {
+		return true
+	}
+	if proven == nil {
+		return false
+	}
+	for _, v := range backers {
+		if proven(v) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 func (p TallyParams) withDefaults() TallyParams {

@@ -164,6 +164,12 @@ func (c *Collab) deferTrust() (func(peer string) float64, float64) {
 	return c.cfg.trust.Earned, router.DeferEarned
 }
 
+// proven says whether this node has seen the voter's answer checked right
+// (or the voter is this node: it never judges itself, and trusts itself).
+func (c *Collab) proven(voter string) bool {
+	return voter == c.self.String() || c.cfg.trust.Trust(voter, nil).Right > 0
+}
+
 // TrackRecord is the track record ballots are weighed with (the node
 // records outcomes in it once a query's answer can be checked).
 func (c *Collab) TrackRecord() *router.TrackRecord { return c.cfg.trust }

@@ -263,6 +263,7 @@ func (c *Collab) runRound(ctx context.Context, spec RoundSpec) (*RoundResult, er
 	all := append(slices.Clip(proposals), failed...)
 	params := c.cfg.thresholds.TallyParams(open.Participants)
 	params.Agree = c.cfg.agree
+	params.Proven = c.proven
 	res := &RoundResult{RoundID: open.RoundId, Participants: open.Participants, Proposals: all}
 	voted := make(map[string]bool, len(open.Participants))
 	standing := func(voter string) float64 { return c.cfg.trust.Standing(voter, spec.Domains) }

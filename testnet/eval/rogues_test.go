@@ -29,3 +29,24 @@ func TestScoreRogues(t *testing.T) {
 		t.Errorf("report row missing:\n%s", md.String())
 	}
 }
+
+// One insider rogue over the real ask protocol and gossipsub (a node that
+// claims every domain, answers everything wrong at confidence ~1 and votes
+// for itself) steers at most 5% of the shipped workload's answers.
+func TestOneRogueSteersFewAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole workload on an in-process swarm")
+	}
+	rep, err := RunRogues(t.Context(), RogueSpec{Scenarios: []RogueScenario{{"one rogue", 1}}, Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rep.Results[0]
+	t.Logf("%+v", res)
+	if res.Lost > 0 {
+		t.Errorf("%d queries lost", res.Lost)
+	}
+	if share := float64(res.Rogue) / float64(res.Queries); share > 0.05 {
+		t.Errorf("the rogue's answers are %.1f%% of all, want at most 5%%", 100*share)
+	}
+}
