@@ -93,7 +93,9 @@ func NewCloud(baseURL, model, apiKey string, opts ...CloudOption) (*Cloud, error
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DialContext = (&net.Dialer{Timeout: o.connect, KeepAlive: 30 * time.Second}).DialContext
 		tr.TLSHandshakeTimeout = o.connect
-		tr.ResponseHeaderTimeout = o.firstByte
+		// No ResponseHeaderTimeout: Complete's first-byte timer already runs
+		// from before the request, and a second deadline of the same length
+		// raced it, so a hang sometimes came back without ErrCloudHung.
 		o.httpClient = &http.Client{Transport: tr}
 	}
 	base := strings.TrimSuffix(baseURL, "/")
