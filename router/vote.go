@@ -364,3 +364,38 @@ func Decided(proposals []Proposal, ballots []Ballot, params TallyParams, missing
 	}
 	return true
 }
+
+// EnoughProposals reports whether a node asking asked peers may stop waiting
+// for the rest of their answers, given the ones in (answers and failures
+// alike): every peer is in, or a strict majority of the peers asked agree on
+// one answer (groups by agreement as in Tally, agree nil meaning Agree on
+// the answers), so no straggler could outnumber it. The stragglers then do
+// not take part in the round.
+func EnoughProposals(in []Proposal, asked int, agreement float64, agree AgreeFunc) bool {
+	if len(in) >= asked {
+		return true
+	}
+	var keys []answerKey
+	if agree == nil {
+		keys = make([]answerKey, len(in))
+		for i, q := range in {
+			keys[i] = keyOf(q.Answer)
+		}
+	}
+	label := clusters(len(in), func(i int) bool { return usable(in[i]) }, func(i, j int) float64 {
+		if agree == nil {
+			return agreeKeys(keys[i], keys[j])
+		}
+		return agree(in[i], in[j])
+	}, agreement)
+	size := map[int]int{}
+	for _, l := range label {
+		if l >= 0 {
+			size[l]++
+			if 2*size[l] > asked {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -310,3 +310,32 @@ func TestDecided(t *testing.T) {
 		})
 	}
 }
+
+func TestEnoughProposals(t *testing.T) {
+	ans := func(a string) Proposal { return Proposal{Answer: a, Confidence: 0.8} }
+	failed := Proposal{Err: "no ack"}
+	cases := []struct {
+		name  string
+		in    []Proposal
+		asked int
+		want  bool
+	}{
+		{name: "none in", asked: 3, want: false},
+		{name: "all in, disagreeing", in: []Proposal{ans("Paris"), ans("Lyon"), ans("Nice")}, asked: 3, want: true},
+		{name: "all in, failed", in: []Proposal{failed, failed}, asked: 2, want: true},
+		{name: "two of three agree", in: []Proposal{ans("Paris"), ans("paris.")}, asked: 3, want: true},
+		{name: "two of three disagree", in: []Proposal{ans("Paris"), ans("Lyon")}, asked: 3, want: false},
+		{name: "two of four agree: not a majority", in: []Proposal{ans("Paris"), ans("Paris")}, asked: 4, want: false},
+		{name: "three of five agree", in: []Proposal{ans("Paris"), failed, ans("Paris"), ans("Paris")}, asked: 5, want: true},
+		{name: "failures never agree", in: []Proposal{failed, failed}, asked: 3, want: false},
+		{name: "abstentions never agree", in: []Proposal{ans("I don't know"), ans("I don't know")}, asked: 3, want: false},
+		{name: "one peer asked, in", in: []Proposal{ans("Paris")}, asked: 1, want: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := EnoughProposals(tc.in, tc.asked, DefaultThresholds().Agreement, nil); got != tc.want {
+				t.Errorf("EnoughProposals(%d of %d) = %v, want %v", len(tc.in), tc.asked, got, tc.want)
+			}
+		})
+	}
+}

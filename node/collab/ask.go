@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -164,7 +163,7 @@ func (c *Collab) Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 	return resp, err
 }
 
-// ask is Ask's exchange; alive says the peer sent its answer or a refusal.
+// ask is Ask's exchange; alive says the peer acked, answered or refused.
 func (c *Collab) ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (_ *protocol.AskResponse, alive bool, _ error) {
 	if !req.GetWantAck() {
 		req = proto.CloneOf(req) // the caller's request may be shared by parallel asks
@@ -197,7 +196,8 @@ func (c *Collab) ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 	_ = s.CloseWrite()
 	resp, err := protocol.ReadAskResponse(s)
 	if err == nil && resp.GetAck() {
-		// Started: the answer has until the ask's deadline.
+		// Started, so alive: the answer has until the ask's deadline.
+		alive = true
 		_ = s.SetReadDeadline(deadline)
 		resp, err = protocol.ReadAskResponse(s)
 		if err == nil && resp.GetAck() {
@@ -205,7 +205,7 @@ func (c *Collab) ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 		}
 		if err != nil {
 			_ = s.Reset()
-			return nil, false, fmt.Errorf("ask %s: %w", p, c.cause(ctx, err))
+			return nil, alive, fmt.Errorf("ask %s: %w", p, c.cause(ctx, err))
 		}
 	} else if err != nil {
 		_ = s.Reset()
@@ -255,29 +255,46 @@ func (c *Collab) cause(ctx context.Context, err error) error {
 }
 
 // AskAll asks every peer in parallel, all under the request's deadline, and
-// returns one proposal per peer in the same order once all have answered or
-// the deadline (or ctx) has passed, so a round takes as long as its slowest
-// peer rather than the sum. A peer that fails, refuses or dies mid-way
+// returns one proposal per peer in the same order once enough are in
+// (router.EnoughProposals: all of them, or a majority of the peers asked
+// agreeing), or the deadline (or ctx) has passed, so a round takes as long as
+// its slowest needed peer rather than the sum, and a straggler does not hold
+// it. A peer that fails, refuses, dies mid-way or is cut off as a straggler
 // yields a proposal with Err set; the others are unaffected. LatencyMS is
 // the wall time this node waited for the peer.
 func (c *Collab) AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskRequest) []router.Proposal {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	out := make([]router.Proposal, len(peers))
-	var wg sync.WaitGroup
+	type result struct {
+		i int
+		p router.Proposal
+	}
+	results := make(chan result, len(peers))
 	for i, p := range peers {
-		wg.Go(func() {
+		go func() {
 			start := time.Now()
 			resp, err := c.Ask(ctx, p, req)
-			out[i] = router.Proposal{Peer: p.String(), LatencyMS: ms(time.Since(start))}
+			prop := router.Proposal{Peer: p.String(), LatencyMS: ms(time.Since(start))}
 			if err != nil {
-				out[i].Err = err.Error()
-				return
+				prop.Err = err.Error()
+			} else {
+				prop.Model, prop.Answer, prop.Confidence = resp.GetModel(), resp.GetAnswer(), resp.GetConfidence()
+				prop.PromptTokens, prop.CompletionTokens = int(resp.GetPromptTokens()), int(resp.GetCompletionTokens())
 			}
-			out[i].Model, out[i].Answer, out[i].Confidence = resp.GetModel(), resp.GetAnswer(), resp.GetConfidence()
-			out[i].PromptTokens, out[i].CompletionTokens = int(resp.GetPromptTokens()), int(resp.GetCompletionTokens())
-		})
+			results <- result{i, prop}
+		}()
 	}
-	// Each Ask ends by the shared deadline (its stream is reset then), so
-	// this wait is bounded by it and leaves no goroutine behind.
-	wg.Wait()
+	// Each Ask ends by the shared deadline, or at once when cancel resets its
+	// stream, so these waits are bounded and leave no goroutine behind.
+	in := make([]router.Proposal, 0, len(peers))
+	for range peers {
+		r := <-results
+		out[r.i] = r.p
+		in = append(in, r.p)
+		if len(in) < len(peers) && router.EnoughProposals(in, len(peers), c.cfg.thresholds.Agreement, c.cfg.agree) {
+			cancel() // the stragglers' answers could not change the majority
+		}
+	}
 	return out
 }

@@ -84,3 +84,30 @@ func TestAskOldPeerThatNeverAcks(t *testing.T) {
 		t.Error("the request did not ask for an ack")
 	}
 }
+
+// Once a majority of the peers asked agree, AskAll stops waiting: a
+// straggler that acked but answers late (the 50 s peer) does not
+// hold the round, and is not counted as dead for it.
+func TestAskAllStopsOnAnAgreeingMajority(t *testing.T) {
+	asker := newNode(t, nodeOpts{})
+	a := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}})
+	b := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "paris", confidence: 0.8}})
+	straggler := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Lyon", confidence: 0.9, delay: time.Minute}})
+	for _, n := range []*testNode{a, b, straggler} {
+		p2ptest.Connect(t, asker.h, n.h)
+	}
+	const deadline = time.Minute
+	start := time.Now()
+	props := asker.c.AskAll(t.Context(), []peer.ID{a.id(), straggler.id(), b.id()}, newRequest("r", start.Add(deadline)))
+	took := time.Since(start)
+	if props[0].Err != "" || props[2].Err != "" {
+		t.Errorf("agreeing peers: %+v, %+v", props[0], props[2])
+	}
+	if props[1].Err == "" {
+		t.Errorf("straggler: %+v, want it cut off", props[1])
+	}
+	if asker.c.Excluded(straggler.id()) {
+		t.Error("the straggler acked: it is slow, not dead, and must not be excluded")
+	}
+	t.Logf("round with a straggler: AskAll took %v (ask deadline %v)", took.Round(time.Millisecond), deadline)
+}
