@@ -301,7 +301,9 @@ func TestAskAllInParallel(t *testing.T) {
 			t.Errorf("proposal %d: %+v, want Paris (an error here means the asks ran one after another)", i, p)
 		}
 	}
-	if p := props[n]; p.Err == "" || !strings.Contains(p.Err, "BACKEND_DOWN") {
+	// Its refusal, or, when the three agreeing answers came first, the cut
+	// of a straggler (router.EnoughProposals).
+	if p := props[n]; !strings.Contains(p.Err, "BACKEND_DOWN") && !strings.Contains(p.Err, context.Canceled.Error()) {
 		t.Errorf("refusing peer's proposal %+v, want its error", p)
 	}
 }
