@@ -177,12 +177,25 @@ func newTestServer(t *testing.T, opts ...Option) (*httptest.Server, *fakeEngine)
 // is declared JSON, as every real client declares it, unless header says otherwise.
 func do(t *testing.T, srv *httptest.Server, method, path string, body io.Reader, header http.Header) (int, http.Header, []byte) {
 	t.Helper()
+	if body != nil && header.Get("Content-Type") == "" {
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Content-Type", "application/json")
+	}
+	return roundTrip(t, srv, method, path, "", body, header)
+}
+
+// roundTrip sends one request as given (host "" keeps the server's own).
+func roundTrip(t *testing.T, srv *httptest.Server, method, path, host string, body io.Reader, header http.Header) (int, http.Header, []byte) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if host != "" {
+		req.Host = host
 	}
 	for k, vs := range header {
 		req.Header[k] = vs

@@ -14,33 +14,15 @@ import (
 	"time"
 )
 
-// send is do with a chosen Host; it returns status, headers and body.
+// send is do with a chosen Host and a body given as text; it returns
+// status, headers and body.
 func send(t *testing.T, srv *httptest.Server, method, path, host string, body string, header http.Header) (int, http.Header, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if host != "" {
-		req.Host = host
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, b
+	return roundTrip(t, srv, method, path, host, rd, header)
 }
 
 var jsonHeader = http.Header{"Content-Type": {"application/json"}}
