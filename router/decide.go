@@ -348,6 +348,9 @@ func DecideAfterVote(f Features, r Rules) Decision {
 		why = fmt.Sprintf("quorum missed: %d of %d ballots", t.Ballots, t.Quorum)
 	case OutcomeEscalate:
 		why = fmt.Sprintf("the voters asked for the cloud FM (escalation weight %.2f)", t.Escalate)
+		if t.LoneAuthor {
+			why = "only its own authors back the leading proposal, none of them checked right before, against the other voters"
+		}
 	default:
 		why = fmt.Sprintf("no consensus: the leading answer holds %.0f%% of the weight, more than %.0f%% is needed",
 			100*t.Share, 100*r.Thresholds.Consensus)

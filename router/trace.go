@@ -162,9 +162,9 @@ type TallyResult struct {
 	// Counted lists the indexes of the ballots that counted; the rest came
 	// from non-participants, repeated voters or named no usable choice.
 	Counted []int `json:"counted,omitempty"`
-	// LoneAuthor: the leading proposal is backed only by its own authors
-	// (one, or several none of whom the tallier has seen right) while another
-	// voter chose otherwise. It never wins, and is never the best-effort
+	// LoneAuthor: the leading proposal is backed only by its own authors,
+	// none of whom the tallier has seen right, while another voter chose
+	// otherwise. It never wins, and is never the best-effort
 	// answer either.
 	LoneAuthor bool `json:"lone_author,omitempty"`
 }

@@ -140,9 +140,10 @@ type TallyParams struct {
 // The outcome is, in order: QuorumMissed if fewer ballots counted than the
 // quorum; Escalate if the escalation weight is at least the leading group's
 // (ties go to the cloud), or if the leading group is backed only by its own
-// authors (one, or several none of them Proven) while another voter with an
-// opinion chose otherwise (LoneAuthor: a peer voting for itself against the
-// others never wins, nor do identities that only vouch for each other);
+// authors, none of them Proven (without Proven: a single author), while
+// another voter with an opinion chose otherwise (LoneAuthor: a peer with no
+// checked right answer voting for itself against the others never wins, nor
+// do identities that only vouch for each other);
 // Consensus if the leading group holds more than
 // Consensus of all weight cast; else Split. Whatever the outcome, Winner
 // names the best proposal of the leading group, the best-effort answer.
@@ -221,8 +222,10 @@ func Tally(proposals []Proposal, ballots []Ballot, p TallyParams) TallyResult {
 }
 
 // loneAuthor reports whether the leading group is backed only by its own
-// authors while some other counted ballot with weight chose otherwise: by a
-// single author, or by several none of whom proven says was ever right.
+// authors, none of whom proven says was ever right (without proven: a single
+// author), while some other counted ballot with weight chose otherwise. An
+// author proven right keeps the win its weight earns: escalating every such
+// round cost the honest swarm 2 points of cloud share.
 func loneAuthor(proposals []Proposal, ballots []Ballot, res TallyResult, proven func(string) bool) bool {
 	if res.Winner < 0 {
 		return false
@@ -253,11 +256,8 @@ func loneAuthor(proposals []Proposal, ballots []Ballot, res TallyResult, proven 
 	if len(backers) == 0 || !against {
 		return false
 	}
-	if len(backers) == 1 {
-		return true
-	}
 	if proven == nil {
-		return false
+		return len(backers) == 1
 	}
 	for _, v := range backers {
 		if proven(v) {

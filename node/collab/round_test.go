@@ -58,7 +58,7 @@ func TestRoundThreeNodes(t *testing.T) {
 	}{
 		{"all agree", [3]string{"Paris", "paris.", "The answer is Paris"}, router.OutcomeConsensus, "Paris"},
 		{"two agree", [3]string{"Paris", "London", "Paris"}, router.OutcomeConsensus, "Paris"},
-		{"all differ: each backs only itself, so none wins", [3]string{"Paris", "London", "Berlin"}, router.OutcomeEscalate, ""},
+		{"all differ", [3]string{"Paris", "London", "Berlin"}, router.OutcomeSplit, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +96,7 @@ func TestRoundThreeNodes(t *testing.T) {
 			}
 			// The tally is router.Tally over what was collected: nothing else decides.
 			params := router.DefaultThresholds().TallyParams(res.Participants)
+			params.Proven = func(v string) bool { return v == a.id().String() } // the origin trusts itself; nobody is checked yet
 			if got := router.Tally(res.Proposals, res.Ballots, params); got.Outcome != res.Tally.Outcome || got.Winner != res.Tally.Winner {
 				t.Errorf("recomputed tally %+v differs from %+v", got, res.Tally)
 			}
