@@ -133,7 +133,10 @@ func TestRoundMaliciousPeers(t *testing.T) {
 	m := newRogue(t)                                                                                        // a participant
 	n := newRogue(t)                                                                                        // not a participant
 	f := newRogue(t, pubsub.WithMessageSignaturePolicy(pubsub.LaxNoSign), pubsub.WithMessageAuthor(b.id())) // claims to be b
-	silent := p2ptest.NewHost(t)                                                                            // answers, never votes: keeps the round open
+	// answers, never votes: keeps the round open. Its answer differs from b's
+	// so that no majority of the asked agrees before m's proposal is in (the
+	// early quorum would otherwise cut m as a straggler, and m must take part).
+	silent := p2ptest.NewHost(t)
 	mesh(t, o, b, m, n, f)
 	p2ptest.Connect(t, o.h, silent)
 
@@ -146,7 +149,7 @@ func TestRoundMaliciousPeers(t *testing.T) {
 		return &protocol.AskResponse{QueryId: req.QueryId, Model: "rogue", Answer: "London", Confidence: 1}
 	})
 	rawAskHandler(silent, func(req *protocol.AskRequest) *protocol.AskResponse {
-		return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Paris", Confidence: 0.9}
+		return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Lyon", Confidence: 0.9}
 	})
 	req := newRequest(round, time.Now().Add(5*time.Second))
 	props := o.c.AskAll(context.Background(), []peer.ID{b.id(), m.h.ID(), silent.ID()}, req)
@@ -167,7 +170,7 @@ func TestRoundMaliciousPeers(t *testing.T) {
 		done <- outcome{res, err}
 	}()
 	open := m.awaitOpen(t, round)
-	// Proposals: 0 o (Paris), 1 b (Paris), 2 m (London), 3 silent (Paris).
+	// Proposals: 0 o (Paris), 1 b (Paris), 2 m (London), 3 silent (Lyon).
 	const mine = 2
 	if open.Proposals[mine].GetPeer() != m.h.ID().String() {
 		t.Fatalf("proposal order %v", open.Proposals)
