@@ -14,7 +14,10 @@ type Trace struct {
 	Reason         string         `json:"reason"`
 	Classification Classification `json:"classification"`
 	Local          *LocalInfo     `json:"local,omitempty"`
-	Peers          []Proposal     `json:"peers,omitempty"`
+	// Prefix is the decision made on the local answer's first tokens, when
+	// it streamed (prefix.go).
+	Prefix *PrefixInfo `json:"prefix,omitempty"`
+	Peers  []Proposal  `json:"peers,omitempty"`
 	// Trust is this node's trust in each peer asked, by peer id, and why
 	// (the record it comes from): what their ballots and proposals weighed.
 	Trust   map[string]PeerTrust `json:"trust,omitempty"`

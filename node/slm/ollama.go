@@ -1,6 +1,7 @@
 package slm
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -158,7 +159,15 @@ func (o *Ollama) BaseURL() string { return o.base }
 // Chat asks the model for one complete (non-streamed) answer.
 func (o *Ollama) Chat(ctx context.Context, req ChatRequest) (*ChatResult, error) {
 	start := time.Now()
-	stream := false
+	resp, err := o.chatOnce(ctx, o.chatRequest(req, false))
+	if err != nil {
+		return nil, fmt.Errorf("chat with %s: %w", o.model, classify(err))
+	}
+	return o.result(*resp, start)
+}
+
+// chatRequest is req as Ollama's /api/chat takes it.
+func (o *Ollama) chatRequest(req ChatRequest, stream bool) *api.ChatRequest {
 	msgs := make([]api.Message, len(req.Messages))
 	for i, m := range req.Messages {
 		msgs[i] = api.Message{Role: m.Role, Content: m.Content}
@@ -178,10 +187,11 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest) (*ChatResult, error)
 		creq.Logprobs = true
 		creq.TopLogprobs = o.topLogprobs
 	}
-	resp, err := o.chatOnce(ctx, creq)
-	if err != nil {
-		return nil, fmt.Errorf("chat with %s: %w", o.model, classify(err))
-	}
+	return creq
+}
+
+// result is Ollama's final answer as a ChatResult; a blank answer is an error.
+func (o *Ollama) result(resp api.ChatResponse, start time.Time) (*ChatResult, error) {
 	text := strings.TrimSpace(resp.Message.Content)
 	if text == "" {
 		return nil, fmt.Errorf("chat with %s: %w", o.model, ErrEmptyAnswer)
@@ -199,6 +209,79 @@ func (o *Ollama) Chat(ctx context.Context, req ChatRequest) (*ChatResult, error)
 		EvalDuration:     resp.EvalDuration,
 		Latency:          time.Since(start),
 	}, nil
+}
+
+// Token is one piece of a streamed answer as Ollama sends it: its text and
+// the log-probabilities of the tokens in it (empty without Logprobs).
+type Token struct {
+	Text     string
+	Logprobs []api.Logprob
+}
+
+// maxStreamLineBytes bounds one line of a streamed answer (one token and its
+// alternatives, or the final line with the metrics).
+const maxStreamLineBytes = 1 << 20
+
+// ChatStream asks the model for one answer streamed token by token (Ollama
+// sends each token's logprobs with it): onToken runs on the caller's
+// goroutine for every piece as it arrives, and the result is what Chat
+// would have returned. An error after the first token still ends the call
+// with an error.
+func (o *Ollama) ChatStream(ctx context.Context, req ChatRequest, onToken func(Token)) (*ChatResult, error) {
+	start := time.Now()
+	creq := o.chatRequest(req, true)
+	body, err := json.Marshal(creq)
+	if err != nil {
+		return nil, fmt.Errorf("chat with %s: %w", o.model, err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, o.base+"/api/chat", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("chat with %s: %w", o.model, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/x-ndjson")
+	hresp, err := o.http.Do(hreq)
+	if err != nil {
+		return nil, fmt.Errorf("chat with %s: %w", o.model, classify(err))
+	}
+	defer hresp.Body.Close()
+	if hresp.StatusCode >= http.StatusBadRequest {
+		return nil, fmt.Errorf("chat with %s: %w", o.model, classify(statusError(hresp)))
+	}
+	sc := bufio.NewScanner(hresp.Body)
+	sc.Buffer(make([]byte, 0, 4096), maxStreamLineBytes)
+	var text strings.Builder
+	var lps []api.Logprob
+	var last api.ChatResponse
+	for sc.Scan() {
+		var line struct {
+			api.ChatResponse
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			return nil, fmt.Errorf("chat with %s: decode streamed line: %w", o.model, err)
+		}
+		if line.Error != "" { // Ollama reports a failure mid-stream as a line of its own
+			return nil, fmt.Errorf("chat with %s: %w", o.model, classify(api.StatusError{StatusCode: http.StatusInternalServerError, ErrorMessage: line.Error}))
+		}
+		if line.Message.Content != "" || len(line.Logprobs) > 0 {
+			text.WriteString(line.Message.Content)
+			lps = append(lps, line.Logprobs...)
+			onToken(Token{Text: line.Message.Content, Logprobs: line.Logprobs})
+		}
+		if line.Done {
+			last = line.ChatResponse
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("chat with %s: read stream: %w", o.model, classify(err))
+	}
+	if !last.Done {
+		return nil, fmt.Errorf("chat with %s: the stream ended before the answer did: %w", o.model, io.ErrUnexpectedEOF)
+	}
+	last.Message.Content, last.Logprobs = text.String(), lps
+	return o.result(last, start)
 }
 
 // maxChatResponseBytes bounds one non-streamed chat answer from Ollama.
@@ -224,22 +307,27 @@ func (o *Ollama) chatOnce(ctx context.Context, creq *api.ChatRequest) (*api.Chat
 		return nil, err
 	}
 	defer hresp.Body.Close()
-	dec := json.NewDecoder(io.LimitReader(hresp.Body, maxChatResponseBytes))
 	if hresp.StatusCode >= http.StatusBadRequest {
-		se := api.StatusError{StatusCode: hresp.StatusCode, Status: hresp.Status}
-		var e struct {
-			Error string `json:"error"`
-		}
-		if dec.Decode(&e) == nil {
-			se.ErrorMessage = e.Error
-		}
-		return nil, se
+		return nil, statusError(hresp)
 	}
+	dec := json.NewDecoder(io.LimitReader(hresp.Body, maxChatResponseBytes))
 	var resp api.ChatResponse
 	if err := dec.Decode(&resp); err != nil {
 		return nil, fmt.Errorf("decode chat response: %w", err)
 	}
 	return &resp, nil
+}
+
+// statusError reads Ollama's error body of a failed call.
+func statusError(hresp *http.Response) api.StatusError {
+	se := api.StatusError{StatusCode: hresp.StatusCode, Status: hresp.Status}
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.NewDecoder(io.LimitReader(hresp.Body, maxChatResponseBytes)).Decode(&e) == nil {
+		se.ErrorMessage = e.Error
+	}
+	return se
 }
 
 // Version returns the Ollama server's version; it doubles as a liveness probe.

@@ -321,3 +321,80 @@ func TestMonitorClosedBeforeStart(t *testing.T) {
 		t.Errorf("status %+v, want unknown", st)
 	}
 }
+
+// TestOllamaChatStream: the streamed answer arrives token by token with each
+// token's logprobs, and adds up to what the whole answer says.
+func TestOllamaChatStream(t *testing.T) {
+	_, url := startSLM(t)
+	ctx := context.Background()
+	o, err := slm.NewOllama(url, sim.ProfileLlama)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := slm.ChatRequest{Messages: []slm.Message{{Role: "user", Content: "What is the capital of France?"}}, Logprobs: true}
+	whole, err := o.Chat(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pieces []slm.Token
+	res, err := o.ChatStream(ctx, req, func(tok slm.Token) { pieces = append(pieces, tok) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, p := range pieces {
+		text.WriteString(p.Text)
+		if len(p.Logprobs) != 1 || len(p.Logprobs[0].TopLogprobs) == 0 {
+			t.Errorf("piece %q carries %d logprobs, want its own with alternatives", p.Text, len(p.Logprobs))
+		}
+	}
+	if len(pieces) != len(whole.Logprobs) || strings.TrimSpace(text.String()) != whole.Text {
+		t.Errorf("streamed %d pieces %q, want the %d tokens of %q", len(pieces), text.String(), len(whole.Logprobs), whole.Text)
+	}
+	if res.Text != whole.Text || len(res.Logprobs) != len(whole.Logprobs) || res.CompletionTokens != whole.CompletionTokens {
+		t.Errorf("streamed result %+v, want what the whole answer said %+v", res, whole)
+	}
+}
+
+// TestOllamaChatStreamErrors: a failure before or during the stream is an
+// error, never a short answer.
+func TestOllamaChatStreamErrors(t *testing.T) {
+	cases := []struct {
+		name  string
+		serve http.HandlerFunc
+		want  error
+	}{
+		{"model missing", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":"model 'x' not found"}`)
+		}, slm.ErrModelMissing},
+		{"error line mid-stream", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintln(w, `{"model":"x","message":{"role":"assistant","content":"Par"},"done":false}`)
+			fmt.Fprintln(w, `{"error":"out of memory"}`)
+		}, nil},
+		{"cut before done", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintln(w, `{"model":"x","message":{"role":"assistant","content":"Par"},"done":false}`)
+		}, io.ErrUnexpectedEOF},
+		{"blank answer", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintln(w, `{"model":"x","message":{"role":"assistant","content":" "},"done":false}`)
+			fmt.Fprintln(w, `{"model":"x","message":{"role":"assistant","content":""},"done":true}`)
+		}, slm.ErrEmptyAnswer},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.serve)
+			defer srv.Close()
+			o, err := slm.NewOllama(srv.URL, "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := o.ChatStream(context.Background(), slm.ChatRequest{Messages: []slm.Message{{Role: "user", Content: "hi"}}}, func(slm.Token) {})
+			if err == nil || res != nil {
+				t.Fatalf("ChatStream = %+v, %v: want an error", res, err)
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("error %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
