@@ -20,7 +20,8 @@ import (
 // (Reserve, with an estimate of its tokens) and settled after it with the
 // tokens it really used (Settle; Release when it failed), so concurrent
 // queries cannot overshoot a cap by more than one call's estimate error.
-// Windows slide in fixed slots (the hour in 60, the day in 96), so memory
+// With WithSwarm a call must also fit the node's share of the swarm-wide
+// caps (SwarmBudget). Windows slide in fixed slots (the hour in 60, the day in 96), so memory
 // is constant however many queries pass.
 //
 // Time is passed in, never read. Budget holds its own mutex and is safe for
@@ -33,6 +34,7 @@ type Budget struct {
 	keyCaps  map[string]KeyCaps
 	window   time.Duration // the "hour" window (WithWindow changes it for tests)
 	nslots   int
+	swarm    *SwarmBudget // the node's share of the swarm-wide caps (nil: none)
 
 	mu   sync.Mutex // guards everything below
 	hour *counter
@@ -160,6 +162,10 @@ func WithKeyCaps(key string, c KeyCaps) BudgetOption {
 	}
 }
 
+// WithSwarm makes every reservation also hold a call against the node's
+// share of the swarm-wide caps; a call must fit both.
+func WithSwarm(s *SwarmBudget) BudgetOption { return func(b *Budget) { b.swarm = s } }
+
 // WithBurst sets how many cloud calls the share cap allows beyond
 // MaxShare × queries (default 2).
 func WithBurst(n int) BudgetOption { return func(b *Budget) { b.burst = int64(n) } }
@@ -255,7 +261,13 @@ func (b *Budget) RetryAfter(now time.Time, key string) time.Duration {
 func (b *Budget) Allow(now time.Time, key string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.checkLocked(now, key, 0)
+	if err := b.checkLocked(now, key, 0); err != nil {
+		return err
+	}
+	if b.swarm != nil {
+		return b.swarm.Allow(now)
+	}
+	return nil
 }
 
 // Reservation is one cloud call reserved against the budget. Settle or
@@ -264,7 +276,8 @@ type Reservation struct {
 	b      *Budget
 	key    string
 	tokens int64
-	done   bool // guarded by b.mu
+	swarm  *SwarmReservation // nil without WithSwarm
+	done   bool              // guarded by b.mu
 }
 
 // Reserve holds one cloud call and an estimate of its tokens for key (see
@@ -276,12 +289,19 @@ func (b *Budget) Reserve(now time.Time, key string, tokens int) (*Reservation, e
 	if err := b.checkLocked(now, key, t); err != nil {
 		return nil, err
 	}
+	var sr *SwarmReservation
+	if b.swarm != nil {
+		var err error
+		if sr, err = b.swarm.Reserve(now, tokens); err != nil {
+			return nil, err
+		}
+	}
 	held := usage{calls: 1, tokens: t}
 	b.held = b.held.plus(held)
 	if k := b.keys[key]; k != nil {
 		k.held = k.held.plus(held)
 	}
-	return &Reservation{b: b, key: key, tokens: t}, nil
+	return &Reservation{b: b, key: key, tokens: t, swarm: sr}, nil
 }
 
 // Settle records the call with the tokens it really used and frees the hold.
@@ -298,13 +318,18 @@ func (r *Reservation) Settle(now time.Time, tokens int) {
 	if k := b.keys[r.key]; k != nil {
 		k.hour.add(now, u)
 	}
+	if r.swarm != nil {
+		r.swarm.Settle(now, tokens)
+	}
 }
 
 // Release frees the hold of a call that was not made or failed.
 func (r *Reservation) Release() {
 	r.b.mu.Lock()
 	defer r.b.mu.Unlock()
-	r.releaseLocked()
+	if r.releaseLocked() && r.swarm != nil {
+		r.swarm.Release()
+	}
 }
 
 func (r *Reservation) releaseLocked() bool {

@@ -21,6 +21,12 @@ var (
 	ErrPrivacyBlocked = errors.New("personal data blocked by privacy policy")
 	// ErrOverBudget is returned by Budget.Allow and Reserve when a cloud call would exceed the budget.
 	ErrOverBudget = errors.New("cloud budget exceeded")
+	// ErrStaleClaim is returned by SwarmBudget.Observe for a claim not newer
+	// than the last one heard from its member.
+	ErrStaleClaim = errors.New("stale swarm budget claim")
+	// ErrTooManyMembers is returned by SwarmBudget.Observe for a new member
+	// while the table of members is full.
+	ErrTooManyMembers = errors.New("too many swarm budget members")
 	// ErrOverQuota is returned by Budget.Admit when an API key has used its queries for the hour.
 	ErrOverQuota = errors.New("API key quota exceeded")
 	// ErrInvalidConfig is returned by constructors and Validate methods for out-of-range settings.
