@@ -399,3 +399,55 @@ func EnoughProposals(in []Proposal, asked int, agreement float64, agree AgreeFun
 	}
 	return false
 }
+
+// RoundClose says whether a round's origin may stop collecting ballots.
+type RoundClose int
+
+const (
+	// RoundWait: keep collecting.
+	RoundWait RoundClose = iota
+	// RoundLiveVoted: every live participant voted; the others are not
+	// waited for.
+	RoundLiveVoted
+	// RoundDecided: the live participants still missing could change
+	// neither the outcome nor the winner (Decided).
+	RoundDecided
+)
+
+var roundCloseNames = map[RoundClose]string{RoundWait: "wait", RoundLiveVoted: "live-voted", RoundDecided: "decided"}
+
+func (c RoundClose) String() string { return enumName(roundCloseNames, c) }
+
+// CloseRound decides whether a round may stop before its deadline, given
+// the ballots in and the participants still missing. A participant that is
+// not live (its breaker excludes it after a round it left unvoted) does not
+// hold the tally: the round closes once every live participant voted, or
+// once the live ones still missing could not change the outcome or the
+// winner (the caller grants those a short grace). A silent participant's
+// ballot still counts if it arrives before the round closes.
+func CloseRound(proposals []Proposal, ballots []Ballot, params TallyParams, missing []string, live func(string) bool, trust func(voter string) float64) RoundClose {
+	waiting := slices.DeleteFunc(slices.Clone(missing), func(p string) bool { return !live(p) })
+	switch {
+	case len(waiting) == 0:
+		return RoundLiveVoted
+	case Decided(proposals, ballots, params, waiting, trust):
+		return RoundDecided
+	}
+	return RoundWait
+}
+
+// LiveTallyParams are TallyParams for a round whose participants are not
+// all live: every participant may still vote, but the quorum counts only the
+// live ones, so a participant known to stay silent cannot make the tally
+// miss its quorum.
+func (t Thresholds) LiveTallyParams(participants []string, live func(string) bool) TallyParams {
+	p := t.TallyParams(participants)
+	n := 0
+	for _, v := range participants {
+		if live(v) {
+			n++
+		}
+	}
+	p.Quorum = t.QuorumOf(n)
+	return p
+}

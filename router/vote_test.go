@@ -342,3 +342,69 @@ func TestEnoughProposals(t *testing.T) {
 		})
 	}
 }
+
+func TestCloseRound(t *testing.T) {
+	props := []Proposal{
+		{Peer: "a", Model: "m", Answer: "Paris", Confidence: 0.9},
+		{Peer: "b", Model: "m", Answer: "London", Confidence: 0.9},
+	}
+	everyone := []string{"a", "b", "c", "d"}
+	agree := func(voters ...string) []Ballot {
+		var out []Ballot
+		for _, v := range voters {
+			out = append(out, Ballot{Voter: v, Choice: 0, Weight: 1})
+		}
+		return out
+	}
+	split := []Ballot{{Voter: "a", Choice: 0, Weight: 1}, {Voter: "b", Choice: 1, Weight: 1}}
+	tests := []struct {
+		name    string
+		ballots []Ballot
+		silent  []string // participants not live
+		want    RoundClose
+	}{
+		{"all live, two missing could swing it", split, nil, RoundWait},
+		{"the two missing are silent", split, []string{"c", "d"}, RoundLiveVoted},
+		{"one live missing could swing it", split, []string{"d"}, RoundWait},
+		{"the live voter missing cannot swing it", agree("a", "b", "c"), nil, RoundDecided},
+		{"a silent voter would swing it, but is not waited for", agree("a", "c"), []string{"b", "d"}, RoundLiveVoted},
+		{"a silent voter does not make a live one's ballot needless", agree("a"), []string{"d"}, RoundWait},
+		{"nobody missing", agree("a", "b", "c", "d"), nil, RoundLiveVoted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			live := func(p string) bool { return !slices.Contains(tt.silent, p) }
+			params := DefaultThresholds().LiveTallyParams(everyone, live)
+			voted := map[string]bool{}
+			for _, b := range tt.ballots {
+				voted[b.Voter] = true
+			}
+			missing := slices.DeleteFunc(slices.Clone(everyone), func(p string) bool { return voted[p] })
+			if got := CloseRound(props, tt.ballots, params, missing, live, func(string) float64 { return 1 }); got != tt.want {
+				t.Errorf("CloseRound = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLiveTallyParams(t *testing.T) {
+	everyone := []string{"a", "b", "c", "d", "e"}
+	tests := []struct {
+		name       string
+		silent     []string
+		wantQuorum int
+	}{
+		{"all live", nil, 3},
+		{"one silent", []string{"e"}, 3},
+		{"two silent", []string{"d", "e"}, 2},
+		{"only the origin live", []string{"b", "c", "d", "e"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := DefaultThresholds().LiveTallyParams(everyone, func(v string) bool { return !slices.Contains(tt.silent, v) })
+			if p.Quorum != tt.wantQuorum || len(p.Participants) != len(everyone) {
+				t.Errorf("quorum %d of %d participants, want %d of %d", p.Quorum, len(p.Participants), tt.wantQuorum, len(everyone))
+			}
+		})
+	}
+}

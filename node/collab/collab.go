@@ -83,6 +83,11 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 			return nil, fmt.Errorf("new collab: %w", err)
 		}
 	}
+	if cfg.voters == nil {
+		if cfg.voters, err = router.NewBreakers(DefaultPeerCooldown, DefaultPeerMaxCooldown, maxBrokenPeers); err != nil {
+			return nil, fmt.Errorf("new collab: %w", err)
+		}
+	}
 	m := newMetrics()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Collab{

@@ -3,6 +3,7 @@ package collab
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/router"
 	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
@@ -110,4 +112,49 @@ func TestAskAllStopsOnAnAgreeingMajority(t *testing.T) {
 		t.Error("the straggler acked: it is slow, not dead, and must not be excluded")
 	}
 	t.Logf("round with a straggler: AskAll took %v (ask deadline %v)", took.Round(time.Millisecond), deadline)
+}
+
+// A participant that answered but left a round unvoted until its deadline
+// holds no later round: the next one closes as soon as every live
+// participant voted, with the silent one out of the quorum count.
+func TestSilentVoterHoldsOneRoundOnly(t *testing.T) {
+	a := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}})
+	b := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "London", confidence: 0.9}})
+	c := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Berlin", confidence: 0.9}})
+	silent := p2ptest.NewHost(t)
+	rawAskHandler(silent, func(req *protocol.AskRequest) *protocol.AskResponse {
+		return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Paris", Confidence: 0.9}
+	})
+	mesh(t, a, b, c)
+	p2ptest.Connect(t, a.h, silent)
+	round := func() *RoundResult {
+		t.Helper()
+		req := newRequest(protocol.NewID(), time.Now().Add(p2ptest.Patience))
+		// Each peer asked on its own, so none is cut as a straggler.
+		var props []router.Proposal
+		for _, p := range []peer.ID{b.id(), c.id(), silent.ID()} {
+			props = append(props, a.c.AskAll(context.Background(), []peer.ID{p}, req)...)
+		}
+		res, err := a.c.RunRound(context.Background(), RoundSpec{Request: req, Proposals: props, Deadline: time.Now().Add(time.Second),
+			Local: router.Proposal{Model: "fake:1", Answer: a.ans.answer, Confidence: a.ans.confidence}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// Split answers: the silent participant's ballot could tip the first
+	// round, so that round waits for it until the deadline.
+	first := round()
+	if first.End != EndDeadline || len(first.Silent) != 0 {
+		t.Fatalf("first round: end %s, silent %v; want the deadline with everyone waited for", first.End, first.Silent)
+	}
+	second := round()
+	if second.End != EndLiveVoted || len(second.Ballots) != 3 || !slices.Equal(second.Silent, []string{silent.ID().String()}) {
+		t.Errorf("second round: end %s with %d ballots, silent %v; want %s with 3, the silent peer not waited for",
+			second.End, len(second.Ballots), second.Silent, EndLiveVoted)
+	}
+	if second.Tally.Outcome == router.OutcomeQuorumMissed {
+		t.Errorf("second round missed its quorum: %+v", second.Tally)
+	}
+	t.Logf("a round with a silent voter: %v the first time (its deadline), %v once it is known silent", first.Elapsed.Round(time.Millisecond), second.Elapsed.Round(time.Millisecond))
 }

@@ -20,6 +20,7 @@ type config struct {
 	thresholds    router.Thresholds
 	trust         *router.TrackRecord
 	breakers      *router.Breakers
+	voters        *router.Breakers
 	agree         router.AgreeFunc
 	answerCap     int
 	answerTTL     time.Duration
@@ -138,6 +139,15 @@ const (
 // WithPeerBreakers sets the per-peer circuit breakers Ask consults and feeds
 // (default fresh ones with DefaultPeerCooldown and DefaultPeerMaxCooldown).
 func WithPeerBreakers(b *router.Breakers) Option { return func(c *config) { c.breakers = b } }
+
+// WithVoterBreakers sets the per-peer circuit breakers of voting (default
+// fresh ones with DefaultPeerCooldown and DefaultPeerMaxCooldown): a
+// participant that left a round unvoted until its deadline is not waited
+// for, nor counted in the quorum, until its cooldown ends and one round
+// waits for it again as the probe, or its ballot arrives in time anyway.
+// They are apart from the ask breakers: a peer that answers but does not
+// vote (an older build, a lost answer cache) still answers.
+func WithVoterBreakers(b *router.Breakers) Option { return func(c *config) { c.voters = b } }
 
 // WithThresholds sets agreement, consensus and quorum for ballots and tallies
 // (default router.DefaultThresholds()).

@@ -165,14 +165,18 @@ type RoundEnd int
 const (
 	// EndAllVoted: every participant's ballot arrived.
 	EndAllVoted RoundEnd = iota + 1
-	// EndDecided: router.Decided said no missing ballot could change the
-	// outcome or the winner, and the decided grace passed.
+	// EndDecided: router.CloseRound said no missing live participant's
+	// ballot could change the outcome or the winner, and the decided grace
+	// passed.
 	EndDecided
 	// EndDeadline: the deadline passed first.
 	EndDeadline
+	// EndLiveVoted: every live participant's ballot arrived; the silent
+	// ones (RoundResult.Silent) were not waited for.
+	EndLiveVoted
 )
 
-var endNames = map[RoundEnd]string{EndAllVoted: "all-voted", EndDecided: "decided", EndDeadline: "deadline"}
+var endNames = map[RoundEnd]string{EndAllVoted: "all-voted", EndDecided: "decided", EndDeadline: "deadline", EndLiveVoted: "live-voted"}
 
 func (e RoundEnd) String() string {
 	if s, ok := endNames[e]; ok {
@@ -188,6 +192,10 @@ func (e RoundEnd) MarshalText() ([]byte, error) { return []byte(e.String()), nil
 type RoundResult struct {
 	RoundID      string
 	Participants []string
+	// Silent are the participants not waited for: each left an earlier
+	// round unvoted until its deadline, and its voter breaker excludes it.
+	// Their ballots still count if they arrive before the round closes.
+	Silent []string
 	// Proposals are the ones voted on (ballot choices index them; this
 	// node's own first when it had one) followed by the failed asks (Err
 	// set), so the trace shows every peer asked.
@@ -229,6 +237,23 @@ func (c *Collab) runRound(ctx context.Context, spec RoundSpec) (*RoundResult, er
 	if err != nil {
 		return nil, err
 	}
+	// Who is waited for: this node and every participant whose voter
+	// breaker does not exclude it (a probe is waited for again).
+	now := time.Now()
+	live := map[string]bool{}
+	var silent []string
+	for _, p := range open.Participants {
+		if p == open.Origin || c.cfg.voters.State(p, now) != router.BreakerExcluded {
+			live[p] = true
+		} else {
+			silent = append(silent, p)
+		}
+	}
+	isLive := func(p string) bool { return live[p] }
+	params := c.cfg.thresholds.LiveTallyParams(open.Participants, isLive)
+	params.Agree = c.cfg.agree
+	params.Proven = c.proven
+	open.Quorum = uint32(params.Quorum)
 	pr := &pendingRound{votes: make(chan vote, len(open.Participants)), voters: make(map[peer.ID]bool)}
 	for _, p := range open.Participants {
 		id, _ := peer.Decode(p) // validated by buildOpen
@@ -261,10 +286,7 @@ func (c *Collab) runRound(ctx context.Context, spec RoundSpec) (*RoundResult, er
 	c.castBallot(ctx, open.RoundId, spec.Local, proposals)
 
 	all := append(slices.Clip(proposals), failed...)
-	params := c.cfg.thresholds.TallyParams(open.Participants)
-	params.Agree = c.cfg.agree
-	params.Proven = c.proven
-	res := &RoundResult{RoundID: open.RoundId, Participants: open.Participants, Proposals: all}
+	res := &RoundResult{RoundID: open.RoundId, Participants: open.Participants, Silent: silent, Proposals: all}
 	voted := make(map[string]bool, len(open.Participants))
 	standing := func(voter string) float64 { return c.cfg.trust.Standing(voter, spec.Domains) }
 	var last time.Time
@@ -283,10 +305,21 @@ collect:
 				Weight: router.BallotWeight(v.ballot.GetConfidence(), standing(voter)),
 			})
 			last = v.at
-			if grace == nil && router.Decided(all, res.Ballots, params, missing(open.Participants, voted), standing) {
-				t := time.NewTimer(c.cfg.decidedGrace)
-				defer t.Stop()
-				grace = t.C
+			if !live[voter] {
+				c.cfg.voters.Success(voter) // it votes again
+			}
+			switch router.CloseRound(all, res.Ballots, params, missing(open.Participants, voted), isLive, standing) {
+			case router.RoundLiveVoted:
+				if len(res.Ballots) < len(open.Participants) {
+					res.End = EndLiveVoted
+					break collect
+				}
+			case router.RoundDecided:
+				if grace == nil {
+					t := time.NewTimer(c.cfg.decidedGrace)
+					defer t.Stop()
+					grace = t.C
+				}
 			}
 		case <-grace:
 			res.End = EndDecided
@@ -303,6 +336,15 @@ collect:
 	}
 	if res.End == 0 {
 		res.End = EndAllVoted
+	}
+	if res.End == EndDeadline {
+		// Who held the round until its deadline is not waited for next time.
+		for _, p := range missing(open.Participants, voted) {
+			if live[p] {
+				c.cfg.voters.Failure(p, time.Now())
+				c.log.Debug("participant left the round unvoted", "peer", p, "round", open.RoundId)
+			}
+		}
 	}
 	res.Tally = router.Tally(all, res.Ballots, params)
 	done := time.Now()
