@@ -1,6 +1,7 @@
 package router
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -88,6 +89,73 @@ func TestStandingAndGossip(t *testing.T) {
 	}
 }
 
+func TestEarnedNewcomersCountAsOne(t *testing.T) {
+	wrongAt := func(peer string, conf float64, ev Evidence) Outcome {
+		return Outcome{Peer: peer, Confidence: conf, Evidence: ev}
+	}
+	rightAt := func(peer string) Outcome {
+		return Outcome{Peer: peer, Right: true, Confidence: 0.9, Evidence: EvidenceCloud}
+	}
+	tests := []struct {
+		name     string
+		outcomes []Outcome
+		lo, hi   float64 // want lo ≤ Earned(a peer never checked) ≤ hi
+		defers   bool    // ≥ DeferEarned
+	}{
+		{"no peer checked yet", nil, 1, 1, true},
+		{"honest newcomers right at their first check", []Outcome{rightAt("h1"), rightAt("h2")}, 1, 1, true},
+		{"one fresh identity caught confidently wrong", []Outcome{wrongAt("s1", 1, EvidenceCloud)}, 0.3, 0.3, true},
+		{"two fresh identities caught confidently wrong", []Outcome{wrongAt("s1", 1, EvidenceCloud), wrongAt("s2", 1, EvidenceCloud)},
+			0.09, 0.09, false},
+		{"an honest newcomer's unsure slip costs little",
+			[]Outcome{wrongAt("h1", 0.3, EvidenceCloud), wrongAt("h2", 0.3, EvidenceLocal)}, 0.6, 0.8, true},
+		{"only first checks count: one peer wrong again and again",
+			[]Outcome{wrongAt("r", 1, EvidenceCloud), wrongAt("r", 1, EvidenceCloud), wrongAt("r", 1, EvidenceCloud)}, 0.3, 0.3, true},
+		{"honest newcomers do not buy back a Sybil's deference",
+			[]Outcome{rightAt("h1"), wrongAt("s1", 1, EvidenceCloud), rightAt("h2"), wrongAt("s2", 1, EvidenceCloud), rightAt("h3")},
+			0.09, 0.2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := NewTrackRecord(DefaultTrustParams(SwarmOpen))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range tt.outcomes {
+				if err := tr.Observe(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := tr.Earned("never-checked")
+			if got < tt.lo-1e-9 || got > tt.hi+1e-9 {
+				t.Errorf("Earned of a newcomer %.4f, want %.4f…%.4f", got, tt.lo, tt.hi)
+			}
+			if defers := got >= DeferEarned; defers != tt.defers {
+				t.Errorf("a newcomer earns deference: %v, want %v", defers, tt.defers)
+			}
+			// A peer's own record stands on its own outcomes, never on the newcomers'.
+			if tt.outcomes != nil {
+				o := tt.outcomes[0]
+				if own := tr.Earned(o.Peer); (own == 1) != o.Right {
+					t.Errorf("Earned(%s) = %v after a first answer right=%v", o.Peer, own, o.Right)
+				}
+			}
+			// The newcomers' record survives a restart.
+			raw, err := tr.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := DecodeTrackRecord(raw, DefaultTrustParams(SwarmOpen))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := back.Earned("never-checked"); b != got {
+				t.Errorf("Earned of a newcomer %v after decoding, %v before", b, got)
+			}
+		})
+	}
+}
+
 func TestEarned(t *testing.T) {
 	tr, err := NewTrackRecord(DefaultTrustParams(SwarmPrivate))
 	if err != nil {
@@ -105,8 +173,8 @@ func TestEarned(t *testing.T) {
 	for _, tc := range []struct {
 		peer string
 		want float64
-	}{{"newcomer", 1}, {"rogue", 0}, {"honest", 2.0 / 3}} {
-		if got := tr.Earned(tc.peer); got != tc.want {
+	}{{"newcomer", 0.6288}, {"rogue", 0}, {"honest", 2.0 / 3}} { // newcomers: the rogue's and honest's first checks
+		if got := tr.Earned(tc.peer); math.Abs(got-tc.want) > 1e-4 {
 			t.Errorf("Earned(%s) = %v, want %v", tc.peer, got, tc.want)
 		}
 		if earns := tr.Earned(tc.peer) >= DeferEarned; earns != (tc.peer != "rogue") {

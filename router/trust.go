@@ -116,6 +116,9 @@ type TrackRecord struct {
 	mu      sync.Mutex
 	clock   uint64
 	records map[recordKey]*trustEntry
+	// newcomers judges peers as one by their first checked answer: what
+	// an unsure voter risks deferring to a peer never checked (Earned).
+	newcomers trustEntry
 }
 
 type recordKey struct{ peer, domain string }
@@ -131,7 +134,7 @@ func NewTrackRecord(p TrustParams) (*TrackRecord, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return &TrackRecord{p: p, records: make(map[recordKey]*trustEntry)}, nil
+	return &TrackRecord{p: p, records: make(map[recordKey]*trustEntry), newcomers: trustEntry{weight: 1}}, nil
 }
 
 // Observe records o against the peer's overall record and each of the
@@ -152,6 +155,9 @@ func (t *TrackRecord) Observe(o Outcome) error {
 	conf = min(max(conf, 0), 1)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if _, known := t.records[recordKey{o.Peer, anyDomain}]; !known {
+		t.judgeLocked(&t.newcomers, o.Right, conf, strength)
+	}
 	t.observeLocked(recordKey{o.Peer, anyDomain}, o.Right, conf, strength)
 	for _, d := range dedupe(o.Domains) {
 		t.observeLocked(recordKey{o.Peer, d}, o.Right, conf, strength)
@@ -168,6 +174,13 @@ func (t *TrackRecord) observeLocked(k recordKey, right bool, conf, strength floa
 		e = &trustEntry{weight: t.p.Prior}
 		t.records[k] = e
 	}
+	t.judgeLocked(e, right, conf, strength)
+	t.clock++
+	e.seen = t.clock
+}
+
+// judgeLocked moves e's weight and counts by one outcome.
+func (t *TrackRecord) judgeLocked(e *trustEntry, right bool, conf, strength float64) {
 	if right {
 		e.right++
 		e.weight += t.p.Gain * strength * (1 - e.weight)
@@ -176,8 +189,6 @@ func (t *TrackRecord) observeLocked(k recordKey, right bool, conf, strength floa
 		e.weight *= 1 - t.p.Severity*conf*strength
 	}
 	e.weight = min(max(e.weight, t.p.Floor), 1)
-	t.clock++
-	e.seen = t.clock
 }
 
 // evictLocked forgets the record judged least recently (a scan: it runs only
@@ -243,6 +254,9 @@ const MaxTrackRecordBytes = 8 << 20
 type trackRecordFile struct {
 	Version int           `json:"version"`
 	Records []trustRecord `json:"records"`
+	// Newcomers is the newcomers' record (peer and domain empty); files
+	// written before it existed lack it, and start it afresh.
+	Newcomers *trustRecord `json:"newcomers,omitempty"`
 }
 
 type trustRecord struct {
@@ -265,9 +279,11 @@ func (t *TrackRecord) Encode() ([]byte, error) {
 	for k, e := range t.records {
 		all = append(all, keyed{k, *e})
 	}
+	nc := t.newcomers
 	t.mu.Unlock()
 	slices.SortFunc(all, func(a, b keyed) int { return cmp.Compare(a.seen, b.seen) })
-	f := trackRecordFile{Version: trackRecordVersion, Records: make([]trustRecord, len(all))}
+	f := trackRecordFile{Version: trackRecordVersion, Records: make([]trustRecord, len(all)),
+		Newcomers: &trustRecord{Weight: nc.weight, Right: nc.right, Wrong: nc.wrong}}
 	for i, r := range all {
 		f.Records[i] = trustRecord{Peer: r.peer, Domain: r.domain, Weight: r.weight, Right: r.right, Wrong: r.wrong}
 	}
@@ -296,14 +312,18 @@ func DecodeTrackRecord(data []byte, p TrustParams) (*TrackRecord, error) {
 	if f.Version != trackRecordVersion {
 		return nil, fmt.Errorf("decode track record: version %d, want %d: %w", f.Version, trackRecordVersion, ErrBadTrackRecord)
 	}
+	if nc := f.Newcomers; nc != nil {
+		if err := nc.check(); err != nil {
+			return nil, fmt.Errorf("decode track record: newcomers: %w", err)
+		}
+		t.newcomers = trustEntry{weight: max(nc.Weight, p.Floor), right: nc.Right, wrong: nc.Wrong}
+	}
 	for i, r := range f.Records {
-		switch {
-		case r.Peer == "" || r.Domain == "":
+		if r.Peer == "" || r.Domain == "" {
 			return nil, fmt.Errorf("decode track record: record %d has no peer or domain: %w", i, ErrBadTrackRecord)
-		case math.IsNaN(r.Weight) || r.Weight < 0 || r.Weight > 1:
-			return nil, fmt.Errorf("decode track record: record %d weight %v: %w", i, r.Weight, ErrBadTrackRecord)
-		case r.Right < 0 || r.Wrong < 0:
-			return nil, fmt.Errorf("decode track record: record %d counts %d/%d: %w", i, r.Right, r.Wrong, ErrBadTrackRecord)
+		}
+		if err := r.check(); err != nil {
+			return nil, fmt.Errorf("decode track record: record %d: %w", i, err)
 		}
 		k := recordKey{r.Peer, r.Domain}
 		if _, dup := t.records[k]; dup {
@@ -317,6 +337,17 @@ func DecodeTrackRecord(data []byte, p TrustParams) (*TrackRecord, error) {
 		delete(t.records, recordKey{r.Peer, r.Domain})
 	}
 	return t, nil
+}
+
+// check refuses a weight or counts out of range.
+func (r trustRecord) check() error {
+	switch {
+	case math.IsNaN(r.Weight) || r.Weight < 0 || r.Weight > 1:
+		return fmt.Errorf("weight %v: %w", r.Weight, ErrBadTrackRecord)
+	case r.Right < 0 || r.Wrong < 0:
+		return fmt.Errorf("counts %d/%d: %w", r.Right, r.Wrong, ErrBadTrackRecord)
+	}
+	return nil
 }
 
 // Prior is the weight of a peer never judged.
@@ -357,20 +388,31 @@ func GossipStanding(weight, prior float64) float64 {
 	return 0
 }
 
-// DeferEarned is the share of right answers (TrackRecord.Earned) an author
-// needs for an unsure voter to defer to its proposal. A peer caught wrong and
-// never right loses it at once. Honest models keep it: the answers the node
-// can check are mostly the hard ones, where honest peers are often wrong
-// too, and a bar of one half cost the honest swarm 15 points of cloud share
-// (escalations where deference had found the answer).
+// DeferEarned is what an author needs of TrackRecord.Earned for an unsure
+// voter to defer to its proposal. A peer caught wrong and never right loses
+// it at once. Honest models keep it: the answers the node can check are
+// mostly the hard ones, where honest peers are often wrong too, and a bar of
+// one half cost the honest swarm 15 points of cloud share (escalations where
+// deference had found the answer). Newcomers lose it together once two of
+// them were caught confidently wrong at their first check (0.3² < 0.2).
 const DeferEarned = 0.2
 
 // Earned is the share of the peer's checked answers that were right over
-// all domains; 1 for a peer never checked (a newcomer is not yet suspect).
+// all domains. A peer never checked gets the newcomers' standing: peers are
+// judged as one by their first checked answer, with the severity and gain of
+// a peer's weight, from 1; so newcomers are not suspect until fresh
+// identities have been caught confidently wrong, and then none is deferred
+// to before it earns a record of its own. A Sybil's many fresh identities
+// thus get the deference of about two, while an honest swarm, whose
+// newcomers are mostly right at their first check, keeps deferring to them
+// (no deference to any peer never checked cost it 3 points of cloud share,
+// one escalation per peer and node before each earned a record).
 func (t *TrackRecord) Earned(peer string) float64 {
 	pt := t.Trust(peer, nil)
 	if pt.Right+pt.Wrong == 0 {
-		return 1
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return t.newcomers.weight
 	}
 	return float64(pt.Right) / float64(pt.Right+pt.Wrong)
 }

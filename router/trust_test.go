@@ -227,6 +227,8 @@ func TestDecodeTrackRecordRefuses(t *testing.T) {
 		{"negative count", `{"version":1,"records":[{"peer":"p","domain":"*","weight":0.5,"wrong":-1}]}`},
 		{"repeated record", `{"version":1,"records":[{"peer":"p","domain":"*","weight":0.5},{"peer":"p","domain":"*","weight":0.9}]}`},
 		{"oversize", `{"version":1,"records":[` + strings.Repeat(" ", MaxTrackRecordBytes) + `]}`},
+		{"newcomers' weight above 1", `{"version":1,"records":[],"newcomers":{"weight":2}}`},
+		{"newcomers' negative count", `{"version":1,"records":[],"newcomers":{"weight":0.5,"right":-1}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,6 +244,10 @@ func TestDecodeTrackRecordRefuses(t *testing.T) {
 	}
 	if got := tr.Trust("p", nil).Weight; got != p.Floor {
 		t.Errorf("weight %v, want the floor %v", got, p.Floor)
+	}
+	// A file from before the newcomers' record starts it afresh.
+	if got := tr.Earned("never-checked"); got != 1 {
+		t.Errorf("a newcomer's Earned %v from a file without newcomers, want 1", got)
 	}
 }
 
