@@ -68,6 +68,9 @@ type Request struct {
 	Policy   router.Policy // "" means the node's default policy
 	Options  Options
 	Caller   string // name of the API key the request came with ("" without one): its cloud quota applies
+	// Sink, when set, receives the answer's text while it is generated: the
+	// caller asked for a stream (stream.go). Nil: the answer is wanted whole.
+	Sink Sink
 }
 
 // Finish reasons, as OpenAI and Ollama spell them.

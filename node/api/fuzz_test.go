@@ -76,8 +76,9 @@ func FuzzParseAsk(f *testing.F) {
 	f.Add([]byte(`{"prompt":"hi","policy":"swarm"}`), "")
 	f.Add([]byte(`{"prompt":"hi","system":"s","temperature":1,"seed":2,"max_tokens":3}`), "cloud-only")
 	f.Add([]byte(`{"prompt":""}`), "x")
+	f.Add([]byte(`{"prompt":"hi","stream":true}`), "")
 	f.Fuzz(func(t *testing.T, body []byte, policy string) {
-		req, e := parseAsk(body, fuzzPromptCap, policy)
-		checkParsed(t, req, e)
+		p, e := parseAsk(body, fuzzPromptCap, policy)
+		checkParsed(t, p.req, e)
 	})
 }

@@ -21,9 +21,11 @@ import (
 
 // Ollama-compatible endpoints, so the ollama CLI and Ollama clients can point
 // at a node (OLLAMA_HOST). Like Ollama, /api/chat and /api/generate stream
-// NDJSON unless "stream": false; as with the OpenAI API, the stream starts
-// once the swarm has decided and answered (see openai.go), and the final
-// ("done") object carries the trace as an extra "swarm" field.
+// NDJSON unless "stream": false; as with the OpenAI API, the stream is live
+// when the engine commits early and otherwise starts once the swarm has
+// decided (see openai.go, stream.go); the final ("done") object carries the
+// trace as an extra "swarm" field, and an error after the first byte is an
+// {"error": …} line, as Ollama sends one.
 //
 // Like Ollama, a chat without messages or a generate without a prompt only
 // loads (or, with keep_alive 0, unloads) the model: `ollama run` sends one
@@ -192,8 +194,21 @@ func (s *Server) serveOllama(w http.ResponseWriter, r *http.Request, parse ollam
 	}
 	if e == nil && p.load == "" {
 		start := s.now()
+		var live *liveStream
+		if p.stream {
+			live = newLiveStream(w, r, ollamaStream(render, p.req.Model, start))
+			p.req.Sink = live.sink
+		}
 		var resp *Response
-		if resp, e = s.ask(r.Context(), p.req); e == nil {
+		resp, e = s.ask(r.Context(), p.req)
+		switch {
+		case live != nil && live.started:
+			s.endLive(live, resp, e, func(rest string) ([]byte, error) {
+				base := ollamaObj{model: cmp.Or(live.first.Model, p.req.Model), created: s.now().UTC()}
+				return frames("", "\n", ollamaTail(base, p, resp, s.now().Sub(start), rest, render)...)
+			})
+			return
+		case e == nil:
 			e = s.writeOllamaAnswer(w, p, resp, s.now().Sub(start), render)
 		}
 	}
@@ -204,35 +219,47 @@ func (s *Server) serveOllama(w http.ResponseWriter, r *http.Request, parse ollam
 
 func (s *Server) writeOllamaAnswer(w http.ResponseWriter, p ollamaParams, resp *Response, took time.Duration,
 	render func(ollamaObj) any) *apiError {
+	contentType := "application/json; charset=utf-8"
+	if p.stream {
+		contentType = "application/x-ndjson"
+	}
 	base := ollamaObj{model: answerModel(resp, p.req.Model), created: s.now().UTC()}
+	out, err := frames("", "\n", ollamaTail(base, p, resp, took, resp.Text, render)...)
+	if err != nil {
+		return encodeError(err)
+	}
+	writeAnswer(w, resp, contentType, out)
+	return nil
+}
+
+// ollamaTail is the end of an answer: when streaming, text (what is left
+// to send) in word-sized objects and a final one; else one object with text.
+func ollamaTail(base ollamaObj, p ollamaParams, resp *Response, took time.Duration, text string, render func(ollamaObj) any) []any {
 	var objs []any
 	final := base
 	final.done, final.reason, final.swarm = true, finishReason(resp), &resp.Trace
 	final.metrics = ollama.Metrics{TotalDuration: took, PromptEvalCount: resp.PromptTokens, EvalCount: resp.CompletionTokens}
-	contentType := "application/json; charset=utf-8"
-	if p.stream {
-		contentType = "application/x-ndjson"
-		for _, piece := range splitText(resp.Text) {
-			o := base
-			o.text = piece
-			objs = append(objs, render(o))
-		}
-	} else {
-		final.text = resp.Text
+	if !p.stream {
+		final.text = text
+		return []any{render(final)}
 	}
-	objs = append(objs, render(final))
+	for _, piece := range splitText(text) {
+		o := base
+		o.text = piece
+		objs = append(objs, render(o))
+	}
+	return append(objs, render(final))
+}
 
-	var buf bytes.Buffer
-	for _, o := range objs {
-		out, err := json.Marshal(o)
-		if err != nil {
-			return encodeError(err)
-		}
-		buf.Write(out)
-		buf.WriteByte('\n')
+// ollamaStream renders a live stream's objects.
+func ollamaStream(render func(ollamaObj) any, requested string, start time.Time) streamFormat {
+	return streamFormat{
+		contentType: "application/x-ndjson",
+		piece: func(pc Piece) []byte {
+			return mustFrames("", "\n", render(ollamaObj{text: pc.Text, model: cmp.Or(pc.Model, requested), created: start.UTC()}))
+		},
+		fail: func(e *apiError) []byte { return mustFrames("", "\n", errorBody(kindOllama, e)) },
 	}
-	writeAnswer(w, resp, contentType, buf.Bytes())
-	return nil
 }
 
 func (s *Server) handleOllamaTags(w http.ResponseWriter, r *http.Request) {

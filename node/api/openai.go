@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -13,12 +14,13 @@ import (
 
 // OpenAI-compatible chat completions.
 //
-// Streaming is honest about what the swarm can do: the route (local, swarm or
-// cloud) is only known once the answer is, because the decision depends on
-// the local answer's confidence and on the vote. So a streaming request waits
-// for the decided answer, then sends it as word-sized chunks; the last chunk
-// before [DONE] carries the "swarm" trace. Errors before the answer still get
-// a plain JSON error with a 4xx/5xx status, never a half-written stream.
+// Streaming is live when the engine can commit early (stream.go): a
+// confident local answer streams token by token once its first tokens are
+// judged, a cloud answer as it arrives. Otherwise the route is only known once
+// the answer is (the vote decides it), and the decided answer is sent as
+// word-sized chunks. The last chunk before [DONE] carries the "swarm" trace.
+// Errors before the first byte get a plain JSON error with a 4xx/5xx status;
+// after it, an error event ends the stream (no [DONE]).
 
 type chatCompletionRequest struct {
 	Model               string          `json:"model"`
@@ -157,8 +159,22 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		var p chatParams
 		if p, e = parseChatCompletion(body, s.cfg.maxPromptBytes, r.Header.Get(HeaderPolicy)); e == nil {
+			var live *liveStream
+			if p.stream {
+				live = newLiveStream(w, r, s.openAIStream(p))
+				p.req.Sink = live.sink
+			}
 			var resp *Response
-			if resp, e = s.ask(r.Context(), p.req); e == nil {
+			resp, e = s.ask(r.Context(), p.req)
+			switch {
+			case live != nil && live.started:
+				s.endLive(live, resp, e, func(rest string) ([]byte, error) {
+					base := s.openAIBase(live.first.QueryID, cmp.Or(live.first.Model, p.req.Model), s.now().Unix())
+					out, err := frames("data: ", "\n\n", openAITail(base, p, resp, rest)...)
+					return append(out, "data: [DONE]\n\n"...), err
+				})
+				return
+			case e == nil:
 				e = s.writeChatCompletion(w, p, resp)
 			}
 		}
@@ -168,20 +184,72 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) writeChatCompletion(w http.ResponseWriter, p chatParams, resp *Response) *apiError {
-	base := chatCompletion{
-		ID:                "chatcmpl-" + queryID(resp),
-		Created:           s.now().Unix(),
-		Model:             answerModel(resp, p.req.Model),
-		SystemFingerprint: "swarmllm-" + s.cfg.version,
+// openAIBase is the envelope every chunk of one completion shares.
+func (s *Server) openAIBase(queryID, model string, created int64) chatCompletion {
+	return chatCompletion{ID: "chatcmpl-" + queryID, Created: created, Model: model, SystemFingerprint: "swarmllm-" + s.cfg.version}
+}
+
+func openAIChunk(base chatCompletion, delta chatMessageOut, finish *string) chatCompletion {
+	c := base
+	c.Object = "chat.completion.chunk"
+	c.Choices = []chatChoice{{Delta: &delta, FinishReason: finish}}
+	return c
+}
+
+func openAIRoleChunk(base chatCompletion) chatCompletion {
+	empty := ""
+	return openAIChunk(base, chatMessageOut{Role: RoleAssistant, Content: &empty}, nil)
+}
+
+// openAIStream renders a live stream's chunks.
+func (s *Server) openAIStream(p chatParams) streamFormat {
+	created := s.now().Unix()
+	base := func(pc Piece) chatCompletion {
+		return s.openAIBase(pc.QueryID, cmp.Or(pc.Model, p.req.Model), created)
 	}
-	usage := &openAIUsage{resp.PromptTokens, resp.CompletionTokens, resp.PromptTokens + resp.CompletionTokens}
+	return streamFormat{
+		contentType: "text/event-stream",
+		open:        func(pc Piece) []byte { return mustFrames("data: ", "\n\n", openAIRoleChunk(base(pc))) },
+		piece: func(pc Piece) []byte {
+			return mustFrames("data: ", "\n\n", openAIChunk(base(pc), chatMessageOut{Content: &pc.Text}, nil))
+		},
+		fail: func(e *apiError) []byte { return mustFrames("data: ", "\n\n", errorBody(kindOpenAI, e)) },
+	}
+}
+
+// openAITail is a stream's chunks after the opening one: text in word-sized
+// pieces, the finish chunk, the usage chunk when asked for, and the trace on
+// the last of them.
+func openAITail(base chatCompletion, p chatParams, resp *Response, text string) []any {
+	var chunks []chatCompletion
+	for _, piece := range splitText(text) {
+		chunks = append(chunks, openAIChunk(base, chatMessageOut{Content: &piece}, nil))
+	}
 	finish := finishReason(resp)
+	chunks = append(chunks, openAIChunk(base, chatMessageOut{}, &finish))
+	if p.includeUsage {
+		c := base
+		c.Object = "chat.completion.chunk"
+		c.Choices = []chatChoice{}
+		c.Usage = &openAIUsage{resp.PromptTokens, resp.CompletionTokens, resp.PromptTokens + resp.CompletionTokens}
+		chunks = append(chunks, c)
+	}
+	chunks[len(chunks)-1].Swarm = &resp.Trace
+	out := make([]any, len(chunks))
+	for i, c := range chunks {
+		out[i] = c
+	}
+	return out
+}
+
+func (s *Server) writeChatCompletion(w http.ResponseWriter, p chatParams, resp *Response) *apiError {
+	base := s.openAIBase(queryID(resp), answerModel(resp, p.req.Model), s.now().Unix())
 	if !p.stream {
+		finish := finishReason(resp)
 		c := base
 		c.Object = "chat.completion"
 		c.Choices = []chatChoice{{Message: &chatMessageOut{Role: RoleAssistant, Content: &resp.Text}, FinishReason: &finish}}
-		c.Usage, c.Swarm = usage, &resp.Trace
+		c.Usage, c.Swarm = &openAIUsage{resp.PromptTokens, resp.CompletionTokens, resp.PromptTokens + resp.CompletionTokens}, &resp.Trace
 		out, err := json.Marshal(c)
 		if err != nil {
 			return encodeError(err)
@@ -189,42 +257,12 @@ func (s *Server) writeChatCompletion(w http.ResponseWriter, p chatParams, resp *
 		writeAnswer(w, resp, "application/json; charset=utf-8", append(out, '\n'))
 		return nil
 	}
-
-	var chunks []chatCompletion
-	chunk := func(delta chatMessageOut, finish *string) chatCompletion {
-		c := base
-		c.Object = "chat.completion.chunk"
-		c.Choices = []chatChoice{{Delta: &delta, FinishReason: finish}}
-		return c
+	out, err := frames("data: ", "\n\n", append([]any{openAIRoleChunk(base)}, openAITail(base, p, resp, resp.Text)...)...)
+	if err != nil {
+		return encodeError(err)
 	}
-	empty := ""
-	chunks = append(chunks, chunk(chatMessageOut{Role: RoleAssistant, Content: &empty}, nil))
-	for _, piece := range splitText(resp.Text) {
-		chunks = append(chunks, chunk(chatMessageOut{Content: &piece}, nil))
-	}
-	chunks = append(chunks, chunk(chatMessageOut{}, &finish))
-	if p.includeUsage {
-		c := base
-		c.Object = "chat.completion.chunk"
-		c.Choices = []chatChoice{}
-		c.Usage = usage
-		chunks = append(chunks, c)
-	}
-	chunks[len(chunks)-1].Swarm = &resp.Trace
-
-	var buf bytes.Buffer
-	for _, c := range chunks {
-		out, err := json.Marshal(c)
-		if err != nil {
-			return encodeError(err)
-		}
-		buf.WriteString("data: ")
-		buf.Write(out)
-		buf.WriteString("\n\n")
-	}
-	buf.WriteString("data: [DONE]\n\n")
 	w.Header().Set("Cache-Control", "no-cache")
-	writeAnswer(w, resp, "text/event-stream", buf.Bytes())
+	writeAnswer(w, resp, "text/event-stream", append(out, "data: [DONE]\n\n"...))
 	return nil
 }
 
