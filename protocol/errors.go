@@ -12,7 +12,8 @@ var (
 	// ErrMalformed is returned for input that is not a valid message: bad
 	// framing, truncated or undecodable bytes, or a field that fails validation.
 	ErrMalformed = errors.New("malformed message")
-	// ErrUnsupportedVersion is returned for a round from a newer RoundVersion.
+	// ErrUnsupportedVersion is returned for a round or budget claim from a
+	// newer RoundVersion or BudgetVersion.
 	ErrUnsupportedVersion = errors.New("unsupported round version")
 	// ErrExpired is returned by CheckDeadline for a deadline already past.
 	ErrExpired = errors.New("deadline expired")

@@ -19,6 +19,8 @@ const (
 	TopicCMS = "/swarmllm/v1/cms"
 	// TopicRounds is the gossipsub topic of round opens and ballots (RoundMessage).
 	TopicRounds = "/swarmllm/v1/rounds"
+	// TopicBudget is the gossipsub topic of swarm-wide cloud budget claims (BudgetClaim).
+	TopicBudget = "/swarmllm/v1/budget"
 
 	// DHTProtocolPrefix is kad-dht's ProtocolPrefix. The default /ipfs prefix
 	// refuses custom validators, and a separate prefix keeps our DHT apart from
@@ -32,6 +34,9 @@ const (
 	// carried in RoundOpen.version. A round from a newer version is refused
 	// (ErrUnsupportedVersion) rather than voted on under rules we do not know.
 	RoundVersion uint32 = 1
+	// BudgetVersion is the version of the budget claims this build sends. A
+	// claim from a newer version is refused: its numbers may mean something else.
+	BudgetVersion uint32 = 1
 )
 
 // NewID returns a fresh random query or round id (32 hex digits, 128 bits),

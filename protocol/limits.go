@@ -18,6 +18,9 @@ const (
 	// round message is relayed to every mesh peer, so it stays well under
 	// gossipsub's 1 MiB default; seven proposals at MaxProposalAnswerBytes fit in it.
 	MaxRoundMessageBytes = 256 << 10
+	// MaxBudgetClaimBytes bounds one gossip payload on TopicBudget: a claim
+	// is a few dozen varints, so this leaves room for appended fields.
+	MaxBudgetClaimBytes = 1 << 10
 )
 
 // Field caps that validation enforces inside those frames.
