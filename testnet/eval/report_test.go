@@ -95,10 +95,21 @@ func TestWriteSVG(t *testing.T) {
 	golden(t, "curve.svg.golden", b.Bytes())
 }
 
+// cloudOnlyFixture answers every query right from the cloud, so the report
+// has both models to measure the sweep against.
+func cloudOnlyFixture() Run {
+	run := fixture("cloud-only", 0.7)
+	for i := range run.Results {
+		r := &run.Results[i]
+		r.Outcome, r.Route, r.Answer, r.Correct, r.Err = Answered, "cloud", r.Item.Answer, true, ""
+	}
+	return run
+}
+
 func TestWriteReport(t *testing.T) {
 	dir := t.TempDir()
 	res := Results{
-		Table: []Run{fixture("local-only", 0.7), fixture("swarm", 0.7), fixture("cascade", 0.7)},
+		Table: []Run{fixture("local-only", 0.7), fixture("swarm", 0.7), fixture("cascade", 0.7), cloudOnlyFixture()},
 		Sweep: []Run{fixture("swarm", 0.5), fixture("swarm", 0.9), fixture("cascade", 0.5), fixture("cascade", 0.9)},
 	}
 	if err := WriteReport(dir, "About this run.", res); err != nil {

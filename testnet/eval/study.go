@@ -144,6 +144,7 @@ func WriteReport(dir, about string, r Results) error {
 		if d, ok := r.Dominance(); ok {
 			writeDominance(&md, d)
 		}
+		writeRouting(&md, r)
 	}
 	files := map[string]func(f *os.File) error{
 		FileReport:   func(f *os.File) error { _, err := f.WriteString(md.String()); return err },
