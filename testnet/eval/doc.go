@@ -4,8 +4,8 @@
 // summarised per class as accuracy, share of local/swarm/cloud answers,
 // latency per route and tokens sent to the cloud. It sweeps the local
 // confidence threshold to trace accuracy against cloud share (a cost–quality
-// curve, written as SVG) and says by how much one policy's curve dominates
-// another's. It also holds the scale run (a 50-node in-process swarm) and
+// curve, written as SVG), says by how much one policy's curve dominates
+// another's, and scores each curve as routing papers do (APGR, CPT). It also holds the scale run (a 50-node in-process swarm) and
 // the load run (many queries in flight against one node).
 //
 // It owns the runner, the aggregation, the Markdown/CSV/SVG writers and the
