@@ -3,12 +3,14 @@ package collab
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	p2pproto "github.com/libp2p/go-libp2p/core/protocol"
 
@@ -245,5 +247,156 @@ func TestRoundMaliciousPeers(t *testing.T) {
 	wantTally := router.Tally(res.Proposals, honest, router.DefaultThresholds().TallyParams(res.Participants))
 	if res.Tally.Outcome != wantTally.Outcome || res.Tally.Winner != wantTally.Winner || !slices.Equal(res.Tally.Weights, wantTally.Weights) {
 		t.Errorf("tally %+v, want %+v", res.Tally, wantTally)
+	}
+}
+
+// ackAndHold serves the ask protocol on h as a rogue that answers very late:
+// it acks at once when ack is set (else it stays mute), then holds its
+// confident wrong answer until release is closed. answered is closed once
+// the answer went out, so a test can tell whether anything waited for it.
+func ackAndHold(h host.Host, ack bool, release <-chan struct{}) (answered <-chan struct{}) {
+	done := make(chan struct{})
+	var once sync.Once
+	h.SetStreamHandler(protocol.AskProtocol, func(s network.Stream) {
+		defer s.Close()
+		req, err := protocol.ReadAskRequest(s)
+		if err != nil {
+			_ = s.Reset()
+			return
+		}
+		if ack && req.GetWantAck() {
+			if err := protocol.WriteAskResponse(s, &protocol.AskResponse{QueryId: req.GetQueryId(), Ack: true}); err != nil {
+				_ = s.Reset()
+				return
+			}
+		}
+		<-release
+		_ = protocol.WriteAskResponse(s, &protocol.AskResponse{QueryId: req.GetQueryId(), Model: "rogue", Answer: "London", Confidence: 1})
+		once.Do(func() { close(done) })
+	})
+	return done
+}
+
+// A rogue that answers very late (confidently wrong) holds neither the ask
+// past its ack timeout or the honest majority nor the round: the query is
+// answered from the honest peers alone, the rogue takes no part in the
+// round, and its ballot (it votes once released) is refused. Asserted by
+// order, not time: the round is over before the rogue has answered at all.
+func TestRogueAnsweringVeryLate(t *testing.T) {
+	tests := []struct {
+		name string
+		ack  bool // the rogue acks (it has the whole ask deadline) or stays mute (cut at the ack timeout)
+		c    string
+		// cut is what AskAll reports for the rogue.
+		cut error
+	}{
+		// Two honest peers agree with each other: AskAll stops on their majority.
+		{"acks, then answers late", true, "paris", nil},
+		// The honest peers disagree, so no majority cuts the rogue: only the
+		// ack timeout does.
+		{"never acks, answers late", false, "Lyon", ErrNoAck},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const ackTimeout = 300 * time.Millisecond
+			o := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}, opts: []Option{WithAckTimeout(ackTimeout)}})
+			b := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.8}})
+			c := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: tt.c, confidence: 0.85}})
+			r := newRogue(t)
+			release := make(chan struct{})
+			answered := ackAndHold(r.h, tt.ack, release)
+			t.Cleanup(func() {
+				select {
+				case <-release:
+				default:
+					close(release)
+				}
+			})
+			mesh(t, o, b, c, r)
+
+			round := protocol.NewID()
+			req := newRequest(round, time.Now().Add(time.Minute)) // far past anything the test waits for
+			props := o.c.AskAll(t.Context(), []peer.ID{b.id(), r.h.ID(), c.id()}, req)
+			res, err := o.c.RunRound(t.Context(), RoundSpec{Request: req, Proposals: props, Deadline: time.Now().Add(time.Minute),
+				Local: router.Proposal{Model: "fake:1", Answer: "Paris", Confidence: 0.9}})
+			select {
+			case <-answered:
+				t.Fatal("the rogue answered before the round ended: nothing shows the round did not wait for it")
+			default:
+			}
+			if err != nil {
+				t.Fatalf("the round failed: %v", err)
+			}
+			if p := props[1]; p.Err == "" || (tt.cut != nil && !strings.Contains(p.Err, tt.cut.Error())) {
+				t.Errorf("the rogue's proposal %+v, want it cut (%v)", p, tt.cut)
+			}
+			if slices.Contains(res.Participants, r.h.ID().String()) {
+				t.Errorf("the late rogue is a participant: %v", res.Participants)
+			}
+			if res.End == EndDeadline {
+				t.Errorf("the round ran to its deadline")
+			}
+			if w := res.Tally.Winner; w < 0 || res.Tally.Outcome != router.OutcomeConsensus || res.Proposals[w].Answer != "Paris" {
+				t.Errorf("tally %+v, want consensus on Paris", res.Tally)
+			}
+
+			// Released, the rogue answers into a closed stream and votes for
+			// a round it is no participant of: refused, nothing changes.
+			close(release)
+			<-answered
+			before := counter(t, o, "messages", kindBallot, reasonNotParticipant)
+			r.publish(t, ballot(round, 0, 1))
+			p2ptest.Eventually(t, func() bool {
+				return counter(t, o, "messages", kindBallot, reasonNotParticipant) > before
+			}, p2ptest.Patience)
+		})
+	}
+}
+
+// A rogue that answers at once, confidently wrong, and then never votes does
+// not hold the round or steer it: the honest ballots decide without it
+// (router.Decided: its missing ballot, at full weight, could change
+// nothing), and the answer is theirs.
+func TestRogueThatNeverVotes(t *testing.T) {
+	o := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}})
+	b := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.8}})
+	c := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "paris.", confidence: 0.85}})
+	r := newRogue(t) // in the topic, but it never publishes
+	rawAskHandler(r.h, func(req *protocol.AskRequest) *protocol.AskResponse {
+		return &protocol.AskResponse{QueryId: req.QueryId, Model: "rogue", Answer: "London", Confidence: 1}
+	})
+	mesh(t, o, b, c, r)
+	req := newRequest(protocol.NewID(), time.Now().Add(time.Minute))
+	// Each peer asked on its own, so no majority cuts the rogue before its
+	// answer is in: it must take part in the round.
+	var props []router.Proposal
+	for _, p := range []peer.ID{b.id(), r.h.ID(), c.id()} {
+		props = append(props, o.c.AskAll(t.Context(), []peer.ID{p}, req)...)
+	}
+	if props[1].Err != "" || props[1].Answer != "London" {
+		t.Fatalf("the rogue's proposal %+v", props[1])
+	}
+	// A deadline the test never reaches: ending on it would fail the test
+	// by its End, without timing anything.
+	res, err := o.c.RunRound(t.Context(), RoundSpec{Request: req, Proposals: props, Deadline: time.Now().Add(time.Minute),
+		Local: router.Proposal{Model: "fake:1", Answer: "Paris", Confidence: 0.9}})
+	if err != nil {
+		t.Fatalf("the round failed: %v", err)
+	}
+	rogue := r.h.ID().String()
+	if !slices.Contains(res.Participants, rogue) {
+		t.Fatalf("the rogue is no participant: %v", res.Participants)
+	}
+	if res.End != EndDecided {
+		t.Errorf("end %s, want %s (the honest ballots settle it without the rogue's)", res.End, EndDecided)
+	}
+	for _, bl := range res.Ballots {
+		if bl.Voter == rogue {
+			t.Errorf("a ballot from the rogue that never votes: %+v", bl)
+		}
+	}
+	if w := res.Tally.Winner; w < 0 || res.Tally.Outcome != router.OutcomeConsensus || res.Proposals[w].Peer == rogue ||
+		router.Agree(res.Proposals[w].Answer, "Paris") < router.DefaultThresholds().Agreement {
+		t.Errorf("tally %+v, want consensus on an honest Paris", res.Tally)
 	}
 }
