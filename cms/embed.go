@@ -162,3 +162,25 @@ var stopWords = func() map[string]bool {
 	}
 	return m
 }()
+
+// Normalize scales v to unit length in place (a zero vector stays zero).
+func Normalize(v []float32) { normalize(v) }
+
+// Similarity is the cosine similarity of two unit vectors; vectors of
+// different lengths (different models) are unrelated: 0.
+func Similarity(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return 0
+	}
+	return dot(a, b)
+}
+
+// Terms are the words of text as the lexical embedder matches them:
+// lower-case, stop words dropped, stemmed.
+func Terms(text string) []string {
+	words := tokenize(text)
+	for i, w := range words {
+		words[i] = stem(w)
+	}
+	return words
+}

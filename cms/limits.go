@@ -25,6 +25,12 @@ const (
 	// MaxNameBytes bounds each short string: a domain, capability, model
 	// fact, source name or kind, embedding model name, software version.
 	MaxNameBytes = 128
+	// MaxKnowledgeDim bounds a knowledge collection's summary vector, and
+	// MaxKnowledgeVectors the collections that carry one: with a
+	// MaxEmbeddingDim description embedding they still fit MaxRecordBytes.
+	// A node with a larger embedding model advertises its terms alone.
+	MaxKnowledgeDim     = 1024
+	MaxKnowledgeVectors = 2
 	// MaxAddrBytes bounds one binary multiaddr.
 	MaxAddrBytes = 256
 )

@@ -231,6 +231,7 @@ func checkFields(f *cmspb.CapabilityRecord) error {
 			return err
 		}
 	}
+	vectors := 0
 	for _, src := range [][]*cmspb.Source{f.GetKnowledgeSources(), f.GetDataSources()} {
 		if len(src) > MaxListLen {
 			return fieldErr("sources", len(src), MaxListLen)
@@ -241,6 +242,20 @@ func checkFields(f *cmspb.CapabilityRecord) error {
 			}
 			if n := len(s.GetDescription()); n > MaxDescriptionBytes {
 				return fieldErr("source description", n, MaxDescriptionBytes)
+			}
+			if err := checkNames("source term", s.GetTerms()); err != nil {
+				return err
+			}
+			if e := s.GetEmbedding(); e != nil {
+				if vectors++; vectors > MaxKnowledgeVectors {
+					return fieldErr("source embeddings", vectors, MaxKnowledgeVectors)
+				}
+				if e.GetDim() > MaxKnowledgeDim {
+					return fieldErr("source embedding dim", int(e.GetDim()), MaxKnowledgeDim)
+				}
+				if err := checkEmbedding(e); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -136,6 +136,23 @@ func TestValidatorValidate(t *testing.T) {
 		{"embedding NaN", Key(a.id), with(func(f *cmspb.CapabilityRecord) {
 			f.DescriptionEmbedding.Vector[0] = float32(math.NaN())
 		}), ErrInvalidField},
+		{"knowledge terms and vector", Key(a.id), with(func(f *cmspb.CapabilityRecord) {
+			f.KnowledgeSources = []*cmspb.Source{{Name: "manuals", Kind: "rag-index", Terms: []string{"lathe", "korvath"},
+				Embedding: &cmspb.Embedding{Model: LexicalModel, Dim: MaxKnowledgeDim, Vector: make([]float32, MaxKnowledgeDim)}}}
+		}), nil},
+		{"knowledge vector too long", Key(a.id), with(func(f *cmspb.CapabilityRecord) {
+			f.KnowledgeSources = []*cmspb.Source{{Name: "manuals", Kind: "rag-index",
+				Embedding: &cmspb.Embedding{Model: "m", Dim: MaxKnowledgeDim + 1, Vector: make([]float32, MaxKnowledgeDim+1)}}}
+		}), ErrInvalidField},
+		{"too many knowledge vectors", Key(a.id), with(func(f *cmspb.CapabilityRecord) {
+			for range MaxKnowledgeVectors + 1 {
+				f.KnowledgeSources = append(f.KnowledgeSources, &cmspb.Source{Name: "c", Kind: "rag-index",
+					Embedding: &cmspb.Embedding{Model: "m", Dim: 4, Vector: make([]float32, 4)}})
+			}
+		}), ErrInvalidField},
+		{"knowledge term too long", Key(a.id), with(func(f *cmspb.CapabilityRecord) {
+			f.KnowledgeSources = []*cmspb.Source{{Name: "manuals", Terms: []string{string(bytes.Repeat([]byte("t"), MaxNameBytes+1))}}}
+		}), ErrInvalidField},
 		{"domain not normalized", Key(a.id), with(func(f *cmspb.CapabilityRecord) { f.Domains = []string{"Medicine"} }), ErrInvalidField},
 		{"too many domains", Key(a.id), with(func(f *cmspb.CapabilityRecord) { f.Domains = manyDomains }), ErrInvalidField},
 		{"bad multiaddr", Key(a.id), with(func(f *cmspb.CapabilityRecord) { f.Addrs = [][]byte{{0xff, 0xff}} }), ErrInvalidField},

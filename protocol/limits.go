@@ -50,6 +50,10 @@ const (
 	// with many long answers can still exceed MaxRoundMessageBytes; EncodeRound
 	// then refuses it with ErrTooLarge and the origin must shorten the answers.
 	MaxProposalAnswerBytes = 32 << 10
+	// MaxSources bounds the documents a KNOWLEDGE answer cites, and
+	// MaxSourceBytes each name (a path under the peer's knowledge directory).
+	MaxSources     = 16
+	MaxSourceBytes = 256
 	// DigestBytes is the length of RoundOpen.query_digest (SHA-256).
 	DigestBytes = 32
 )

@@ -41,6 +41,11 @@ const (
 	Purpose_ANSWER Purpose = 0
 	// Refine a draft carried in the prompt (sequential collaboration).
 	Purpose_REFINE Purpose = 1
+	// Answer from the peer's own documents (knowledge cooperation): the peer
+	// retrieves passages for the prompt into its own model's context and
+	// answers with the names of the documents it cites, never their text.
+	// A peer that does not know the purpose refuses the ask as BAD_REQUEST.
+	Purpose_KNOWLEDGE Purpose = 2
 )
 
 // Enum value maps for Purpose.
@@ -48,10 +53,12 @@ var (
 	Purpose_name = map[int32]string{
 		0: "ANSWER",
 		1: "REFINE",
+		2: "KNOWLEDGE",
 	}
 	Purpose_value = map[string]int32{
-		"ANSWER": 0,
-		"REFINE": 1,
+		"ANSWER":    0,
+		"REFINE":    1,
+		"KNOWLEDGE": 2,
 	}
 )
 
@@ -408,7 +415,10 @@ type AskResponse struct {
 	// An ack frame (only when the request set want_ack): the peer has started
 	// on the query; its answer follows in the next frame. It carries only
 	// query_id. A peer too busy to start answers BUSY at once instead.
-	Ack           bool `protobuf:"varint,11,opt,name=ack,proto3" json:"ack,omitempty"`
+	Ack bool `protobuf:"varint,11,opt,name=ack,proto3" json:"ack,omitempty"`
+	// The documents a KNOWLEDGE answer cites (names, never their text); empty
+	// when the peer found nothing in its documents for the prompt.
+	Sources       []string `protobuf:"bytes,12,rep,name=sources,proto3" json:"sources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -518,6 +528,13 @@ func (x *AskResponse) GetAck() bool {
 		return x.Ack
 	}
 	return false
+}
+
+func (x *AskResponse) GetSources() []string {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
 }
 
 // Proposal is one participant's answer, as collected by the round's origin.
@@ -873,7 +890,7 @@ const file_swarm_proto_rawDesc = "" +
 	"\fmean_logprob\x18\x02 \x01(\x01R\vmeanLogprob\x12\x1f\n" +
 	"\vmin_logprob\x18\x03 \x01(\x01R\n" +
 	"minLogprob\x12!\n" +
-	"\fmean_entropy\x18\x04 \x01(\x01R\vmeanEntropy\"\x91\x03\n" +
+	"\fmean_entropy\x18\x04 \x01(\x01R\vmeanEntropy\"\xab\x03\n" +
 	"\vAskResponse\x12\x19\n" +
 	"\bquery_id\x18\x01 \x01(\tR\aqueryId\x12\x16\n" +
 	"\x06answer\x18\x02 \x01(\tR\x06answer\x12\x14\n" +
@@ -890,7 +907,8 @@ const file_swarm_proto_rawDesc = "" +
 	"error_code\x18\t \x01(\x0e2\x16.swarmllm.v1.ErrorCodeR\terrorCode\x12#\n" +
 	"\rerror_message\x18\n" +
 	" \x01(\tR\ferrorMessage\x12\x10\n" +
-	"\x03ack\x18\v \x01(\bR\x03ack\"\x8b\x01\n" +
+	"\x03ack\x18\v \x01(\bR\x03ack\x12\x18\n" +
+	"\asources\x18\f \x03(\tR\asources\"\x8b\x01\n" +
 	"\bProposal\x12\x12\n" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x16\n" +
@@ -918,12 +936,13 @@ const file_swarm_proto_rawDesc = "" +
 	"\fRoundMessage\x12,\n" +
 	"\x04open\x18\x01 \x01(\v2\x16.swarmllm.v1.RoundOpenH\x00R\x04open\x12-\n" +
 	"\x06ballot\x18\x02 \x01(\v2\x13.swarmllm.v1.BallotH\x00R\x06ballotB\x06\n" +
-	"\x04body*!\n" +
+	"\x04body*0\n" +
 	"\aPurpose\x12\n" +
 	"\n" +
 	"\x06ANSWER\x10\x00\x12\n" +
 	"\n" +
-	"\x06REFINE\x10\x01*\\\n" +
+	"\x06REFINE\x10\x01\x12\r\n" +
+	"\tKNOWLEDGE\x10\x02*\\\n" +
 	"\tErrorCode\x12\x06\n" +
 	"\x02OK\x10\x00\x12\x0f\n" +
 	"\vBAD_REQUEST\x10\x01\x12\b\n" +

@@ -112,6 +112,14 @@ func (r *AskResponse) Validate() error {
 	if err := checkUnit("confidence", r.Confidence); err != nil {
 		return err
 	}
+	if len(r.Sources) > MaxSources {
+		return fmt.Errorf("%d sources (cap %d): %w", len(r.Sources), MaxSources, ErrTooLarge)
+	}
+	for _, s := range r.Sources {
+		if s == "" || len(s) > MaxSourceBytes {
+			return malformed("source name of %d bytes: want 1…%d", len(s), MaxSourceBytes)
+		}
+	}
 	if err := checkLatency(r.LatencyMs); err != nil {
 		return err
 	}

@@ -401,10 +401,16 @@ func (x *Embedding) GetVector() []float32 {
 }
 
 type Source struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // e.g. "pubmed-abstracts-2024"
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // e.g. "rag-index", "sql", "files"
-	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // e.g. "pubmed-abstracts-2024"
+	Kind        string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // e.g. "rag-index", "sql", "files"
+	Description string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// A knowledge collection (kind "rag-index") says what it is about, never
+	// its text: a few descriptive words, and the unit mean of its passages'
+	// vectors in the node's embedding model (absent when too large for the
+	// record; peers then match on the words).
+	Terms         []string   `protobuf:"bytes,4,rep,name=terms,proto3" json:"terms,omitempty"`
+	Embedding     *Embedding `protobuf:"bytes,5,opt,name=embedding,proto3" json:"embedding,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -458,6 +464,20 @@ func (x *Source) GetDescription() string {
 		return x.Description
 	}
 	return ""
+}
+
+func (x *Source) GetTerms() []string {
+	if x != nil {
+		return x.Terms
+	}
+	return nil
+}
+
+func (x *Source) GetEmbedding() *Embedding {
+	if x != nil {
+		return x.Embedding
+	}
+	return nil
 }
 
 type Performance struct {
@@ -605,11 +625,13 @@ const file_capability_proto_rawDesc = "" +
 	"\tEmbedding\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x10\n" +
 	"\x03dim\x18\x02 \x01(\rR\x03dim\x12\x16\n" +
-	"\x06vector\x18\x03 \x03(\x02R\x06vector\"R\n" +
+	"\x06vector\x18\x03 \x03(\x02R\x06vector\"\xa2\x01\n" +
 	"\x06Source\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"X\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x14\n" +
+	"\x05terms\x18\x04 \x03(\tR\x05terms\x128\n" +
+	"\tembedding\x18\x05 \x01(\v2\x1a.swarmllm.cms.v1.EmbeddingR\tembedding\"X\n" +
 	"\vPerformance\x12*\n" +
 	"\x11tokens_per_second\x18\x01 \x01(\x02R\x0ftokensPerSecond\x12\x1d\n" +
 	"\n" +
@@ -655,11 +677,12 @@ var file_capability_proto_depIdxs = []int32{
 	5, // 4: swarmllm.cms.v1.CapabilityRecord.performance:type_name -> swarmllm.cms.v1.Performance
 	6, // 5: swarmllm.cms.v1.CapabilityRecord.load:type_name -> swarmllm.cms.v1.Load
 	0, // 6: swarmllm.cms.v1.CapabilityRecord.health:type_name -> swarmllm.cms.v1.Health
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	3, // 7: swarmllm.cms.v1.Source.embedding:type_name -> swarmllm.cms.v1.Embedding
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_capability_proto_init() }
