@@ -14,7 +14,8 @@ import (
 // resource limits, the swarm key and the allow-peers gater (kept on n so
 // Reload and Close reach it).
 func (n *Node) hostOptions(key crypto.PrivKey) ([]libp2p.Option, error) {
-	hc := p2p.HostConfig{Identity: key, Listen: n.cfg.Listen, Registerer: n.reg, Log: n.log}
+	hc := p2p.HostConfig{Identity: key, Listen: n.cfg.Listen, Registerer: n.reg, Log: n.log,
+		Relays: n.cfg.Relays, RelayService: n.cfg.RelayService}
 	if n.cfg.SwarmKey != "" {
 		psk, err := p2p.LoadSwarmKey(n.cfg.SwarmKey)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -149,6 +150,11 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("new node: start DHT: %w", err)
 	}
+	if len(cfg.Relays) > 0 {
+		if err := n.meetOtherSites(); err != nil {
+			return nil, fmt.Errorf("new node: watch own addresses: %w", err)
+		}
+	}
 	n.ps, err = pubsub.NewGossipSub(ctx, n.host, n.gossipOptions(
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		// Without flood publish a message sent before the mesh forms (~1 s) is lost.
@@ -208,9 +214,11 @@ func (n *Node) Run(ctx context.Context) error {
 		n.runMu.Unlock()
 		return ErrClosed
 	}
-	if len(n.cfg.Bootstrap) > 0 {
-		addrs := make([]multiaddr.Multiaddr, 0, len(n.cfg.Bootstrap))
-		for _, s := range n.cfg.Bootstrap {
+	// A relay is a member too: staying connected to it is how a node behind
+	// a NAT meets the other sites (the DHT and gossip run through it).
+	if boot := append(slices.Clone(n.cfg.Bootstrap), n.cfg.Relays...); len(boot) > 0 {
+		addrs := make([]multiaddr.Multiaddr, 0, len(boot))
+		for _, s := range boot {
 			a, err := multiaddr.NewMultiaddr(s) // validated with the config
 			if err == nil {
 				addrs = append(addrs, a)

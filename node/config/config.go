@@ -49,6 +49,9 @@ type Config struct {
 	SwarmKey   string   // private-network key file (swarmllm keygen); "" = an open swarm
 	AllowPeers string   // file of member peer ids, re-read on change and SIGHUP; "" = every key holder
 
+	Relays       []string // static circuit relays (with /p2p/<id>), also dialed as bootstrap peers
+	RelayService bool     // relay for members behind NATs (and tell them they are): for a node others can reach
+
 	Policy         router.Policy
 	Privacy        string        // redact | block | allow: personal data sent to the cloud
 	PeerPrivacy    string        // redact | allow: personal data sent to peers of an open swarm (a private one gets it as written)
@@ -162,6 +165,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.APIAddr, "api", c.APIAddr, "HTTP API listen address")
 	fs.Var((*listValue)(&c.Listen), "listen", "libp2p listen multiaddrs, comma separated")
 	fs.Var((*listValue)(&c.Bootstrap), "bootstrap", "peer multiaddrs with /p2p/<id> to join, comma separated")
+	fs.Var((*listValue)(&c.Relays), "relay", "static circuit relays (multiaddrs with /p2p/<id>), comma separated: when this node is behind a NAT, peers at other sites reach it through them")
+	fs.BoolVar(&c.RelayService, "relay-service", c.RelayService, "relay connections for members behind NATs (run it on a node others can reach, e.g. with a public address)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the identity key and state")
 	fs.BoolVar(&c.MDNS, "mdns", c.MDNS, "discover peers on the LAN by mDNS")
 	fs.Var((*listValue)(&c.Domains), "domains", "domains this node declares, comma separated")
@@ -261,14 +266,16 @@ func (c *Config) Validate() error {
 			bad("--listen %q: %v", a, err)
 		}
 	}
-	for _, a := range c.Bootstrap {
-		ma, err := multiaddr.NewMultiaddr(a)
-		if err != nil {
-			bad("--bootstrap %q: %v", a, err)
-			continue
-		}
-		if _, err := ma.ValueForProtocol(multiaddr.P_P2P); err != nil {
-			bad("--bootstrap %q has no /p2p/<peer-id>", a)
+	for flag, addrs := range map[string][]string{"--bootstrap": c.Bootstrap, "--relay": c.Relays} {
+		for _, a := range addrs {
+			ma, err := multiaddr.NewMultiaddr(a)
+			if err != nil {
+				bad("%s %q: %v", flag, a, err)
+				continue
+			}
+			if _, err := ma.ValueForProtocol(multiaddr.P_P2P); err != nil {
+				bad("%s %q has no /p2p/<peer-id>", flag, a)
+			}
 		}
 	}
 	if strings.TrimSpace(c.DataDir) == "" {

@@ -25,6 +25,9 @@ func TestValidate(t *testing.T) {
 		{"bad api addr", func(c *Config) { c.APIAddr = "8700" }, "--api"},
 		{"bad listen", func(c *Config) { c.Listen = []string{"tcp/1"} }, "--listen"},
 		{"bootstrap without peer id", func(c *Config) { c.Bootstrap = []string{"/ip4/127.0.0.1/tcp/1"} }, "no /p2p/"},
+		{"relay with peer id", func(c *Config) { c.Relays = []string{okPeer}; c.RelayService = true }, ""},
+		{"relay without peer id", func(c *Config) { c.Relays = []string{"/ip4/127.0.0.1/tcp/1"} }, "--relay \"/ip4/127.0.0.1/tcp/1\" has no /p2p/"},
+		{"relay not a multiaddr", func(c *Config) { c.Relays = []string{"relay.example:4700"} }, "--relay \"relay.example:4700\""},
 		{"unknown policy", func(c *Config) { c.Policy = "fastest" }, "--policy"},
 		{"bad privacy", func(c *Config) { c.Privacy = "maybe" }, "--privacy"},
 		{"peers cannot be blocked", func(c *Config) { c.PeerPrivacy = "block" }, "--peer-privacy"},
@@ -88,12 +91,14 @@ func TestLoadAPIKeys(t *testing.T) {
 
 func TestPrecedenceDefaultsEnvFlags(t *testing.T) {
 	env := map[string]string{
-		"SWARM_MODEL":    "llama3.2:1b",
-		"SWARM_DOMAINS":  "medicine, networking",
-		"SWARM_MDNS":     "false",
-		"SWARM_API":      "127.0.0.1:9000",
-		"SWARM_TOP_K":    "5",
-		"SWARM_DATA_DIR": "/tmp/from-env",
+		"SWARM_MODEL":         "llama3.2:1b",
+		"SWARM_DOMAINS":       "medicine, networking",
+		"SWARM_MDNS":          "false",
+		"SWARM_API":           "127.0.0.1:9000",
+		"SWARM_TOP_K":         "5",
+		"SWARM_DATA_DIR":      "/tmp/from-env",
+		"SWARM_RELAY":         "/ip4/192.0.2.1/tcp/4700/p2p/a, /ip4/192.0.2.2/tcp/4700/p2p/b",
+		"SWARM_RELAY_SERVICE": "true",
 	}
 	c := Default()
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
@@ -105,7 +110,7 @@ func TestPrecedenceDefaultsEnvFlags(t *testing.T) {
 	if err := fs.Parse([]string{"--api", "127.0.0.1:9100", "--domains", "code"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.Model != "llama3.2:1b" || c.MDNS || c.TopK != 5 || c.DataDir != "/tmp/from-env" {
+	if c.Model != "llama3.2:1b" || c.MDNS || c.TopK != 5 || c.DataDir != "/tmp/from-env" || len(c.Relays) != 2 || !c.RelayService {
 		t.Errorf("env not applied: %+v", c)
 	}
 	if c.APIAddr != "127.0.0.1:9100" || strings.Join(c.Domains, ",") != "code" {

@@ -39,12 +39,19 @@ func newKey(t testing.TB) pnet.PSK {
 // newHost starts a loopback host the way a node builds its own.
 func newHost(t testing.TB, psk pnet.PSK, gater connmgr.ConnectionGater) host.Host {
 	t.Helper()
+	return newHostWith(t, HostConfig{SwarmKey: psk, Gater: gater})
+}
+
+// newHostWith starts a loopback host from hc, with a fresh identity.
+func newHostWith(t testing.TB, hc HostConfig) host.Host {
+	t.Helper()
 	id, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, err := HostOptions(HostConfig{Identity: id, SwarmKey: psk, Gater: gater, Log: quiet,
-		Listen: []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}})
+	hc.Identity, hc.Log = id, quiet
+	hc.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	opts, err := HostOptions(hc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,10 @@
 // take: the private-network swarm key (go-libp2p's v1 PSK file, as IPFS's
 // swarm.key), the allow-peers connection gater, the resource manager's limits
 // (limits.go: sized for an edge device), gossipsub v1.1 peer scoring for the
-// swarm's topics (score.go), and the libp2p host options built from them. It
-// builds no host itself (node does) and decides no routes.
+// swarm's topics (score.go), reach across sites behind NATs (reach.go:
+// AutoNAT, circuit relay v2 and its limits, hole punching), and the libp2p
+// host options built from them. It builds no host itself (node does) and
+// decides no routes.
 //
 // With a swarm key, outsiders fail at the transport handshake: the PSK
 // encrypts every TCP connection before libp2p's own security protocol runs.

@@ -16,12 +16,17 @@ import (
 
 // HostConfig is what a node's libp2p host is built from.
 type HostConfig struct {
-	Identity   crypto.PrivKey
-	Listen     []string                // multiaddrs
-	SwarmKey   pnet.PSK                // nil: an open swarm
-	Gater      connmgr.ConnectionGater // nil: every peer (that holds the key, if any)
-	Registerer prometheus.Registerer   // libp2p's own metrics; nil: none
-	Log        *slog.Logger            // nil: slog.Default()
+	Identity crypto.PrivKey
+	Listen   []string                // multiaddrs
+	SwarmKey pnet.PSK                // nil: an open swarm
+	Gater    connmgr.ConnectionGater // nil: every peer (that holds the key, if any)
+	// Relays are static circuit relays (multiaddrs with /p2p/<id>) this node
+	// reserves a slot on when AutoNAT finds it unreachable (reach.go).
+	Relays []string
+	// RelayService offers circuit relay v2 to other members (reach.go).
+	RelayService bool
+	Registerer   prometheus.Registerer // libp2p's own metrics; nil: none
+	Log          *slog.Logger          // nil: slog.Default()
 }
 
 // HostOptions turns hc into libp2p options. With a swarm key the host carries
@@ -57,9 +62,15 @@ func HostOptions(hc HostConfig) ([]libp2p.Option, error) {
 		// No SO_REUSEPORT: with it a second node could bind the same port and
 		// the two would take each other's connections ("peer id mismatch").
 		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
-		// A LAN swarm needs no relays or NAT traversal, and they cost goroutines.
-		libp2p.DisableRelay(),
 	}
+	// The relay transport stays on (libp2p's default) even without --relay:
+	// a peer at another site may be reachable only through a relayed
+	// address this node learns from the DHT.
+	reach, err := reachOptions(hc)
+	if err != nil {
+		return nil, fmt.Errorf("host options: %w", err)
+	}
+	opts = append(opts, reach...)
 	if hc.SwarmKey != nil {
 		opts = append(opts, libp2p.PrivateNetwork(hc.SwarmKey))
 	} else {
