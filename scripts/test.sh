@@ -15,13 +15,15 @@ cd "$(dirname "$0")/.."
 say() { printf '\n== %s\n' "$*"; }
 
 # What the stages need from Debian, installed in one apt-get run when missing:
-# iproute2 for the netns mDNS test, chromium for the dashboard test (each
-# skips, saying so, where it cannot run at all), and the headers the Ollama
-# build expects (scripts/build-ollama.sh would install them itself, with an
-# apt-get update of its own).
+# iproute2 for the netns mDNS and two-site tests, nftables for the two-site
+# test's NAT routers, chromium for the dashboard test (each skips, saying so,
+# where it cannot run at all), and the headers the Ollama build expects
+# (scripts/build-ollama.sh would install them itself, with an apt-get update
+# of its own).
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v nft >/dev/null 2>&1 || missing+=(nftables)
 command -v chromium >/dev/null 2>&1 || [ -n "${SWARM_CHROMIUM:-}" ] || missing+=(chromium)
 if [ -z "${SWARM_QUICK:-}" ]; then
   for pkg in nlohmann-json3-dev libstb-dev; do
