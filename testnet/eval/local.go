@@ -21,6 +21,8 @@ const startTimeout = 60 * time.Second
 // (testnet/sim) behind real nodes on 127.0.0.1 (testnet/swarm). Each setup
 // gets a fresh swarm, so budgets and voters' track records start clean and
 // no run depends on the one before.
+// The swarm is private (one swarm key, as the compose testnets run) unless
+// the setup asks for an open one.
 type Local struct {
 	Nodes        []swarm.NodeSpec   // nil = swarm.DefaultNodes()
 	Workload     *workload.Workload // nil = the shipped workload
@@ -43,6 +45,7 @@ func (l Local) Run(ctx context.Context, setup Setup, items []workload.Item) (Run
 	defer cancel()
 	sw, err := swarm.Start(startCtx, swarm.Spec{
 		Nodes: nodes, Workload: l.Workload, Cloud: true, LatencyScale: l.LatencyScale, Seed: l.Seed, Log: l.Log,
+		Private:   !setup.Open,
 		Configure: func(_ int, c *config.Config) { configure(c, setup) },
 	})
 	if err != nil {

@@ -111,11 +111,13 @@ func TestWriteReport(t *testing.T) {
 	res := Results{
 		Table: []Run{fixture("local-only", 0.7), fixture("swarm", 0.7), fixture("cascade", 0.7), cloudOnlyFixture()},
 		Sweep: []Run{fixture("swarm", 0.5), fixture("swarm", 0.9), fixture("cascade", 0.5), fixture("cascade", 0.9)},
+		Open:  []Run{fixture("swarm", 0.7)},
 	}
+	res.Open[0].Setup.Open = true
 	if err := WriteReport(dir, "About this run.", res); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{FileReport, FilePolicies, FileResults, FileSweep, FilePlot} {
+	for _, name := range []string{FileReport, FilePolicies, FileResults, FileSweep, FilePlot, FileOpen} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Errorf("%s not written: %v", name, err)
 		}

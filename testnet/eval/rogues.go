@@ -22,16 +22,31 @@ const RogueAnswer = "Xyzzy plugh frobozz."
 // RogueScenario is one swarm under attack: Rogues insider identities that
 // claim every domain, answer every ask with RogueAnswer at confidence ~1 and
 // vote for it (a node whose own answer is certain votes for the proposal
-// agreeing with it: its own), beside the honest swarm.DefaultNodes.
+// agreeing with it: its own), beside the honest swarm.DefaultNodes. The
+// swarm is private, the rogues insiders holding its key, unless Open.
 type RogueScenario struct {
 	Name   string
 	Rogues int
+	Open   bool
 }
 
 // DefaultRogueScenarios are issue 10's: no rogue, one, two, and a Sybil of
-// five identities from one operator.
+// five identities from one operator, in a private swarm and in an open one.
 func DefaultRogueScenarios() []RogueScenario {
-	return []RogueScenario{{"no rogue", 0}, {"one rogue", 1}, {"two rogues", 2}, {"Sybil (5 identities)", 5}}
+	var out []RogueScenario
+	for _, open := range []bool{false, true} {
+		out = append(out, RogueScenario{"no rogue", 0, open}, RogueScenario{"one rogue", 1, open},
+			RogueScenario{"two rogues", 2, open}, RogueScenario{"Sybil (5 identities)", 5, open})
+	}
+	return out
+}
+
+// swarmKind names the scenario's kind of swarm.
+func (sc RogueScenario) swarmKind() router.SwarmKind {
+	if sc.Open {
+		return router.SwarmOpen
+	}
+	return router.SwarmPrivate
 }
 
 // RogueSpec runs the shipped workload (or Workload) under the swarm policy
@@ -99,6 +114,7 @@ func runRogueScenario(ctx context.Context, spec RogueSpec, wl *workload.Workload
 	defer cancel()
 	sw, err := swarm.Start(startCtx, swarm.Spec{
 		Nodes: nodes, Workload: wl, Cloud: true, LatencyScale: spec.LatencyScale, Seed: spec.Seed, Log: spec.Log,
+		Private:  !sc.Open,
 		Profiles: []sim.Profile{sim.RogueProfile(rogueModel, RogueAnswer)},
 		// No cloud cap: the cap would decide which queries reach the cloud
 		// and blur what the rogues do (the policy table's "cloud cap none").
@@ -125,7 +141,7 @@ func runRogueScenario(ctx context.Context, spec RogueSpec, wl *workload.Workload
 	if err != nil {
 		return RogueResult{}, err
 	}
-	results, err := r.Run(ctx, sc.Name, string(router.PolicySwarm), wl.Items())
+	results, err := r.Run(ctx, sc.Name+", "+string(sc.swarmKind()), string(router.PolicySwarm), wl.Items())
 	if err != nil {
 		return RogueResult{}, fmt.Errorf("rogues %s: %w", sc.Name, err)
 	}
@@ -164,8 +180,10 @@ func (r *RogueReport) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "Three honest simulated nodes (swarm.DefaultNodes) answer the workload under the swarm policy, "+
 		"asked round robin; each rogue is a further node that claims every domain, answers %q to everything "+
-		"at confidence ~1 and votes for it. No cloud cap; a fresh swarm per row.\n\n", RogueAnswer)
-	b.WriteString("| scenario | queries | rogue's answers | accuracy | cloud share | lost |\n|---|---:|---:|---:|---:|---:|\n")
+		"at confidence ~1 and votes for it. No cloud cap; a fresh swarm per row: private (one swarm key, the rogues "+
+		"insiders holding it; newcomers trusted at 0.5) or open (anyone may join; newcomers at 0.2, peers get personal "+
+		"data redacted).\n\n", RogueAnswer)
+	b.WriteString("| scenario | swarm | queries | rogue's answers | accuracy | cloud share | lost |\n|---|---|---:|---:|---:|---:|---:|\n")
 	pct := func(n, of int) string {
 		if of == 0 {
 			return "–"
@@ -173,7 +191,7 @@ func (r *RogueReport) WriteMarkdown(w io.Writer) error {
 		return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(of))
 	}
 	for _, res := range r.Results {
-		fmt.Fprintf(&b, "| %s | %d | %d (%s) | %s | %s | %d |\n", res.Scenario.Name, res.Queries,
+		fmt.Fprintf(&b, "| %s | %s | %d | %d (%s) | %s | %s | %d |\n", res.Scenario.Name, res.Scenario.swarmKind(), res.Queries,
 			res.Rogue, pct(res.Rogue, res.Queries), pct(res.Correct, res.Queries), pct(res.Cloud, res.Queries), res.Lost)
 	}
 	_, err := io.WriteString(w, b.String())

@@ -16,8 +16,8 @@ func TestScoreRogues(t *testing.T) {
 		{Item: item, Outcome: Answered, Answer: "Lyon", Route: "local"},
 		{Item: item, Outcome: Lost},
 	}
-	got := scoreRogues(RogueScenario{"one rogue", 1}, results)
-	want := RogueResult{Scenario: RogueScenario{"one rogue", 1}, Queries: 5, Rogue: 2, Correct: 1, Cloud: 1, Lost: 1}
+	got := scoreRogues(RogueScenario{"one rogue", 1, false}, results)
+	want := RogueResult{Scenario: RogueScenario{"one rogue", 1, false}, Queries: 5, Rogue: 2, Correct: 1, Cloud: 1, Lost: 1}
 	if got != want {
 		t.Errorf("scoreRogues = %+v, want %+v", got, want)
 	}
@@ -25,28 +25,41 @@ func TestScoreRogues(t *testing.T) {
 	if err := (&RogueReport{Results: []RogueResult{got}}).WriteMarkdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "| one rogue | 5 | 2 (40.0%) | 20.0% | 20.0% | 1 |") {
+	if !strings.Contains(md.String(), "| one rogue | private | 5 | 2 (40.0%) | 20.0% | 20.0% | 1 |") {
 		t.Errorf("report row missing:\n%s", md.String())
 	}
 }
 
-// One insider rogue over the real ask protocol and gossipsub (a node that
-// claims every domain, answers everything wrong at confidence ~1 and votes
-// for itself) steers at most 5% of the shipped workload's answers.
-func TestOneRogueSteersFewAnswers(t *testing.T) {
+// Insider rogues over the real ask protocol and gossipsub (nodes of the
+// private swarm that claim every domain, answer everything wrong at
+// confidence ~1 and vote for themselves) steer few of the shipped workload's
+// answers: one rogue at most 5%, a Sybil of five identities at most 10%
+// (issue 10), and no query is lost.
+func TestRoguesSteerFewAnswers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole workload on an in-process swarm")
 	}
-	rep, err := RunRogues(t.Context(), RogueSpec{Scenarios: []RogueScenario{{"one rogue", 1}}, Concurrency: 4})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		scenario RogueScenario
+		most     float64
+	}{
+		{RogueScenario{"one rogue", 1, false}, 0.05},
+		{RogueScenario{"Sybil (5 identities)", 5, false}, 0.10},
 	}
-	res := rep.Results[0]
-	t.Logf("%+v", res)
-	if res.Lost > 0 {
-		t.Errorf("%d queries lost", res.Lost)
-	}
-	if share := float64(res.Rogue) / float64(res.Queries); share > 0.05 {
-		t.Errorf("the rogue's answers are %.1f%% of all, want at most 5%%", 100*share)
+	for _, tt := range tests {
+		t.Run(tt.scenario.Name, func(t *testing.T) {
+			rep, err := RunRogues(t.Context(), RogueSpec{Scenarios: []RogueScenario{tt.scenario}, Concurrency: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := rep.Results[0]
+			t.Logf("%+v", res)
+			if res.Lost > 0 {
+				t.Errorf("%d queries lost", res.Lost)
+			}
+			if share := float64(res.Rogue) / float64(res.Queries); share > tt.most {
+				t.Errorf("the rogues' answers are %.1f%% of all, want at most %.0f%%", 100*share, 100*tt.most)
+			}
+		})
 	}
 }

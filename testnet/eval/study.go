@@ -25,12 +25,17 @@ type Study struct {
 	Caps      []float64 // the table's cloud caps (NaN = the nodes' default)
 	Sweep     []float64 // thresholds for the sweep; empty = none
 	SweepCap  float64   // the sweep's cloud cap (0 = none, so the curve shows the policy, not the budget)
+	// Open are policies also run on an open swarm (at the table's
+	// threshold and caps), reported beside the table, which runs private
+	// swarms.
+	Open []string
 }
 
 // Results are a study's runs.
 type Results struct {
 	Table []Run
 	Sweep []Run
+	Open  []Run // Study.Open's runs
 }
 
 // RunStudy runs st on fresh in-process swarms. The table runs at
@@ -46,6 +51,13 @@ func (l Local) RunStudy(ctx context.Context, st Study, items []workload.Item) (R
 				return res, err
 			}
 			res.Table = append(res.Table, run)
+		}
+		for _, p := range st.Open {
+			run, err := l.Run(ctx, Setup{Policy: p, Confident: st.Confident, CloudMaxShare: c, Open: true}, items)
+			if err != nil {
+				return res, err
+			}
+			res.Open = append(res.Open, run)
 		}
 	}
 	fast := l
@@ -100,19 +112,23 @@ const (
 	FileResults  = "results.csv"
 	FileSweep    = "sweep.csv"
 	FilePlot     = "curve.svg"
+	FileOpen     = "open.csv"
 )
 
 // WriteReport writes r into dir: report.md (the tables, the dominance
 // figures and a link to the plot, with the command in about), policies.csv
 // (the table), results.csv (every query), and with a sweep sweep.csv and
-// curve.svg.
+// curve.svg, and with open-swarm runs open.csv (their table).
 func WriteReport(dir, about string, r Results) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	var table, sweep []Row
+	var table, sweep, open []Row
 	for _, run := range r.Table {
 		table = append(table, Summarize(run)...)
+	}
+	for _, run := range r.Open {
+		open = append(open, Summarize(run)...)
 	}
 	for _, run := range r.Sweep {
 		sweep = append(sweep, Summarize(run)...)
@@ -129,6 +145,16 @@ func WriteReport(dir, about string, r Results) error {
 		}
 		md.WriteString("\n")
 		writeHeadToHead(&md, table)
+	}
+	if len(open) > 0 {
+		md.WriteString("## Open swarm\n\n")
+		md.WriteString("The table above runs private swarms (one swarm key, as the compose testnets do): peers are members, " +
+			"trusted at 0.5 until checked, and see questions as asked. Here the same policies on an open swarm, which " +
+			"anyone may join: peers start at trust 0.2 and get personal data redacted (--peer-privacy redact).\n\n")
+		if err := WriteMarkdown(&md, open); err != nil {
+			return err
+		}
+		md.WriteString("\n")
 	}
 	if len(r.Sweep) > 0 {
 		md.WriteString("## Confidence sweep\n\n")
@@ -150,6 +176,9 @@ func WriteReport(dir, about string, r Results) error {
 		FileReport:   func(f *os.File) error { _, err := f.WriteString(md.String()); return err },
 		FilePolicies: func(f *os.File) error { return WriteCSV(f, table) },
 		FileResults:  func(f *os.File) error { return WriteResultsCSV(f, append(append([]Run(nil), r.Table...), r.Sweep...)) },
+	}
+	if len(open) > 0 {
+		files[FileOpen] = func(f *os.File) error { return WriteCSV(f, open) }
 	}
 	if len(r.Sweep) > 0 {
 		files[FileSweep] = func(f *os.File) error { return WriteCSV(f, sweep) }

@@ -25,6 +25,10 @@ type Setup struct {
 	Policy        string
 	Confident     float64 // the nodes' --confident
 	CloudMaxShare float64 // the nodes' --cloud-max-share (0 = no cap)
+	// Open runs an in-process swarm open to anyone (no swarm key) instead
+	// of a private one: newcomers start at trust 0.2 and peers get personal
+	// data redacted.
+	Open bool
 }
 
 // Label names the setup in progress lines and tables.
@@ -35,6 +39,9 @@ func (s Setup) Label() string {
 	}
 	if !math.IsNaN(s.CloudMaxShare) {
 		l += " cap=" + fmtFloat(s.CloudMaxShare)
+	}
+	if s.Open {
+		l += " open"
 	}
 	return l
 }

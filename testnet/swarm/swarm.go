@@ -15,6 +15,7 @@ import (
 
 	"github.com/swarmllm/swarmllm/node"
 	"github.com/swarmllm/swarmllm/node/config"
+	"github.com/swarmllm/swarmllm/node/p2p"
 	"github.com/swarmllm/swarmllm/testnet/sim"
 	"github.com/swarmllm/swarmllm/testnet/workload"
 )
@@ -57,6 +58,12 @@ type Spec struct {
 	Profiles []sim.Profile
 	// NodeOptions are passed to every node.New after the harness's own.
 	NodeOptions []node.Option
+	// Private gives every node one swarm key made for this swarm (in the
+	// data directory): a private swarm, as the compose testnets run, whose
+	// nodes listen on TCP only, send peers questions unredacted and trust a
+	// newcomer at 0.5. Without it the swarm is open (newcomers at 0.2, peers
+	// get personal data redacted).
+	Private bool
 	// Bootstrap is how many earlier nodes each node bootstraps from: 0 means
 	// all of them; n > 0 picks n at random (seeded by Seed), which large
 	// swarms need — a full mesh of dials costs more than it shows, and the
@@ -77,6 +84,7 @@ type Swarm struct {
 	spec             Spec
 	log              *slog.Logger
 	dataDir          string
+	swarmKey         string // the key file every node loads; "" = an open swarm
 	rng              *rand.Rand
 	slmSrv, cloudSrv *sim.Server
 	runCtx           context.Context
@@ -113,6 +121,12 @@ func Start(ctx context.Context, spec Spec) (_ *Swarm, err error) {
 			return nil, fmt.Errorf("start swarm: %w", err)
 		}
 		s.dataDir = s.tmp
+	}
+	if spec.Private {
+		s.swarmKey = filepath.Join(s.dataDir, "swarm.key")
+		if err := p2p.WriteSwarmKey(s.swarmKey); err != nil && !errors.Is(err, p2p.ErrExists) {
+			return nil, fmt.Errorf("start swarm: %w", err)
+		}
 	}
 
 	simOpts := []sim.Option{sim.WithSeed(spec.Seed), sim.WithLatencyScale(spec.LatencyScale), sim.WithLogger(log)}
@@ -161,6 +175,7 @@ func (s *Swarm) Add(ns NodeSpec) (int, error) {
 	cfg.Domains = ns.Domains
 	cfg.Describe = ns.Describe
 	cfg.Name = fmt.Sprintf("node%d", i+1)
+	cfg.SwarmKey = s.swarmKey
 	if s.cloudSrv != nil {
 		cfg.CloudURL, cfg.CloudModel = s.cloudSrv.URL(), sim.ProfileCloudFM
 	}

@@ -34,6 +34,7 @@ func runEval(ctx context.Context, args []string) error {
 	sweep := fs.String("sweep", "0.3:1:0.05", "in-process: --confident values to sweep for swarm and cascade, a list or lo:hi:step (empty: no sweep)")
 	sweepCap := fs.Float64("sweep-cloud-max-share", 0, "in-process: the nodes' --cloud-max-share during the sweep (0: no cap)")
 	seed := fs.Uint64("seed", 0, "in-process: simulator seed")
+	openPolicies := fs.String("open-policies", string(router.PolicySwarm), "in-process: policies also run on an open swarm (no swarm key), reported beside the table of private swarms; empty: none")
 	verbose := fs.Bool("v", false, "log what the nodes do")
 	load := fs.Int("load", 0, "load mode: send N queries to one node of an in-process swarm on the fast simulated model and report throughput, latency, failures, goroutines and heap")
 	inflight := fs.Int("inflight", 64, "load mode: queries in flight")
@@ -119,12 +120,12 @@ accuracy against cloud share (curve.svg).`)
 	items := firstPerClass(wl.Items(), *perClass)
 	pols, err := parsePolicies(*policies)
 	if err != nil {
-		return err
+		return fmt.Errorf("--policy: %w", err)
 	}
 	about := fmt.Sprintf("Command: `swarmllm eval %s`. Workload: %d items (%s).", strings.Join(args, " "), len(items), workloadName(*wlPath))
 
 	if *nodeURLs != "" {
-		for _, name := range []string{"latency-scale", "confident", "cloud-max-share", "sweep", "sweep-cloud-max-share", "seed"} {
+		for _, name := range []string{"latency-scale", "confident", "cloud-max-share", "sweep", "sweep-cloud-max-share", "seed", "open-policies"} {
 			if set[name] {
 				return fmt.Errorf("--%s configures the in-process swarm; a node given with --node keeps its own flags", name)
 			}
@@ -144,14 +145,21 @@ accuracy against cloud share (curve.svg).`)
 	if err != nil {
 		return fmt.Errorf("--sweep: %w", err)
 	}
+	var openPols []string
+	if *openPolicies != "" {
+		if openPols, err = parsePolicies(*openPolicies); err != nil {
+			return fmt.Errorf("--open-policies: %w", err)
+		}
+	}
 	local := eval.Local{LatencyScale: *latency, Seed: *seed, Concurrency: *concurrency, Progress: progress, Log: log,
 		Workload: wl}
-	study := eval.Study{Policies: pols, Confident: *confident, Caps: capList, Sweep: sweepList, SweepCap: *sweepCap}
+	study := eval.Study{Policies: pols, Confident: *confident, Caps: capList, Sweep: sweepList, SweepCap: *sweepCap,
+		Open: openPols}
 	res, err := local.RunStudy(ctx, study, items)
 	if err != nil {
 		return err
 	}
-	about += fmt.Sprintf(" In-process swarm: three nodes on simulated SLMs (%s) and a simulated cloud FM, seed %d, a fresh swarm per run;"+
+	about += fmt.Sprintf(" In-process swarm: three nodes on simulated SLMs (%s) and a simulated cloud FM, seed %d, a fresh private swarm per run;"+
 		" policy table at latency scale %s, sweep at 0, sweep cloud cap %s.", describeNodes(), *seed,
 		strconv.FormatFloat(*latency, 'f', -1, 64), capName(*sweepCap))
 	return writeEvalReport(*out, about, res)
@@ -272,7 +280,7 @@ func parsePolicies(s string) ([]string, error) {
 	for _, f := range strings.Split(s, ",") {
 		p, err := router.ParsePolicy(f)
 		if err != nil {
-			return nil, fmt.Errorf("--policy: %w", err)
+			return nil, err
 		}
 		out = append(out, string(p))
 	}
