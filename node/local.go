@@ -40,6 +40,7 @@ type localModel struct {
 
 var (
 	_ ownModel        = (*localModel)(nil)
+	_ tokenStreamer   = (*localModel)(nil)
 	_ collab.Answerer = (*localModel)(nil)
 	_ cms.SelfSource  = (*localModel)(nil)
 )
@@ -102,12 +103,28 @@ func (l localAnswer) info(model string) *router.LocalInfo {
 
 // answer asks the model, with logprobs, within the local deadline.
 func (m *localModel) answer(ctx context.Context, req slm.ChatRequest) localAnswer {
+	return m.generate(ctx, req, nil)
+}
+
+// answerStream is answer with the tokens handed to onToken as they come.
+func (m *localModel) answerStream(ctx context.Context, req slm.ChatRequest, onToken func(slm.Token)) localAnswer {
+	return m.generate(ctx, req, onToken)
+}
+
+// generate asks the model, streamed when onToken is set.
+func (m *localModel) generate(ctx context.Context, req slm.ChatRequest, onToken func(slm.Token)) localAnswer {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
 	req.Logprobs = true
 	m.load.begin()
-	res, err := m.backend.Chat(ctx, req)
+	var res *slm.ChatResult
+	var err error
+	if onToken == nil {
+		res, err = m.backend.Chat(ctx, req)
+	} else {
+		res, err = m.backend.ChatStream(ctx, req, onToken)
+	}
 	m.load.end()
 	out := localAnswer{res: res, dur: time.Since(start)}
 	if err != nil {

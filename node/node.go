@@ -390,6 +390,7 @@ func (n *Node) newPipeline(rules router.Rules, emb cms.Embedder) (*pipeline, err
 		askTimeout: n.cfg.AskTimeout, voteTimeout: n.cfg.VoteTimeout, log: n.log,
 		peerPrivacy: router.PeerPrivacy(n.cfg.SwarmKey != "", router.PrivacyPolicy(n.cfg.PeerPrivacy)),
 		piiModel:    n.cfg.PIIModel, piiTimeout: n.cfg.PIITimeout,
+		streamer: n.model, prefixRule: n.cfg.PrefixRule(),
 	}
 	for _, d := range n.cfg.Domains {
 		p.selfDomains = append(p.selfDomains, cms.NormalizeDomain(d))

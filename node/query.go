@@ -83,6 +83,10 @@ type pipeline struct {
 	queries      *nodeapi.QueryLog // the dashboard's recent queries (nil: none kept)
 	log          *slog.Logger
 	cloudBreaker *router.Breaker // whether the cloud FM may be called now
+	// streamer streams the own model's answer for the early decision on its
+	// first tokens (early.go); nil, or prefixRule off, judges answers whole.
+	streamer   tokenStreamer
+	prefixRule router.PrefixRule
 }
 
 // query is one Ask in flight: its inputs and the trace it builds. It is owned
@@ -129,22 +133,47 @@ func (p *pipeline) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Respo
 		feat.Class, feat.Cloud = q.trace.Classification, cloud // the rest of the query knows why it failed
 	}
 
-	q.local = p.model.answer(ctx, slm.ChatRequest{Messages: q.msgs, MaxTokens: req.Options.MaxTokens,
-		Temperature: req.Options.Temperature, Seed: seedOf(req.Options.Seed)})
+	if req.Sink != nil && p.streamer != nil && p.prefixRule.MinTokens > 0 {
+		return p.askEarly(ctx, q, feat) // early.go: judged on its first tokens, streamed live
+	}
+	q.local = p.model.answer(ctx, q.chatRequest())
+	p.noteLocal(q, &feat)
+	candidates := p.discover(ctx, q, &feat)
+	return p.afterLocal(ctx, q, feat, candidates)
+}
+
+// chatRequest is q as the local model takes it.
+func (q *query) chatRequest() slm.ChatRequest {
+	o := q.req.Options
+	return slm.ChatRequest{Messages: q.msgs, MaxTokens: o.MaxTokens, Temperature: o.Temperature, Seed: seedOf(o.Seed)}
+}
+
+// noteLocal records the local answer in the trace and the features.
+func (p *pipeline) noteLocal(q *query, feat *router.Features) {
 	q.trace.Local = q.local.info(p.model.Name())
 	q.trace.Timings.LocalMS = ms(q.local.dur)
-
 	feat.Confidence = q.local.unc.Confidence
 	feat.LocalFailed = q.local.err != nil
+}
+
+// discover finds the peers to ask, when the policy asks any, and notes
+// what the decisions read of them in feat.
+func (p *pipeline) discover(ctx context.Context, q *query, feat *router.Features) []candidate {
 	var candidates []candidate
 	if q.rules.Policy.AsksPeers() {
-		t = time.Now()
+		t := time.Now()
 		candidates = p.peers.discover(ctx, q.prompt, q.trace.Classification.Domains)
 		q.trace.Timings.DiscoverMS = ms(time.Since(t))
 	}
 	feat.Peers = len(candidates)
 	feat.OffDomain = p.offDomain(q.trace.Classification.Domains, candidates)
-	d = router.DecideAfterLocal(feat, q.rules)
+	return candidates
+}
+
+// afterLocal follows the decision on the whole local answer: keep it, let
+// the peers answer and vote, or summon the cloud FM.
+func (p *pipeline) afterLocal(ctx context.Context, q *query, feat router.Features, candidates []candidate) (*nodeapi.Response, error) {
+	d := router.DecideAfterLocal(feat, q.rules)
 	if d.Route == router.RouteCloud {
 		resp, cloud := p.viaCloud(ctx, q, d)
 		if resp != nil {

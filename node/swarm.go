@@ -37,11 +37,23 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 		}
 	}
 
-	req := p.askRequest(q, protocol.Purpose_ANSWER, p.forPeers(ctx, q, q.msgs)) // privacy.go
-	req.RoundId = protocol.NewID()
+	req := p.roundRequest(ctx, q)
 	t := time.Now()
 	proposals := p.swarm.AskAll(ctx, ids(cands), req)
-	q.trace.Timings.PeersMS = ms(time.Since(t))
+	return p.vote(ctx, q, feat, req, proposals, time.Since(t))
+}
+
+// roundRequest is the ask every peer of q's vote round gets.
+func (p *pipeline) roundRequest(ctx context.Context, q *query) *protocol.AskRequest {
+	req := p.askRequest(q, protocol.Purpose_ANSWER, p.forPeers(ctx, q, q.msgs)) // privacy.go
+	req.RoundId = protocol.NewID()
+	return req
+}
+
+// vote holds the round on the peers' proposals (asked with req, in took)
+// and this node's own answer, then follows the decision on the outcome.
+func (p *pipeline) vote(ctx context.Context, q *query, feat router.Features, req *protocol.AskRequest, proposals []router.Proposal, took time.Duration) (*nodeapi.Response, error) {
+	q.trace.Timings.PeersMS = ms(took)
 	q.trace.Peers = proposals
 	p.noteTrust(q, proposals)
 
@@ -57,10 +69,10 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 			feat.Answered++
 		}
 	}
-	d = router.DecideRound(feat, q.rules)
+	d := router.DecideRound(feat, q.rules)
 	q.note(d)
 	if d.Collab == router.CollabVote {
-		t = time.Now()
+		t := time.Now()
 		res, err := p.swarm.RunRound(ctx, collab.RoundSpec{
 			Request:   req,
 			Local:     own,

@@ -74,7 +74,11 @@ type Config struct {
 	RoundTimeout          time.Duration // deadline for a whole collaboration round (asks and vote)
 	VoteTimeout           time.Duration // how long a round waits for ballots once the proposals are in
 	Confident             float64       // local confidence at or above which an easy query stays local
-	LocalTimeout          time.Duration // deadline for the local model's answer
+	// PrefixTokens and PrefixMargin are the early decision on a streamed
+	// local answer (router.PrefixRule); 0 tokens judges every answer whole.
+	PrefixTokens int
+	PrefixMargin float64
+	LocalTimeout time.Duration // deadline for the local model's answer
 
 	APIKeys     string   // from SWARM_API_KEYS only (never a flag): comma separated name:secret or secrets
 	APIKeysFile string   // file of API keys with optional quotas (format in node/api/keys.go)
@@ -111,6 +115,8 @@ func Default() Config {
 		RoundTimeout:          90 * time.Second,
 		VoteTimeout:           3 * time.Second,
 		Confident:             router.DefaultThresholds().Confident,
+		PrefixTokens:          router.DefaultPrefixRule().MinTokens,
+		PrefixMargin:          router.DefaultPrefixRule().Margin,
 		LocalTimeout:          60 * time.Second,
 		LogLevel:              "info",
 	}
@@ -193,6 +199,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RoundTimeout, "round-timeout", c.RoundTimeout, "deadline for a whole vote round")
 	fs.DurationVar(&c.VoteTimeout, "vote-timeout", c.VoteTimeout, "how long a round waits for ballots")
 	fs.Float64Var(&c.Confident, "confident", c.Confident, "local confidence (0..1) at or above which an easy query is answered locally")
+	fs.IntVar(&c.PrefixTokens, "prefix-tokens", c.PrefixTokens, "a streamed local answer is judged on this many first tokens: a sure prefix streams on, an unsure one starts the swarm at once (0: judge every answer whole)")
+	fs.Float64Var(&c.PrefixMargin, "prefix-margin", c.PrefixMargin, "how far (0..1) a prefix's confidence must be above or below the bar to decide before the whole answer")
 	fs.DurationVar(&c.LocalTimeout, "local-timeout", c.LocalTimeout, "deadline for the local model's answer")
 	fs.StringVar(&c.APIKeysFile, "api-keys-file", c.APIKeysFile, "file of API keys, one a line: name:secret [requests=N] [cloud_calls=N] [cloud_tokens=N] (quotas per hour); inline keys: SWARM_API_KEYS")
 	fs.BoolVar(&c.APIInsecure, "api-insecure", c.APIInsecure, "allow --api off loopback without API keys: anyone who reaches it may use it and spend the cloud budget")
@@ -243,6 +251,11 @@ func (c *Config) Rules() router.Rules {
 	r.Privacy = router.PrivacyPolicy(c.Privacy)
 	r.Thresholds.Confident = c.Confident
 	return r
+}
+
+// PrefixRule is the early decision on streamed local answers this config asks for.
+func (c *Config) PrefixRule() router.PrefixRule {
+	return router.PrefixRule{MinTokens: c.PrefixTokens, Margin: c.PrefixMargin}
 }
 
 // Validate checks the whole config and reports every problem at once.
@@ -309,6 +322,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Confident < 0 || c.Confident > 1 {
 		bad("--confident %v: want 0..1", c.Confident)
+	}
+	if err := c.PrefixRule().Validate(); err != nil {
+		bad("--prefix-tokens %d, --prefix-margin %v: want ≥ 0 tokens and a margin in 0..1", c.PrefixTokens, c.PrefixMargin)
 	}
 	if c.TopK < 1 || c.TopK > 32 {
 		bad("--top-k %d: want 1..32", c.TopK)
