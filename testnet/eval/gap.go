@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -177,26 +178,39 @@ func (r Results) Routing() (g Gap, scores []RouterScore, ok bool) {
 	return g, scores, true
 }
 
-// writeRouting states the routing-paper figures of r's sweep, if it has
-// the two models to normalise by.
+// writeRouting states the routing-paper figures of r's sweep and of the
+// other profile sets', for each that has the two models to normalise by,
+// with the other sets' sweeps.
 func writeRouting(b *strings.Builder, r Results) {
-	g, scores, ok := r.Routing()
-	if !ok {
+	var rows strings.Builder
+	for _, set := range append([]Results{r}, r.Others...) {
+		g, scores, ok := set.Routing()
+		if !ok {
+			continue
+		}
+		name := cmp.Or(set.Set, "these nodes")
+		for _, s := range scores {
+			fmt.Fprintf(&rows, "| %s | %s | %s | %s | %.3f | %s | %s |\n", name, pct(g.Weak), pct(g.Strong), s.Name, s.APGR,
+				pctOrDash(s.CPT50), pctOrDash(s.CPT80))
+		}
+	}
+	if rows.Len() == 0 {
 		return
 	}
 	b.WriteString("## Routing measured like routers\n\n")
-	fmt.Fprintf(b, "APGR is the area under the accuracy–cloud-share curve, normalised so local-only (%s) is 0 and cloud-only (%s) is 1; "+
-		"CPT(x) is the cloud share needed to recover x of the gap between them (RouteLLM's measures). "+
-		"Each curve is the sweep's points closed at (0, local-only) and (100%%, cloud-only); the random router sends each query "+
-		"to the cloud with probability p, scored from the local-only and cloud-only answers.\n\n", pct(g.Weak), pct(g.Strong))
-	writeScores(b, scores)
+	b.WriteString("APGR is the area under the accuracy–cloud-share curve, normalised so local-only is 0 and cloud-only is 1; " +
+		"CPT(x) is the cloud share needed to recover x of the gap between them (RouteLLM's measures). " +
+		"Each curve is the sweep's points closed at (0, local-only) and (100%, cloud-only); the random router sends each query " +
+		"to the cloud with probability p, scored from the local-only and cloud-only answers. " +
+		"The noisy profile set gives the same SLMs logprobs that separate right from wrong answers far less well.\n\n")
+	b.WriteString("| profile | local-only | cloud-only | router | APGR | CPT(50%) | CPT(80%) |\n|---|---:|---:|---|---:|---:|---:|\n")
+	b.WriteString(rows.String())
 	b.WriteString("\n")
-}
-
-// writeScores writes scores as a table.
-func writeScores(b *strings.Builder, scores []RouterScore) {
-	b.WriteString("| router | APGR | CPT(50%) | CPT(80%) |\n|---|---:|---:|---:|\n")
-	for _, s := range scores {
-		fmt.Fprintf(b, "| %s | %.3f | %s | %s |\n", s.Name, s.APGR, pctOrDash(s.CPT50), pctOrDash(s.CPT80))
+	for _, o := range r.Others {
+		if len(o.Sweep) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "Sweep on the %s profile set:\n\n", o.Set)
+		writeSweep(b, o)
 	}
 }

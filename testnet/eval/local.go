@@ -10,6 +10,7 @@ import (
 
 	"github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/config"
+	"github.com/swarmllm/swarmllm/testnet/sim"
 	"github.com/swarmllm/swarmllm/testnet/swarm"
 	"github.com/swarmllm/swarmllm/testnet/workload"
 )
@@ -24,9 +25,11 @@ const startTimeout = 60 * time.Second
 // The swarm is private (one swarm key, as the compose testnets run) unless
 // the setup asks for an open one.
 type Local struct {
-	Nodes        []swarm.NodeSpec   // nil = swarm.DefaultNodes()
-	Workload     *workload.Workload // nil = the shipped workload
-	LatencyScale float64            // simulated latencies × this (0 = instant)
+	Nodes    []swarm.NodeSpec   // nil = swarm.DefaultNodes()
+	Workload *workload.Workload // nil = the shipped workload
+	// ProfileSet names the simulated SLMs' set (sim.ProfileSets; "" = shipped).
+	ProfileSet   string
+	LatencyScale float64 // simulated latencies × this (0 = instant)
 	Seed         uint64
 	Concurrency  int // queries in flight (default 4)
 	Progress     *Progress
@@ -41,10 +44,17 @@ func (l Local) Run(ctx context.Context, setup Setup, items []workload.Item) (Run
 	if nodes == nil {
 		nodes = swarm.DefaultNodes()
 	}
+	var base []sim.Profile
+	if l.ProfileSet != "" {
+		var err error
+		if base, err = sim.ProfileSet(l.ProfileSet); err != nil {
+			return Run{Setup: setup}, fmt.Errorf("run %s: %w", setup.Label(), err)
+		}
+	}
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	sw, err := swarm.Start(startCtx, swarm.Spec{
-		Nodes: nodes, Workload: l.Workload, Cloud: true, LatencyScale: l.LatencyScale, Seed: l.Seed, Log: l.Log,
+		Nodes: nodes, Workload: l.Workload, Cloud: true, LatencyScale: l.LatencyScale, Seed: l.Seed, Log: l.Log, Base: base,
 		Private:   !setup.Open,
 		Configure: func(_ int, c *config.Config) { configure(c, setup) },
 	})

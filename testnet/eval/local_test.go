@@ -3,10 +3,12 @@ package eval
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/swarmllm/swarmllm/router"
+	"github.com/swarmllm/swarmllm/testnet/sim"
 	"github.com/swarmllm/swarmllm/testnet/workload"
 )
 
@@ -35,7 +37,7 @@ func TestLocalStudy(t *testing.T) {
 	l := Local{Concurrency: 4}
 	st := Study{
 		Policies:  []string{string(router.PolicyLocalOnly), string(router.PolicyCloudOnly), string(router.PolicySwarm)},
-		Confident: 0.7, Caps: []float64{0}, Sweep: []float64{0.5, 0.9},
+		Confident: 0.7, Caps: []float64{0}, Sweep: []float64{0.5, 0.9}, OtherSets: []string{sim.ProfileSetNoisy},
 	}
 	res, err := l.RunStudy(ctx, st, items)
 	if err != nil {
@@ -44,11 +46,17 @@ func TestLocalStudy(t *testing.T) {
 	if len(res.Table) != 3 || len(res.Sweep) != 4 {
 		t.Fatalf("%d table runs and %d sweep runs, want 3 and 4", len(res.Table), len(res.Sweep))
 	}
+	if len(res.Others) != 1 || res.Others[0].Set != sim.ProfileSetNoisy || len(res.Others[0].Table) != 2 || len(res.Others[0].Sweep) != 4 {
+		t.Fatalf("other sets %+v, want noisy with local-only, cloud-only and 4 sweep runs", res.Others)
+	}
+	if _, _, ok := res.Others[0].Routing(); !ok {
+		t.Error("no routing figures on the noisy set")
+	}
 	share := map[string]func(Row) float64{
 		string(router.PolicyLocalOnly): func(r Row) float64 { return r.Share("local") },
 		string(router.PolicyCloudOnly): func(r Row) float64 { return r.Share("cloud") },
 	}
-	for _, run := range append(append([]Run(nil), res.Table...), res.Sweep...) {
+	for _, run := range slices.Concat(res.Table, res.Sweep, res.Others[0].Table, res.Others[0].Sweep) {
 		for _, r := range run.Results {
 			if r.Outcome != Answered {
 				t.Errorf("%s %s: %v (%s)", run.Setup.Label(), r.Item.QID, r.Outcome, r.Err)

@@ -109,9 +109,15 @@ func cloudOnlyFixture() Run {
 func TestWriteReport(t *testing.T) {
 	dir := t.TempDir()
 	res := Results{
+		Set:   "shipped",
 		Table: []Run{fixture("local-only", 0.7), fixture("swarm", 0.7), fixture("cascade", 0.7), cloudOnlyFixture()},
 		Sweep: []Run{fixture("swarm", 0.5), fixture("swarm", 0.9), fixture("cascade", 0.5), fixture("cascade", 0.9)},
 		Open:  []Run{fixture("swarm", 0.7)},
+		Others: []Results{{
+			Set:   "noisy",
+			Table: []Run{fixture("local-only", 0.7), cloudOnlyFixture()},
+			Sweep: []Run{fixture("swarm", 0.9), cloudOnlyFixture()}, // cloud-only is no sweep policy: left out
+		}},
 	}
 	res.Open[0].Setup.Open = true
 	if err := WriteReport(dir, "About this run.", res); err != nil {

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/swarmllm/swarmllm/router"
+	"github.com/swarmllm/swarmllm/testnet/sim"
 	"github.com/swarmllm/swarmllm/testnet/workload"
 )
 
@@ -29,13 +31,20 @@ type Study struct {
 	// threshold and caps), reported beside the table, which runs private
 	// swarms.
 	Open []string
+	// OtherSets are simulated profile sets (sim.ProfileSets) the routing is
+	// also measured on: the sweep and the two models it is normalised by.
+	OtherSets []string
 }
 
 // Results are a study's runs.
 type Results struct {
+	Set   string // the simulated profile set ("" = nodes started elsewhere)
 	Table []Run
 	Sweep []Run
 	Open  []Run // Study.Open's runs
+	// Others are the routing runs on Study.OtherSets, each with the uncapped
+	// local-only and cloud-only runs as its Table.
+	Others []Results
 }
 
 // RunStudy runs st on fresh in-process swarms. The table runs at
@@ -43,7 +52,7 @@ type Results struct {
 // since only accuracy and cloud share are plotted (the simulators answer
 // the same at any latency scale).
 func (l Local) RunStudy(ctx context.Context, st Study, items []workload.Item) (Results, error) {
-	var res Results
+	res := Results{Set: cmp.Or(l.ProfileSet, sim.ProfileSetShipped)}
 	for _, c := range st.Caps {
 		for _, p := range st.Policies {
 			run, err := l.Run(ctx, Setup{Policy: p, Confident: st.Confident, CloudMaxShare: c}, items)
@@ -62,16 +71,42 @@ func (l Local) RunStudy(ctx context.Context, st Study, items []workload.Item) (R
 	}
 	fast := l
 	fast.LatencyScale = 0
-	for _, p := range SweepPolicies {
-		for _, t := range st.Sweep {
-			run, err := fast.Run(ctx, Setup{Policy: p, Confident: t, CloudMaxShare: st.SweepCap}, items)
+	var err error
+	if res.Sweep, err = fast.sweep(ctx, st, items); err != nil {
+		return res, err
+	}
+	for _, set := range st.OtherSets {
+		other := fast
+		other.ProfileSet = set
+		o := Results{Set: set}
+		for _, p := range []string{string(router.PolicyLocalOnly), string(router.PolicyCloudOnly)} {
+			run, err := other.Run(ctx, Setup{Policy: p, Confident: st.Confident, CloudMaxShare: 0}, items)
 			if err != nil {
 				return res, err
 			}
-			res.Sweep = append(res.Sweep, run)
+			o.Table = append(o.Table, run)
 		}
+		if o.Sweep, err = other.sweep(ctx, st, items); err != nil {
+			return res, err
+		}
+		res.Others = append(res.Others, o)
 	}
 	return res, nil
+}
+
+// sweep runs st's thresholds for SweepPolicies.
+func (l Local) sweep(ctx context.Context, st Study, items []workload.Item) ([]Run, error) {
+	var runs []Run
+	for _, p := range SweepPolicies {
+		for _, t := range st.Sweep {
+			run, err := l.Run(ctx, Setup{Policy: p, Confident: t, CloudMaxShare: st.SweepCap}, items)
+			if err != nil {
+				return runs, err
+			}
+			runs = append(runs, run)
+		}
+	}
+	return runs, nil
 }
 
 // Curves are the sweep's points, one curve per policy, in SweepPolicies order.
@@ -159,14 +194,7 @@ func WriteReport(dir, about string, r Results) error {
 	if len(r.Sweep) > 0 {
 		md.WriteString("## Confidence sweep\n\n")
 		fmt.Fprintf(&md, "![accuracy against cloud share](%s)\n\n", FilePlot)
-		md.WriteString("| policy | confident | accuracy | hard accuracy | cloud share |\n|---|---:|---:|---:|---:|\n")
-		for _, c := range r.Curves() {
-			for _, p := range c.Points {
-				fmt.Fprintf(&md, "| %s | %s | %s | %s | %s |\n", p.Policy, fmtFloat(p.Confident), pct(p.Accuracy),
-					pct(p.HardAccuracy), pct(p.CloudShare))
-			}
-		}
-		md.WriteString("\n")
+		writeSweep(&md, r)
 		if d, ok := r.Dominance(); ok {
 			writeDominance(&md, d)
 		}
@@ -225,6 +253,18 @@ func (r Results) plot() Plot {
 		}
 	}
 	return p
+}
+
+// writeSweep writes the sweep's points as a table.
+func writeSweep(b *strings.Builder, r Results) {
+	b.WriteString("| policy | confident | accuracy | hard accuracy | cloud share |\n|---|---:|---:|---:|---:|\n")
+	for _, c := range r.Curves() {
+		for _, p := range c.Points {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", p.Policy, fmtFloat(p.Confident), pct(p.Accuracy),
+				pct(p.HardAccuracy), pct(p.CloudShare))
+		}
+	}
+	b.WriteString("\n")
 }
 
 // writeHeadToHead states the comparisons the study exists for, from the

@@ -230,6 +230,44 @@ func BuiltinProfiles() []Profile {
 	}
 }
 
+// Profile sets: the built-in SLMs as shipped, or with noisy logprobs.
+const (
+	ProfileSetShipped = "shipped"
+	ProfileSetNoisy   = "noisy"
+)
+
+// ProfileSets lists the profile sets by name, the default first.
+var ProfileSets = []string{ProfileSetShipped, ProfileSetNoisy}
+
+// noisyCalibration is the noisy set's calibration per SLM profile.
+var noisyCalibration = map[string]float64{ProfileQwen: 0.68, ProfileLlama: 0.7, ProfileSmol: 0.66}
+
+// NoisyProfiles are BuiltinProfiles whose three SLMs' logprobs separate
+// right from wrong answers far less well (AUROC about 0.66–0.7 instead of
+// 0.82–0.84): many wrong answers as sure as right ones, which is closer to
+// what real small models' logprobs do. Accuracy and latency are unchanged,
+// so the same swarm is measured with a weaker uncertainty signal.
+func NoisyProfiles() []Profile {
+	ps := BuiltinProfiles()
+	for i := range ps {
+		if c, ok := noisyCalibration[ps[i].Name]; ok {
+			ps[i].Calibration = c
+		}
+	}
+	return ps
+}
+
+// ProfileSet returns a fresh copy of the named set (ProfileSets).
+func ProfileSet(name string) ([]Profile, error) {
+	switch name {
+	case ProfileSetShipped:
+		return BuiltinProfiles(), nil
+	case ProfileSetNoisy:
+		return NoisyProfiles(), nil
+	}
+	return nil, fmt.Errorf("profile set %q: %w (known: %s)", name, ErrUnknownProfile, strings.Join(ProfileSets, ", "))
+}
+
 // DefaultCloudProfile is the cloud stand-in's model: strong everywhere
 // (0.97 easy, 0.9 hard), well calibrated, and slower than the edge models.
 func DefaultCloudProfile() Profile {

@@ -198,3 +198,35 @@ func TestDurationJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestProfileSet(t *testing.T) {
+	tests := []struct {
+		name    string
+		wantErr error
+		calib   float64 // the qwen profile's calibration
+	}{
+		{name: ProfileSetShipped, calib: 0.84},
+		{name: ProfileSetNoisy, calib: noisyCalibration[ProfileQwen]},
+		{name: "loud", wantErr: ErrUnknownProfile},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps, err := ProfileSet(tt.name)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("ProfileSet(%q) error %v, want %v", tt.name, err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if len(ps) != len(BuiltinProfiles()) || ps[0].Name != ProfileQwen || ps[0].Calibration != tt.calib {
+				t.Errorf("ProfileSet(%q): %d profiles, first %s calibration %v; want %d, %s at %v", tt.name, len(ps), ps[0].Name,
+					ps[0].Calibration, len(BuiltinProfiles()), ProfileQwen, tt.calib)
+			}
+			for i := range ps {
+				if err := ps[i].Validate(); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}

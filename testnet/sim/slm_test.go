@@ -24,7 +24,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // startSLM serves the built-in profiles with no latency on a free loopback port.
 func startSLM(t *testing.T, opts ...Option) (*SLM, *Server, *api.Client) {
 	t.Helper()
-	s, err := NewSLM(workload.Default(), BuiltinProfiles(), append([]Option{WithLatencyScale(0)}, opts...)...)
+	return startProfiles(t, BuiltinProfiles(), opts...)
+}
+
+// startProfiles serves profiles at latency scale 0 until the test ends.
+func startProfiles(t *testing.T, profiles []Profile, opts ...Option) (*SLM, *Server, *api.Client) {
+	t.Helper()
+	s, err := NewSLM(workload.Default(), profiles, append([]Option{WithLatencyScale(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,8 +54,11 @@ type Spec struct {
 	Log          *slog.Logger
 	// Configure, if set, adjusts each node's config after the harness fills it.
 	Configure func(i int, c *config.Config)
-	// Profiles are simulated models served beside sim.BuiltinProfiles (for
-	// example sim.RogueProfile), for NodeSpec.Model to name.
+	// Base are the simulated models served (nil = sim.BuiltinProfiles(); a
+	// sim.ProfileSet to run the same swarm on another set).
+	Base []sim.Profile
+	// Profiles are simulated models served beside Base (for example
+	// sim.RogueProfile), for NodeSpec.Model to name.
 	Profiles []sim.Profile
 	// NodeOptions are passed to every node.New after the harness's own.
 	NodeOptions []node.Option
@@ -130,7 +134,11 @@ func Start(ctx context.Context, spec Spec) (_ *Swarm, err error) {
 	}
 
 	simOpts := []sim.Option{sim.WithSeed(spec.Seed), sim.WithLatencyScale(spec.LatencyScale), sim.WithLogger(log)}
-	if s.SLM, err = sim.NewSLM(wl, append(sim.BuiltinProfiles(), spec.Profiles...), simOpts...); err != nil {
+	base := spec.Base
+	if base == nil {
+		base = sim.BuiltinProfiles()
+	}
+	if s.SLM, err = sim.NewSLM(wl, append(slices.Clone(base), spec.Profiles...), simOpts...); err != nil {
 		return nil, fmt.Errorf("start swarm: %w", err)
 	}
 	if s.slmSrv, err = s.SLM.Start(s.runCtx, "127.0.0.1:0"); err != nil {

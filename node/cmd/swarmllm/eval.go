@@ -10,12 +10,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/router"
 	"github.com/swarmllm/swarmllm/testnet/eval"
+	"github.com/swarmllm/swarmllm/testnet/sim"
 	"github.com/swarmllm/swarmllm/testnet/swarm"
 	"github.com/swarmllm/swarmllm/testnet/workload"
 )
@@ -35,6 +37,8 @@ func runEval(ctx context.Context, args []string) error {
 	sweepCap := fs.Float64("sweep-cloud-max-share", 0, "in-process: the nodes' --cloud-max-share during the sweep (0: no cap)")
 	seed := fs.Uint64("seed", 0, "in-process: simulator seed")
 	openPolicies := fs.String("open-policies", string(router.PolicySwarm), "in-process: policies also run on an open swarm (no swarm key), reported beside the table of private swarms; empty: none")
+	profileSets := fs.String("profiles", strings.Join(sim.ProfileSets, ","), "in-process: simulated SLM profile sets ("+
+		strings.Join(sim.ProfileSets, ", ")+"), comma separated: the first runs the study, the others the sweep and local-only and cloud-only, to measure routing on them too")
 	verbose := fs.Bool("v", false, "log what the nodes do")
 	load := fs.Int("load", 0, "load mode: send N queries to one node of an in-process swarm on the fast simulated model and report throughput, latency, failures, goroutines and heap")
 	inflight := fs.Int("inflight", 64, "load mode: queries in flight")
@@ -125,7 +129,7 @@ accuracy against cloud share (curve.svg).`)
 	about := fmt.Sprintf("Command: `swarmllm eval %s`. Workload: %d items (%s).", strings.Join(args, " "), len(items), workloadName(*wlPath))
 
 	if *nodeURLs != "" {
-		for _, name := range []string{"latency-scale", "confident", "cloud-max-share", "sweep", "sweep-cloud-max-share", "seed", "open-policies"} {
+		for _, name := range []string{"latency-scale", "confident", "cloud-max-share", "sweep", "sweep-cloud-max-share", "seed", "open-policies", "profiles"} {
 			if set[name] {
 				return fmt.Errorf("--%s configures the in-process swarm; a node given with --node keeps its own flags", name)
 			}
@@ -151,17 +155,24 @@ accuracy against cloud share (curve.svg).`)
 			return fmt.Errorf("--open-policies: %w", err)
 		}
 	}
+	sets, err := parseProfileSets(*profileSets)
+	if err != nil {
+		return fmt.Errorf("--profiles: %w", err)
+	}
 	local := eval.Local{LatencyScale: *latency, Seed: *seed, Concurrency: *concurrency, Progress: progress, Log: log,
-		Workload: wl}
+		Workload: wl, ProfileSet: sets[0]}
 	study := eval.Study{Policies: pols, Confident: *confident, Caps: capList, Sweep: sweepList, SweepCap: *sweepCap,
-		Open: openPols}
+		Open: openPols, OtherSets: sets[1:]}
 	res, err := local.RunStudy(ctx, study, items)
 	if err != nil {
 		return err
 	}
-	about += fmt.Sprintf(" In-process swarm: three nodes on simulated SLMs (%s) and a simulated cloud FM, seed %d, a fresh private swarm per run;"+
-		" policy table at latency scale %s, sweep at 0, sweep cloud cap %s.", describeNodes(), *seed,
+	about += fmt.Sprintf(" In-process swarm: three nodes on simulated SLMs (%s; %s profile set) and a simulated cloud FM, seed %d, a fresh private swarm per run;"+
+		" policy table at latency scale %s, sweep at 0, sweep cloud cap %s.", describeNodes(), sets[0], *seed,
 		strconv.FormatFloat(*latency, 'f', -1, 64), capName(*sweepCap))
+	if len(sets) > 1 {
+		about += fmt.Sprintf(" Routing also measured on the %s profile set (sweep, local-only and cloud-only).", strings.Join(sets[1:], ", "))
+	}
 	return writeEvalReport(*out, about, res)
 }
 
@@ -295,6 +306,22 @@ func parseFloats(s string) ([]float64, error) {
 			return nil, fmt.Errorf("%q is not a number in 0..1", f)
 		}
 		out = append(out, v)
+	}
+	return out, nil
+}
+
+// parseProfileSets reads a list of known profile sets, none twice.
+func parseProfileSets(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if _, err := sim.ProfileSet(f); err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, f) {
+			return nil, fmt.Errorf("profile set %q given twice", f)
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }

@@ -78,3 +78,29 @@ func TestFirstPerClass(t *testing.T) {
 		}
 	}
 }
+
+func TestParseProfileSets(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []string
+		wantErr bool
+	}{
+		{"default", "shipped,noisy", []string{"shipped", "noisy"}, false},
+		{"noisy alone, spaced", " noisy ", []string{"noisy"}, false},
+		{"unknown", "shipped,loud", nil, true},
+		{"twice", "noisy,noisy", nil, true},
+		{"empty", "", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseProfileSets(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("parseProfileSets(%q) error %v, want error %v", tt.in, err, tt.wantErr)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("parseProfileSets(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}

@@ -95,17 +95,24 @@ func runSimSLM(ctx context.Context, args []string, stdout io.Writer) error {
 		strings.Join([]string{sim.ProfileQwen, sim.ProfileLlama, sim.ProfileSmol, sim.ProfileFast, sim.ProfileEmbed}, ", ")+")")
 	embed := fs.String("embed-model", sim.ProfileEmbed, "embedding profile served alongside (empty: none)")
 	profilesFile := fs.String("profiles", "", "JSON file with more profiles (an array; same names override built-ins)")
+	set := fs.String("profile-set", sim.ProfileSetShipped, "built-in profiles to serve them from: "+strings.Join(sim.ProfileSets, " or ")+
+		" (the same models with logprobs that separate right from wrong answers far less well)")
 	var common simCommon
 	common.register(fs)
 	if err := parseSimFlags(fs, args); err != nil {
 		return err
 	}
-	var extra []sim.Profile
+	// the set's profiles override the built-ins, and a profiles file both
+	extra, err := sim.ProfileSet(*set)
+	if err != nil {
+		return fmt.Errorf("--profile-set: %w", err)
+	}
 	if *profilesFile != "" {
-		var err error
-		if extra, err = sim.LoadProfilesFile(*profilesFile); err != nil {
+		more, err := sim.LoadProfilesFile(*profilesFile)
+		if err != nil {
 			return err
 		}
+		extra = append(extra, more...)
 	}
 	var want []string
 	for _, n := range strings.Split(*names, ",") {
