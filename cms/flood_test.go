@@ -1,10 +1,15 @@
 package cms
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"net/http"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,6 +76,16 @@ func (f *flooder) close() {
 // gone, so what the flood costs the victim can be measured alone.
 func flood(t testing.TB, victim *testNode, reg *prometheus.Registry, n int, now func() time.Time) {
 	t.Helper()
+	received := func() float64 {
+		return metricValue(t, reg, "swarmllm_cms_received_total", map[string]string{"via": viaGossip})
+	}
+	floodPeer(t, peer.AddrInfo{ID: victim.h.ID(), Addrs: victim.h.Addrs()}, received, n, now)
+}
+
+// floodPeer floods the peer at target as flood does, pacing by received
+// (the victim's count of gossiped announcements).
+func floodPeer(t testing.TB, target peer.AddrInfo, received func() float64, n int, now func() time.Time) {
+	t.Helper()
 	goroutines := runtime.NumGoroutine()
 	f := newFlooder(t)
 	defer func() {
@@ -79,12 +94,12 @@ func flood(t testing.TB, victim *testNode, reg *prometheus.Registry, n int, now 
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := f.h.Connect(ctx, peer.AddrInfo{ID: victim.h.ID(), Addrs: victim.h.Addrs()}); err != nil {
+	if err := f.h.Connect(ctx, target); err != nil {
 		t.Fatalf("flooder connect: %v", err)
 	}
 	p2ptest.Eventually(t, func() bool {
 		for _, p := range f.topic.ListPeers() {
-			if p == victim.h.ID() {
+			if p == target.ID {
 				return true
 			}
 		}
@@ -93,9 +108,6 @@ func flood(t testing.TB, victim *testNode, reg *prometheus.Registry, n int, now 
 	vec := make([]float32, MaxEmbeddingDim)
 	for i := range vec {
 		vec[i] = float32(i%7) / 7
-	}
-	received := func() float64 {
-		return metricValue(t, reg, "swarmllm_cms_received_total", map[string]string{"via": viaGossip})
 	}
 	base := received()
 	const batch = 16 // below pubsub's per-peer outbound queue (32)
@@ -214,4 +226,45 @@ func BenchmarkRecordFlood(b *testing.B) {
 			b.ReportMetric(float64(viewBytes)/(1<<10), "KiB-views")
 		})
 	}
+}
+
+// TestFloodANode floods a node running elsewhere (a `swarmllm node`
+// process) over loopback, so its RSS can be read before and after:
+// scripts/bench-flood-rss.sh runs it. SWARM_FLOOD_NODE is the node's
+// multiaddr with /p2p/<id>, SWARM_FLOOD_METRICS its /metrics URL (the flood
+// paces itself by the node's count of received announcements).
+func TestFloodANode(t *testing.T) {
+	target, metrics := os.Getenv("SWARM_FLOOD_NODE"), os.Getenv("SWARM_FLOOD_METRICS")
+	if target == "" || metrics == "" {
+		t.Skip("set SWARM_FLOOD_NODE and SWARM_FLOOD_METRICS (scripts/bench-flood-rss.sh)")
+	}
+	info, err := peer.AddrInfoFromString(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No idle connections left behind: the flood counts goroutines.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	received := func() float64 {
+		resp, err := client.Get(metrics)
+		if err != nil {
+			t.Fatalf("read the node's metrics: %v", err)
+		}
+		defer resp.Body.Close()
+		var sum float64
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.HasPrefix(line, "swarmllm_cms_received_total{") || !strings.Contains(line, `via="`+viaGossip+`"`) {
+				continue
+			}
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			sum += v
+		}
+		return sum
+	}
+	floodPeer(t, *info, received, floodSize, time.Now)
 }
