@@ -55,6 +55,7 @@ type Node struct {
 	ps     *pubsub.PubSub
 	mdns   mdns.Service
 	conn   *connector
+	live   *p2p.Liveness // closes silent peers' connections, redials them
 	apiLn  net.Listener
 	apiSrv *http.Server
 
@@ -141,6 +142,9 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 		n.allow.Start(n.host.Network())
 	}
 	n.log = n.log.With("node", n.host.ID().ShortString())
+	if n.live, err = p2p.NewLiveness(n.host, p2p.DefaultLiveness(), n.log); err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 
 	n.dht, err = dht.New(n.host,
 		dht.Mode(dht.ModeServer), // ModeAuto stays a client on a LAN and the DHT never forms
@@ -280,6 +284,9 @@ func (n *Node) Close() error {
 		}
 		if n.conn != nil {
 			n.conn.Close()
+		}
+		if n.live != nil {
+			_ = n.live.Close()
 		}
 		n.wg.Wait()
 		if n.trust != nil {

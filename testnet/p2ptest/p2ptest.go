@@ -17,7 +17,9 @@ package p2ptest
 
 import (
 	"context"
+	"net"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,8 +27,11 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // ConnectTimeout bounds one Connect. Generous: it only keeps a broken
@@ -112,4 +117,140 @@ func Eventually(t testing.TB, cond func() bool, timeout time.Duration) time.Dura
 		time.Sleep(pollEvery)
 	}
 	return time.Since(start)
+}
+
+// Link is a loopback TCP path to one host that a test can cut and heal, as a
+// partition does: while cut, bytes in either direction are dropped and new
+// connections are accepted but go nowhere, so nothing is closed and each
+// side only notices by its own timeouts. Healing drops the connections the
+// cut broke (their lost bytes left them useless) and carries new ones again.
+type Link struct {
+	t      testing.TB
+	target string // the host's TCP address, host:port
+	ln     net.Listener
+
+	mu    sync.Mutex // guards cut and conns
+	cut   bool
+	conns []net.Conn // both ends of every carried connection
+	wg    sync.WaitGroup
+}
+
+// NewLink opens a cuttable path to h's first TCP listen address; it closes
+// at cleanup.
+func NewLink(t testing.TB, h host.Host) *Link {
+	t.Helper()
+	var target string
+	for _, a := range h.Addrs() {
+		if ip, err := a.ValueForProtocol(ma.P_IP4); err == nil {
+			if port, err := a.ValueForProtocol(ma.P_TCP); err == nil {
+				target = net.JoinHostPort(ip, port)
+				break
+			}
+		}
+	}
+	if target == "" {
+		t.Fatalf("link: host %s has no TCP address", h.ID())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("link: listen: %v", err)
+	}
+	l := &Link{t: t, target: target, ln: ln}
+	l.wg.Add(1)
+	go l.accept()
+	t.Cleanup(l.close)
+	return l
+}
+
+// Addr is the address to dial the host through the link.
+func (l *Link) Addr() ma.Multiaddr {
+	a, err := manet.FromNetAddr(l.ln.Addr())
+	if err != nil {
+		l.t.Fatalf("link address: %v", err)
+	}
+	return a
+}
+
+// Connect dials the link's host from a through the link, once. a keeps the
+// link's address for good, as it would a real peer's, to dial it again.
+func (l *Link) Connect(a host.Host, to peer.ID) {
+	l.t.Helper()
+	a.Peerstore().AddAddr(to, l.Addr(), peerstore.PermanentAddrTTL)
+	ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
+	defer cancel()
+	if err := a.Connect(ctx, peer.AddrInfo{ID: to, Addrs: []ma.Multiaddr{l.Addr()}}); err != nil {
+		l.t.Fatalf("connect %s → %s through a link: %v", a.ID(), to, err)
+	}
+}
+
+// Cut stops carrying bytes, without closing anything.
+func (l *Link) Cut() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cut = true
+}
+
+// Heal carries bytes again, on new connections.
+func (l *Link) Heal() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cut = false
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+	l.conns = nil
+}
+
+func (l *Link) isCut() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cut
+}
+
+func (l *Link) accept() {
+	defer l.wg.Done()
+	for {
+		in, err := l.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		out, err := net.Dial("tcp", l.target)
+		if err != nil {
+			_ = in.Close()
+			continue
+		}
+		l.mu.Lock()
+		l.conns = append(l.conns, in, out)
+		l.mu.Unlock()
+		l.wg.Add(2)
+		go l.carry(in, out)
+		go l.carry(out, in)
+	}
+}
+
+// carry copies from → to, dropping what it reads while the link is cut.
+func (l *Link) carry(from, to net.Conn) {
+	defer l.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := from.Read(buf)
+		if n > 0 && !l.isCut() {
+			if _, werr := to.Write(buf[:n]); werr != nil {
+				err = werr
+			}
+		}
+		if err != nil {
+			_ = from.Close()
+			if !l.isCut() { // a cut carries no close either; Heal closes to
+				_ = to.Close()
+			}
+			return
+		}
+	}
+}
+
+func (l *Link) close() {
+	_ = l.ln.Close()
+	l.Heal() // closes every carried connection
+	l.wg.Wait()
 }

@@ -2,14 +2,22 @@ package p2ptest_test
 
 import (
 	"context"
+	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	"go.uber.org/goleak"
 
+	"github.com/swarmllm/swarmllm/node/p2p"
 	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
@@ -41,5 +49,57 @@ func TestEventuallyReturnsTheWait(t *testing.T) {
 	took := p2ptest.Eventually(t, func() bool { return time.Since(start) > 20*time.Millisecond }, 5*time.Second)
 	if took < 20*time.Millisecond {
 		t.Errorf("Eventually returned %s, before the condition could hold", took)
+	}
+}
+
+// onlyThrough lets its host dial one peer only at one address (a link's),
+// so cutting the link cuts the peer off: no other route bypasses the cut.
+type onlyThrough struct {
+	connmgr.ConnectionGater
+	peer peer.ID
+	addr ma.Multiaddr
+}
+
+func (g onlyThrough) InterceptPeerDial(peer.ID) bool { return true }
+func (g onlyThrough) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
+	return p != g.peer || a.Equal(g.addr)
+}
+func (g onlyThrough) InterceptAccept(network.ConnMultiaddrs) bool { return true }
+func (g onlyThrough) InterceptSecured(network.Direction, peer.ID, network.ConnMultiaddrs) bool {
+	return true
+}
+func (g onlyThrough) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) {
+	return true, 0
+}
+
+// A node cut off by a partition leaves the peer list of a node watching
+// its peers (p2p.Liveness) while its connection is still open, and comes
+// back once the partition heals, both within the watch's own timeouts
+// rather than libp2p's ~25 s.
+func TestPartitionAndHealChangeThePeerList(t *testing.T) {
+	b := p2ptest.NewHost(t)
+	link := p2ptest.NewLink(t, b)
+	a := p2ptest.NewHost(t, libp2p.ConnectionGater(onlyThrough{peer: b.ID(), addr: link.Addr()}))
+	cfg := p2p.LivenessConfig{Interval: 100 * time.Millisecond, Timeout: 500 * time.Millisecond, Misses: 2}
+	watch, err := p2p.NewLiveness(a, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = watch.Close() })
+	link.Connect(a, b.ID())
+	listed := func() bool { return slices.Contains(a.Network().Peers(), b.ID()) }
+	p2ptest.Eventually(t, listed, p2ptest.Patience)
+
+	link.Cut()
+	gone := p2ptest.Eventually(t, func() bool { return !listed() }, p2ptest.Patience)
+	link.Heal()
+	back := p2ptest.Eventually(t, listed, p2ptest.Patience)
+	t.Logf("cut off peer left the list after %v, back %v after the heal (ping every %v, timeout %v, %d misses)",
+		gone.Round(time.Millisecond), back.Round(time.Millisecond), cfg.Interval, cfg.Timeout, cfg.Misses)
+	if err := watch.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
 	}
 }

@@ -1,0 +1,215 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+
+	"github.com/swarmllm/swarmllm/router"
+)
+
+// Liveness keeps the host's peer list true to the network within seconds.
+// libp2p keeps a connection whose peer was cut off (a partition, a frozen
+// process) until the transport gives up, about 25–40 s; until then the peer
+// is listed, ranked and asked. Liveness pings every connected peer each
+// interval and closes the connections of a peer that missed Misses pings in
+// a row, so it leaves the peer list (and gossip meshes) at once. A peer it
+// cut off is redialled with a backoff (500 ms doubling to 8 s) for
+// Remember, so when the partition heals it is back in the list within
+// seconds as well, whether or not it is a bootstrap peer.
+//
+// Its loop owns misses and lost; Close stops it and waits.
+type Liveness struct {
+	h   host.Host
+	cfg LivenessConfig
+	log *slog.Logger
+
+	redial *router.Breakers // when a lost peer may be dialled again
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+
+	// Owned by run.
+	misses map[peer.ID]int       // pings missed in a row
+	lost   map[peer.ID]time.Time // cut off by missed pings, at
+}
+
+// LivenessConfig tunes Liveness; zero fields take DefaultLiveness's.
+type LivenessConfig struct {
+	Interval time.Duration // between ping rounds
+	Timeout  time.Duration // one ping, and one redial
+	Misses   int           // pings missed in a row that cut a peer off
+	Remember time.Duration // how long a cut-off peer is redialled
+}
+
+// DefaultLiveness detects a silent peer in 2–3 intervals plus two timeouts
+// (about 4–6 s): two misses, so one ping lost on a loaded device does not
+// cut a live peer off.
+func DefaultLiveness() LivenessConfig {
+	return LivenessConfig{Interval: time.Second, Timeout: 2 * time.Second, Misses: 2, Remember: 10 * time.Minute}
+}
+
+func (c LivenessConfig) withDefaults() LivenessConfig {
+	d := DefaultLiveness()
+	if c.Interval <= 0 {
+		c.Interval = d.Interval
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.Misses <= 0 {
+		c.Misses = d.Misses
+	}
+	if c.Remember <= 0 {
+		c.Remember = d.Remember
+	}
+	return c
+}
+
+// maxLostPeers bounds the cut-off peers remembered for redialling.
+const maxLostPeers = 1024
+
+// NewLiveness starts watching h's peers (h must serve libp2p ping, which
+// libp2p hosts do by default). log nil means slog.Default().
+func NewLiveness(h host.Host, cfg LivenessConfig, log *slog.Logger) (*Liveness, error) {
+	if h == nil {
+		return nil, fmt.Errorf("new liveness: no host")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg = cfg.withDefaults()
+	redial, err := router.NewBreakers(500*time.Millisecond, 8*time.Second, maxLostPeers)
+	if err != nil {
+		return nil, fmt.Errorf("new liveness: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Liveness{h: h, cfg: cfg, log: log, redial: redial, ctx: ctx, cancel: cancel,
+		misses: map[peer.ID]int{}, lost: map[peer.ID]time.Time{}}
+	l.wg.Add(1)
+	go l.run()
+	return l, nil
+}
+
+// Close stops the pings and redials and waits for them. Idempotent.
+func (l *Liveness) Close() error {
+	l.once.Do(func() {
+		l.cancel()
+		l.wg.Wait()
+	})
+	return nil
+}
+
+func (l *Liveness) run() {
+	defer l.wg.Done()
+	t := time.NewTicker(l.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-t.C:
+			l.round()
+		}
+	}
+}
+
+// round pings every connected peer and redials the lost ones that are due,
+// all at once, and returns when all are done (within Timeout).
+func (l *Liveness) round() {
+	peers := l.h.Network().Peers()
+	now := time.Now()
+	var due []peer.ID
+	for p, at := range l.lost {
+		switch {
+		case l.h.Network().Connectedness(p) == network.Connected:
+			delete(l.lost, p) // back by other means (it dialled us, discovery)
+			l.redial.Success(p.String())
+		case now.Sub(at) > l.cfg.Remember:
+			delete(l.lost, p)
+			l.redial.Success(p.String()) // forgotten
+		case l.redial.Allow(p.String(), now):
+			due = append(due, p)
+		}
+	}
+	pinged := make([]error, len(peers))
+	redialled := make([]error, len(due))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pinged[i] = l.ping(p)
+		}()
+	}
+	for i, p := range due {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(l.ctx, l.cfg.Timeout)
+			defer cancel()
+			// The swarm's own dial backoff would hold a healed peer out for
+			// seconds to minutes; this loop keeps its own.
+			redialled[i] = l.h.Connect(network.WithForceDirectDial(ctx, "liveness redial"), peer.AddrInfo{ID: p})
+		}()
+	}
+	wg.Wait()
+	if l.ctx.Err() != nil {
+		return
+	}
+	for i, p := range peers {
+		if pinged[i] == nil {
+			delete(l.misses, p)
+			continue
+		}
+		l.misses[p]++
+		if l.misses[p] < l.cfg.Misses {
+			continue
+		}
+		delete(l.misses, p)
+		l.log.Info("peer silent; closing its connections", "peer", p, "err", pinged[i])
+		_ = l.h.Network().ClosePeer(p)
+		if len(l.lost) < maxLostPeers {
+			l.lost[p] = time.Now()
+		}
+	}
+	for p := range l.misses {
+		if l.h.Network().Connectedness(p) != network.Connected {
+			delete(l.misses, p) // gone by itself
+		}
+	}
+	for i, p := range due {
+		if redialled[i] != nil {
+			l.log.Debug("redial silent peer", "peer", p, "err", redialled[i])
+			l.redial.Failure(p.String(), time.Now())
+			continue
+		}
+		l.log.Info("silent peer back", "peer", p)
+		delete(l.lost, p)
+		l.redial.Success(p.String())
+	}
+}
+
+// ping sends one libp2p ping to p and waits for it at most Timeout.
+func (l *Liveness) ping(p peer.ID) error {
+	ctx, cancel := context.WithTimeout(l.ctx, l.cfg.Timeout)
+	defer cancel()
+	select {
+	case r := <-ping.Ping(ctx, l.h, p):
+		if r.Error != nil {
+			return fmt.Errorf("ping %s: %w", p, r.Error)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("ping %s: %w", p, ctx.Err())
+	}
+}
