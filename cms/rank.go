@@ -57,6 +57,10 @@ type RankOptions struct {
 	Calibration func(peer.ID) (score float64, known bool)
 	// IncludeDown keeps peers whose health is DOWN (ranked with health 0).
 	IncludeDown bool
+	// Load returns a peer's load as the caller saw it last (in an ask's ack
+	// or BUSY refusal) and whether that is recent; it replaces the record's,
+	// which is as old as the record. Nil: the records' loads.
+	Load func(peer.ID) (*cmspb.Load, bool)
 }
 
 // Scored is one ranked record with its score and the parts it came from.
@@ -159,7 +163,7 @@ func (r *Ranker) Rank(ctx context.Context, query string, records []*Record, k in
 			Record:       rec,
 			Similarity:   sims[i],
 			Health:       healthScore(rec.Fields.GetHealth()),
-			Load:         loadScore(rec.Fields.GetLoad()),
+			Load:         loadScore(loadOf(rec, opts.Load)),
 			Calibration:  NeutralCalibration,
 			RecordVector: vecs[i].recordVector,
 		}
@@ -306,6 +310,17 @@ func healthScore(h cmspb.Health) float64 {
 	default: // unspecified, degraded, or a value from a newer schema
 		return 0.5
 	}
+}
+
+// loadOf is the fresher of the caller's view of rec's peer's load and the
+// record's own.
+func loadOf(rec *Record, fresh func(peer.ID) (*cmspb.Load, bool)) *cmspb.Load {
+	if fresh != nil {
+		if l, ok := fresh(rec.Peer); ok {
+			return l
+		}
+	}
+	return rec.Fields.GetLoad()
 }
 
 func loadScore(l *cmspb.Load) float64 {

@@ -398,3 +398,40 @@ func (e *denseEmbedder) Embed(_ context.Context, texts []string) ([][]float32, e
 	}
 	return out, nil
 }
+
+// Of two equally capable peers, the one that just said it is busy (in an
+// ack or a BUSY refusal) ranks below the idle one, whatever their records
+// (as old as the records) say.
+func TestRankPrefersTheIdleByFreshLoad(t *testing.T) {
+	same := func(f *cmspb.CapabilityRecord) {
+		f.Domains, f.Description = []string{"law"}, specialists[1].description
+		f.Health, f.Load = cmspb.Health_HEALTH_OK, &cmspb.Load{Slots: 1}
+	}
+	a, b := newRecord(t, 1, same), newRecord(t, 1, same)
+	query := specialists[1].queries[0]
+	tests := []struct {
+		name     string
+		busy     peer.ID // reported full just now
+		wantBest peer.ID
+	}{
+		{"a reported busy", a.Peer, b.Peer},
+		{"b reported busy", b.Peer, a.Peer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fresh := func(p peer.ID) (*cmspb.Load, bool) {
+				if p == tt.busy {
+					return &cmspb.Load{InFlight: 4, Slots: 4}, true
+				}
+				return nil, false
+			}
+			got, err := NewRanker(nil).Rank(context.Background(), query, []*Record{a, b}, 0, RankOptions{Load: fresh})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[0].Record.Peer != tt.wantBest || got[0].Load != 1 || got[1].Load != 0.5 {
+				t.Errorf("ranked %s (load %.2f) first, then load %.2f; want the idle %s first", got[0].Record.Peer, got[0].Load, got[1].Load, tt.wantBest)
+			}
+		})
+	}
+}

@@ -34,16 +34,20 @@ type finder struct {
 	lexical  *cms.Ranker // when the ranker's embedding model fails (nil: no fallback)
 	trust    *router.TrackRecord
 	excluded func(peer.ID) bool // peers left out after asks they left unanswered (collab.Collab.Excluded)
-	k        int                // peers to pick
-	log      *slog.Logger
+	// load is a peer's load from its last ack or BUSY refusal, if recent
+	// (collab.Collab.PeerLoad): fresher than its record's.
+	load func(peer.ID) (router.Load, bool)
+	k    int // peers to pick, and as many spares
+	log  *slog.Logger
 }
 
 var _ peerFinder = (*finder)(nil)
 
 // newFinder ranks with emb (nil: the lexical embedder); when emb is a model,
 // the lexical embedder stands in for the queries it fails.
-func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, trust *router.TrackRecord, excluded func(peer.ID) bool, k int, log *slog.Logger) *finder {
-	f := &finder{host: h, store: store, ranker: cms.NewRanker(emb), trust: trust, excluded: excluded, k: k, log: log}
+func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, trust *router.TrackRecord, excluded func(peer.ID) bool,
+	load func(peer.ID) (router.Load, bool), k int, log *slog.Logger) *finder {
+	f := &finder{host: h, store: store, ranker: cms.NewRanker(emb), trust: trust, excluded: excluded, load: load, k: k, log: log}
 	if f.ranker.Embedder().Model() != cms.LexicalModel {
 		f.lexical = cms.NewRanker(nil)
 	}
@@ -51,10 +55,12 @@ func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, trust *router.Tr
 }
 
 // discover ranks the connected peers' records for prompt (classified into
-// domains) and returns the top k that can answer now. Peers without a
-// record yet, whose model is down, or that left asks unanswered and are
-// excluded for it, are not asked.
-func (f *finder) discover(ctx context.Context, prompt string, domains []string) []candidate {
+// domains) and returns the top k that can answer now, and the next k as
+// spares for the ones that refuse as BUSY. Peers without a record yet,
+// whose model is down, or that left asks unanswered and are excluded for
+// it, are not asked. A peer that just said it is busy ranks below an idle
+// one as capable.
+func (f *finder) discover(ctx context.Context, prompt string, domains []string) (ask, spares []candidate) {
 	var recs []*cms.Record
 	for _, r := range f.store.Records() {
 		if r.Peer != f.host.ID() && f.host.Network().Connectedness(r.Peer) == network.Connected && !f.excluded(r.Peer) {
@@ -62,26 +68,36 @@ func (f *finder) discover(ctx context.Context, prompt string, domains []string) 
 		}
 	}
 	if len(recs) == 0 {
-		return nil
+		return nil, nil
 	}
-	opts := cms.RankOptions{Domains: domains, Calibration: f.calibration}
-	scored, err := f.ranker.Rank(ctx, prompt, recs, f.k, opts)
+	opts := cms.RankOptions{Domains: domains, Calibration: f.calibration, Load: f.freshLoad}
+	scored, err := f.ranker.Rank(ctx, prompt, recs, 2*f.k, opts)
 	if err != nil && f.lexical != nil && ctx.Err() == nil {
 		// The embedding model is down or slow: peers that could answer are
 		// still found by the words of their descriptions.
 		f.log.Warn("rank peers: embedding failed, ranking lexically for this query", "embed_model", f.ranker.Embedder().Model(), "err", err)
-		scored, err = f.lexical.Rank(ctx, prompt, recs, f.k, opts)
+		scored, err = f.lexical.Rank(ctx, prompt, recs, 2*f.k, opts)
 	}
 	if err != nil {
 		f.log.Warn("rank peers", "err", err)
-		return nil
+		return nil, nil
 	}
 	out := make([]candidate, len(scored))
 	for i, s := range scored {
 		out[i] = candidate{id: s.Record.Peer, model: s.Record.Fields.GetModel().GetName(),
 			domains: s.Record.Fields.GetDomains(), score: s.Score}
 	}
-	return out
+	n := min(f.k, len(out))
+	return out[:n:n], out[n:]
+}
+
+// freshLoad is a peer's recent load in the record's terms, for the ranking.
+func (f *finder) freshLoad(p peer.ID) (*cmspb.Load, bool) {
+	l, ok := f.load(p)
+	if !ok {
+		return nil, false
+	}
+	return &cmspb.Load{InFlight: uint32(l.InFlight), Queued: uint32(l.Queued), Slots: uint32(l.Slots)}, true
 }
 
 // calibration is a peer's track record as the ranking sees it: the prior

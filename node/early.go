@@ -104,7 +104,7 @@ func (p *pipeline) escalateEarly(ctx context.Context, q *query, feat router.Feat
 		hedge := make(chan asked, 1)
 		go func() {
 			t := time.Now()
-			hedge <- asked{p.swarm.AskAll(ctx, ids(candidates), req), time.Since(t)}
+			hedge <- asked{p.swarm.AskAll(ctx, ids(candidates), req, ids(q.spares)...), time.Since(t)}
 		}()
 		wait()
 		a := <-hedge

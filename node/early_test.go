@@ -52,7 +52,7 @@ type hedgeSwarm struct {
 	asked chan struct{}
 }
 
-func (s *hedgeSwarm) AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskRequest) []router.Proposal {
+func (s *hedgeSwarm) AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskRequest, _ ...peer.ID) []router.Proposal {
 	close(s.asked)
 	return s.fakeSwarm.AskAll(ctx, peers, req)
 }

@@ -392,7 +392,7 @@ func (n *Node) build() error {
 func (n *Node) newPipeline(rules router.Rules, emb cms.Embedder) (*pipeline, error) {
 	p := &pipeline{
 		self: n.host.ID().String(), model: n.model, swarm: n.collab,
-		peers: newFinder(n.host, n.cms, emb, n.trust, n.collab.Excluded, n.cfg.TopK, n.log),
+		peers: newFinder(n.host, n.cms, emb, n.trust, n.collab.Excluded, n.collab.PeerLoad, n.cfg.TopK, n.log),
 		rules: rules, trust: n.trust, gossip: gossipScorer{scores: n.scores, trust: n.trust},
 		askTimeout: n.cfg.AskTimeout, voteTimeout: n.cfg.VoteTimeout, log: n.log,
 		peerPrivacy: router.PeerPrivacy(n.cfg.SwarmKey != "", router.PrivacyPolicy(n.cfg.PeerPrivacy)),

@@ -51,9 +51,9 @@ type fakeFinder struct {
 
 func (f *fakeFinder) serving(string) []router.ModelHost { return nil }
 
-func (f *fakeFinder) discover(context.Context, string, []string) []candidate {
+func (f *fakeFinder) discover(context.Context, string, []string) ([]candidate, []candidate) {
 	f.calls++
-	return f.cands
+	return f.cands, nil
 }
 
 type fakeSwarm struct {
@@ -74,7 +74,7 @@ func (s *fakeSwarm) Ask(_ context.Context, p peer.ID, req *protocol.AskRequest) 
 	return s.refine, nil
 }
 
-func (s *fakeSwarm) AskAll(_ context.Context, peers []peer.ID, _ *protocol.AskRequest) []router.Proposal {
+func (s *fakeSwarm) AskAll(_ context.Context, peers []peer.ID, _ *protocol.AskRequest, _ ...peer.ID) []router.Proposal {
 	s.asked++
 	out := make([]router.Proposal, len(peers))
 	for i, p := range peers {

@@ -36,7 +36,9 @@ type ownModel interface {
 
 // peerFinder picks the peers to ask for a query (finder).
 type peerFinder interface {
-	discover(ctx context.Context, prompt string, domains []string) []candidate
+	// discover returns the peers to ask and, ranked after them, spares to
+	// ask in place of one that refuses as BUSY.
+	discover(ctx context.Context, prompt string, domains []string) (ask, spares []candidate)
 	// serving lists the connected peers serving a model by name (swarmmodels.go).
 	serving(model string) []router.ModelHost
 }
@@ -44,7 +46,7 @@ type peerFinder interface {
 // swarmCaller asks peers and runs vote rounds (collab.Collab).
 type swarmCaller interface {
 	Ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (*protocol.AskResponse, error)
-	AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskRequest) []router.Proposal
+	AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskRequest, spares ...peer.ID) []router.Proposal
 	RunRound(ctx context.Context, spec collab.RoundSpec) (*collab.RoundResult, error)
 }
 
@@ -100,6 +102,7 @@ type query struct {
 	trace   router.Trace
 	local   localAnswer
 	privacy queryPrivacy // privacy.go
+	spares  []candidate  // discovery's next-best peers, asked in place of busy ones
 }
 
 // Ask answers one query: classify, answer locally, and then, as the router
@@ -162,7 +165,7 @@ func (p *pipeline) discover(ctx context.Context, q *query, feat *router.Features
 	var candidates []candidate
 	if q.rules.Policy.AsksPeers() {
 		t := time.Now()
-		candidates = p.peers.discover(ctx, q.prompt, q.trace.Classification.Domains)
+		candidates, q.spares = p.peers.discover(ctx, q.prompt, q.trace.Classification.Domains)
 		q.trace.Timings.DiscoverMS = ms(time.Since(t))
 	}
 	feat.Peers = len(candidates)

@@ -39,7 +39,7 @@ func (p *pipeline) viaSwarm(ctx context.Context, q *query, d router.Decision, fe
 
 	req := p.roundRequest(ctx, q)
 	t := time.Now()
-	proposals := p.swarm.AskAll(ctx, ids(cands), req)
+	proposals := p.swarm.AskAll(ctx, ids(cands), req, ids(q.spares)...)
 	return p.vote(ctx, q, feat, req, proposals, time.Since(t))
 }
 

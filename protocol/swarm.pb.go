@@ -414,11 +414,14 @@ type AskResponse struct {
 	ErrorMessage     string                 `protobuf:"bytes,10,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
 	// An ack frame (only when the request set want_ack): the peer has started
 	// on the query; its answer follows in the next frame. It carries only
-	// query_id. A peer too busy to start answers BUSY at once instead.
+	// query_id and load. A peer too busy to start answers BUSY at once instead.
 	Ack bool `protobuf:"varint,11,opt,name=ack,proto3" json:"ack,omitempty"`
 	// The documents a KNOWLEDGE answer cites (names, never their text); empty
 	// when the peer found nothing in its documents for the prompt.
-	Sources       []string `protobuf:"bytes,12,rep,name=sources,proto3" json:"sources,omitempty"`
+	Sources []string `protobuf:"bytes,12,rep,name=sources,proto3" json:"sources,omitempty"`
+	// How busy the peer is, on acks and BUSY refusals (absent from older
+	// peers): the asker weighs its next asks by it.
+	Load          *PeerLoad `protobuf:"bytes,13,opt,name=load,proto3" json:"load,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -537,6 +540,74 @@ func (x *AskResponse) GetSources() []string {
 	return nil
 }
 
+func (x *AskResponse) GetLoad() *PeerLoad {
+	if x != nil {
+		return x.Load
+	}
+	return nil
+}
+
+// PeerLoad is how busy a peer's model is when it acks or refuses an ask.
+type PeerLoad struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InFlight      uint32                 `protobuf:"varint,1,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"` // asks it is answering now, the acked one included
+	Slots         uint32                 `protobuf:"varint,2,opt,name=slots,proto3" json:"slots,omitempty"`                       // asks it answers at once
+	Queued        uint32                 `protobuf:"varint,3,opt,name=queued,proto3" json:"queued,omitempty"`                     // requests waiting for its model
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerLoad) Reset() {
+	*x = PeerLoad{}
+	mi := &file_swarm_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerLoad) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerLoad) ProtoMessage() {}
+
+func (x *PeerLoad) ProtoReflect() protoreflect.Message {
+	mi := &file_swarm_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerLoad.ProtoReflect.Descriptor instead.
+func (*PeerLoad) Descriptor() ([]byte, []int) {
+	return file_swarm_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *PeerLoad) GetInFlight() uint32 {
+	if x != nil {
+		return x.InFlight
+	}
+	return 0
+}
+
+func (x *PeerLoad) GetSlots() uint32 {
+	if x != nil {
+		return x.Slots
+	}
+	return 0
+}
+
+func (x *PeerLoad) GetQueued() uint32 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
 // Proposal is one participant's answer, as collected by the round's origin.
 type Proposal struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -551,7 +622,7 @@ type Proposal struct {
 
 func (x *Proposal) Reset() {
 	*x = Proposal{}
-	mi := &file_swarm_proto_msgTypes[4]
+	mi := &file_swarm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +634,7 @@ func (x *Proposal) String() string {
 func (*Proposal) ProtoMessage() {}
 
 func (x *Proposal) ProtoReflect() protoreflect.Message {
-	mi := &file_swarm_proto_msgTypes[4]
+	mi := &file_swarm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +647,7 @@ func (x *Proposal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Proposal.ProtoReflect.Descriptor instead.
 func (*Proposal) Descriptor() ([]byte, []int) {
-	return file_swarm_proto_rawDescGZIP(), []int{4}
+	return file_swarm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Proposal) GetPeer() string {
@@ -631,7 +702,7 @@ type RoundOpen struct {
 
 func (x *RoundOpen) Reset() {
 	*x = RoundOpen{}
-	mi := &file_swarm_proto_msgTypes[5]
+	mi := &file_swarm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +714,7 @@ func (x *RoundOpen) String() string {
 func (*RoundOpen) ProtoMessage() {}
 
 func (x *RoundOpen) ProtoReflect() protoreflect.Message {
-	mi := &file_swarm_proto_msgTypes[5]
+	mi := &file_swarm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +727,7 @@ func (x *RoundOpen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundOpen.ProtoReflect.Descriptor instead.
 func (*RoundOpen) Descriptor() ([]byte, []int) {
-	return file_swarm_proto_rawDescGZIP(), []int{5}
+	return file_swarm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RoundOpen) GetRoundId() string {
@@ -728,7 +799,7 @@ type Ballot struct {
 
 func (x *Ballot) Reset() {
 	*x = Ballot{}
-	mi := &file_swarm_proto_msgTypes[6]
+	mi := &file_swarm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +811,7 @@ func (x *Ballot) String() string {
 func (*Ballot) ProtoMessage() {}
 
 func (x *Ballot) ProtoReflect() protoreflect.Message {
-	mi := &file_swarm_proto_msgTypes[6]
+	mi := &file_swarm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +824,7 @@ func (x *Ballot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ballot.ProtoReflect.Descriptor instead.
 func (*Ballot) Descriptor() ([]byte, []int) {
-	return file_swarm_proto_rawDescGZIP(), []int{6}
+	return file_swarm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Ballot) GetRoundId() string {
@@ -791,7 +862,7 @@ type RoundMessage struct {
 
 func (x *RoundMessage) Reset() {
 	*x = RoundMessage{}
-	mi := &file_swarm_proto_msgTypes[7]
+	mi := &file_swarm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +874,7 @@ func (x *RoundMessage) String() string {
 func (*RoundMessage) ProtoMessage() {}
 
 func (x *RoundMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_swarm_proto_msgTypes[7]
+	mi := &file_swarm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +887,7 @@ func (x *RoundMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundMessage.ProtoReflect.Descriptor instead.
 func (*RoundMessage) Descriptor() ([]byte, []int) {
-	return file_swarm_proto_rawDescGZIP(), []int{7}
+	return file_swarm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RoundMessage) GetBody() isRoundMessage_Body {
@@ -890,7 +961,7 @@ const file_swarm_proto_rawDesc = "" +
 	"\fmean_logprob\x18\x02 \x01(\x01R\vmeanLogprob\x12\x1f\n" +
 	"\vmin_logprob\x18\x03 \x01(\x01R\n" +
 	"minLogprob\x12!\n" +
-	"\fmean_entropy\x18\x04 \x01(\x01R\vmeanEntropy\"\xab\x03\n" +
+	"\fmean_entropy\x18\x04 \x01(\x01R\vmeanEntropy\"\xd6\x03\n" +
 	"\vAskResponse\x12\x19\n" +
 	"\bquery_id\x18\x01 \x01(\tR\aqueryId\x12\x16\n" +
 	"\x06answer\x18\x02 \x01(\tR\x06answer\x12\x14\n" +
@@ -908,7 +979,12 @@ const file_swarm_proto_rawDesc = "" +
 	"\rerror_message\x18\n" +
 	" \x01(\tR\ferrorMessage\x12\x10\n" +
 	"\x03ack\x18\v \x01(\bR\x03ack\x12\x18\n" +
-	"\asources\x18\f \x03(\tR\asources\"\x8b\x01\n" +
+	"\asources\x18\f \x03(\tR\asources\x12)\n" +
+	"\x04load\x18\r \x01(\v2\x15.swarmllm.v1.PeerLoadR\x04load\"U\n" +
+	"\bPeerLoad\x12\x1b\n" +
+	"\tin_flight\x18\x01 \x01(\rR\binFlight\x12\x14\n" +
+	"\x05slots\x18\x02 \x01(\rR\x05slots\x12\x16\n" +
+	"\x06queued\x18\x03 \x01(\rR\x06queued\"\x8b\x01\n" +
 	"\bProposal\x12\x12\n" +
 	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x16\n" +
@@ -964,7 +1040,7 @@ func file_swarm_proto_rawDescGZIP() []byte {
 }
 
 var file_swarm_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_swarm_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_swarm_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_swarm_proto_goTypes = []any{
 	(Purpose)(0),         // 0: swarmllm.v1.Purpose
 	(ErrorCode)(0),       // 1: swarmllm.v1.ErrorCode
@@ -972,24 +1048,26 @@ var file_swarm_proto_goTypes = []any{
 	(*AskRequest)(nil),   // 3: swarmllm.v1.AskRequest
 	(*Uncertainty)(nil),  // 4: swarmllm.v1.Uncertainty
 	(*AskResponse)(nil),  // 5: swarmllm.v1.AskResponse
-	(*Proposal)(nil),     // 6: swarmllm.v1.Proposal
-	(*RoundOpen)(nil),    // 7: swarmllm.v1.RoundOpen
-	(*Ballot)(nil),       // 8: swarmllm.v1.Ballot
-	(*RoundMessage)(nil), // 9: swarmllm.v1.RoundMessage
+	(*PeerLoad)(nil),     // 6: swarmllm.v1.PeerLoad
+	(*Proposal)(nil),     // 7: swarmllm.v1.Proposal
+	(*RoundOpen)(nil),    // 8: swarmllm.v1.RoundOpen
+	(*Ballot)(nil),       // 9: swarmllm.v1.Ballot
+	(*RoundMessage)(nil), // 10: swarmllm.v1.RoundMessage
 }
 var file_swarm_proto_depIdxs = []int32{
 	2, // 0: swarmllm.v1.AskRequest.messages:type_name -> swarmllm.v1.ChatMessage
 	0, // 1: swarmllm.v1.AskRequest.purpose:type_name -> swarmllm.v1.Purpose
 	4, // 2: swarmllm.v1.AskResponse.uncertainty:type_name -> swarmllm.v1.Uncertainty
 	1, // 3: swarmllm.v1.AskResponse.error_code:type_name -> swarmllm.v1.ErrorCode
-	6, // 4: swarmllm.v1.RoundOpen.proposals:type_name -> swarmllm.v1.Proposal
-	7, // 5: swarmllm.v1.RoundMessage.open:type_name -> swarmllm.v1.RoundOpen
-	8, // 6: swarmllm.v1.RoundMessage.ballot:type_name -> swarmllm.v1.Ballot
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	6, // 4: swarmllm.v1.AskResponse.load:type_name -> swarmllm.v1.PeerLoad
+	7, // 5: swarmllm.v1.RoundOpen.proposals:type_name -> swarmllm.v1.Proposal
+	8, // 6: swarmllm.v1.RoundMessage.open:type_name -> swarmllm.v1.RoundOpen
+	9, // 7: swarmllm.v1.RoundMessage.ballot:type_name -> swarmllm.v1.Ballot
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_swarm_proto_init() }
@@ -998,7 +1076,7 @@ func file_swarm_proto_init() {
 		return
 	}
 	file_swarm_proto_msgTypes[1].OneofWrappers = []any{}
-	file_swarm_proto_msgTypes[7].OneofWrappers = []any{
+	file_swarm_proto_msgTypes[8].OneofWrappers = []any{
 		(*RoundMessage_Open)(nil),
 		(*RoundMessage_Ballot)(nil),
 	}
@@ -1008,7 +1086,7 @@ func file_swarm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_swarm_proto_rawDesc), len(file_swarm_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

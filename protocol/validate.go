@@ -78,7 +78,7 @@ func (r *AskRequest) Validate() error {
 // its error message, and may lack a query id when the request itself was
 // undecodable. Error codes this build does not know are accepted as failures,
 // so a newer peer's new code reads as an error rather than a bad message.
-// An ack frame carries only its query id.
+// An ack frame carries only its query id and load.
 func (r *AskResponse) Validate() error {
 	if r == nil {
 		return malformed("ask response is absent")

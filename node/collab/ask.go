@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -62,21 +63,19 @@ func (c *Collab) serveAsk(s network.Stream, from peer.ID, start time.Time) *prot
 		return failure(req.GetQueryId(), protocol.ErrorCode_BAD_REQUEST, err)
 	}
 	if !c.askBudget.allow(from, time.Now()) {
-		return failure(req.GetQueryId(), protocol.ErrorCode_BUSY,
-			fmt.Errorf("rate limited: this peer has used its share (%g) of the model's time", c.cfg.askShare))
+		return c.busy(req.GetQueryId(), fmt.Errorf("rate limited: this peer has used its share (%g) of the model's time", c.cfg.askShare))
 	}
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
 	default:
-		return failure(req.GetQueryId(), protocol.ErrorCode_BUSY,
-			fmt.Errorf("answering %d asks already", cap(c.slots)))
+		return c.busy(req.GetQueryId(), fmt.Errorf("answering %d asks already", cap(c.slots)))
 	}
 
 	if req.GetWantAck() {
 		// Started: the asker now waits for the answer until its deadline.
 		_ = s.SetWriteDeadline(time.Now().Add(c.cfg.streamTimeout))
-		if err := protocol.WriteAskResponse(s, &protocol.AskResponse{QueryId: req.GetQueryId(), Ack: true}); err != nil {
+		if err := protocol.WriteAskResponse(s, &protocol.AskResponse{QueryId: req.GetQueryId(), Ack: true, Load: c.load()}); err != nil {
 			c.log.Debug("write ask ack", "peer", from, "proto", protocol.AskProtocol, "err", err)
 		}
 	}
@@ -110,6 +109,13 @@ func (c *Collab) serveAsk(s network.Stream, from peer.ID, start time.Time) *prot
 	}
 	c.log.Debug("answered ask", "peer", from, "proto", protocol.AskProtocol, "query", req.GetQueryId(),
 		"code", resp.GetErrorCode().String(), "answer", resp.GetAnswer())
+	return resp
+}
+
+// busy is a BUSY refusal carrying this node's load.
+func (c *Collab) busy(queryID string, err error) *protocol.AskResponse {
+	resp := failure(queryID, protocol.ErrorCode_BUSY, err)
+	resp.Load = c.load()
 	return resp
 }
 
@@ -195,6 +201,9 @@ func (c *Collab) ask(ctx context.Context, p peer.ID, req *protocol.AskRequest) (
 	}
 	_ = s.CloseWrite()
 	resp, err := protocol.ReadAskResponse(s)
+	if err == nil {
+		c.loads.note(p, resp.GetLoad(), time.Now())
+	}
 	if err == nil && resp.GetAck() {
 		// Started, so alive: the answer has until the ask's deadline.
 		alive = true
@@ -259,10 +268,13 @@ func (c *Collab) cause(ctx context.Context, err error) error {
 // (router.EnoughProposals: all of them, or a majority of the peers asked
 // agreeing), or the deadline (or ctx) has passed, so a round takes as long as
 // its slowest needed peer rather than the sum, and a straggler does not hold
-// it. A peer that fails, refuses, dies mid-way or is cut off as a straggler
-// yields a proposal with Err set; the others are unaffected. LatencyMS is
-// the wall time this node waited for the peer.
-func (c *Collab) AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskRequest) []router.Proposal {
+// it. A peer that refuses as BUSY is replaced within the round by the spare
+// router.NextPeer picks (spares ranked best first; none asked twice, none
+// known full), and the spare's answer takes its place (its Peer names the
+// spare). A peer that fails, refuses, dies mid-way or is cut off as a
+// straggler yields a proposal with Err set; the others are unaffected.
+// LatencyMS is the wall time this node waited for the peer.
+func (c *Collab) AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskRequest, spares ...peer.ID) []router.Proposal {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := make([]router.Proposal, len(peers))
@@ -270,11 +282,45 @@ func (c *Collab) AskAll(ctx context.Context, peers []peer.ID, req *protocol.AskR
 		i int
 		p router.Proposal
 	}
+	var mu sync.Mutex // guards asked
+	asked := make(map[string]bool, len(peers)+len(spares))
+	for _, p := range peers {
+		asked[p.String()] = true
+	}
+	spareIDs := make([]string, len(spares))
+	byID := make(map[string]peer.ID, len(spares))
+	for i, p := range spares {
+		spareIDs[i], byID[p.String()] = p.String(), p
+	}
+	// next takes the spare to ask in place of a busy peer, if any is left.
+	next := func() (peer.ID, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		pick := router.NextPeer(spareIDs,
+			func(p string) bool { return asked[p] || c.cfg.breakers.State(p, now) == router.BreakerExcluded },
+			func(p string) (router.Load, bool) { return c.loads.get(byID[p], now) })
+		if pick == "" {
+			return "", false
+		}
+		asked[pick] = true
+		return byID[pick], true
+	}
 	results := make(chan result, len(peers))
 	for i, p := range peers {
 		go func() {
 			start := time.Now()
 			resp, err := c.Ask(ctx, p, req)
+			for errors.Is(err, ErrRefused) && resp.GetErrorCode() == protocol.ErrorCode_BUSY && ctx.Err() == nil {
+				spare, ok := next()
+				if !ok {
+					break
+				}
+				c.m.busyRetries.Inc()
+				c.log.Debug("peer busy; asking a spare", "peer", p, "spare", spare, "round", req.GetRoundId())
+				p = spare
+				resp, err = c.Ask(ctx, p, req)
+			}
 			prop := router.Proposal{Peer: p.String(), LatencyMS: ms(time.Since(start))}
 			if err != nil {
 				prop.Err = err.Error()

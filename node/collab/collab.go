@@ -47,6 +47,7 @@ type Collab struct {
 	answers    *answerCache
 	slots      chan struct{} // one token per ask being answered
 	askBudget  *askBudget    // model time per asking peer
+	loads      *loadBook     // what peers last said of their load
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -97,6 +98,7 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 		answers:   newAnswerCache(cfg.answerCap, cfg.answerTTL),
 		slots:     make(chan struct{}, cfg.maxConcurrent),
 		askBudget: newAskBudget(cfg.askShare, cfg.askBurst),
+		loads:     newLoadBook(),
 		ctx:       ctx, cancel: cancel,
 		pending: make(map[string]*pendingRound),
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -157,4 +158,86 @@ func TestSilentVoterHoldsOneRoundOnly(t *testing.T) {
 		t.Errorf("second round missed its quorum: %+v", second.Tally)
 	}
 	t.Logf("a round with a silent voter: %v the first time (its deadline), %v once it is known silent", first.Elapsed.Round(time.Millisecond), second.Elapsed.Round(time.Millisecond))
+}
+
+// A peer that refuses as BUSY is replaced within the round by the best
+// spare not asked yet and not known full, and its load is remembered.
+func TestAskAllRetriesBusyOnASpare(t *testing.T) {
+	asker := newNode(t, nodeOpts{})
+	busyPeer := func() host.Host {
+		h := p2ptest.NewHost(t)
+		rawAskHandler(h, func(req *protocol.AskRequest) *protocol.AskResponse {
+			return &protocol.AskResponse{QueryId: req.QueryId, ErrorCode: protocol.ErrorCode_BUSY, ErrorMessage: "answering 1 asks already",
+				Load: &protocol.PeerLoad{InFlight: 1, Slots: 1}}
+		})
+		p2ptest.Connect(t, asker.h, h)
+		return h
+	}
+	busy, alsoBusy := busyPeer(), busyPeer()
+	spare := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}})
+	other := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.8}})
+	p2ptest.Connect(t, asker.h, spare.h)
+	p2ptest.Connect(t, asker.h, other.h)
+
+	tests := []struct {
+		name     string
+		peers    []peer.ID
+		spares   []peer.ID
+		wantPeer []peer.ID // who answered each place
+		wantBusy []bool    // that place ended BUSY
+	}{
+		{"a spare takes the busy peer's place", []peer.ID{other.id(), busy.ID()}, []peer.ID{spare.id()},
+			[]peer.ID{other.id(), spare.id()}, []bool{false, false}},
+		{"a spare asked already is not asked twice", []peer.ID{spare.id(), busy.ID()}, []peer.ID{spare.id()},
+			[]peer.ID{spare.id(), busy.ID()}, []bool{false, true}},
+		{"a spare known full is passed over", []peer.ID{busy.ID()}, []peer.ID{alsoBusy.ID(), spare.id()},
+			[]peer.ID{spare.id()}, []bool{false}},
+		{"no spare left", []peer.ID{busy.ID()}, nil, []peer.ID{busy.ID()}, []bool{true}},
+	}
+	// alsoBusy reports its load once, so the third case knows it full.
+	if _, err := asker.c.Ask(t.Context(), alsoBusy.ID(), newRequest("", time.Now().Add(time.Minute))); !errors.Is(err, ErrRefused) {
+		t.Fatalf("asking a busy peer: %v, want %v", err, ErrRefused)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			props := asker.c.AskAll(t.Context(), tt.peers, newRequest("r", time.Now().Add(time.Minute)), tt.spares...)
+			for i, p := range props {
+				gotBusy := strings.Contains(p.Err, protocol.ErrorCode_BUSY.String())
+				if p.Peer != tt.wantPeer[i].String() || gotBusy != tt.wantBusy[i] || (!gotBusy && p.Answer != "Paris") {
+					t.Errorf("place %d: %s answered %q (err %q); want %s, busy %v", i, p.Peer, p.Answer, p.Err, tt.wantPeer[i], tt.wantBusy[i])
+				}
+			}
+		})
+	}
+	if l, ok := asker.c.PeerLoad(busy.ID()); !ok || !l.Full() {
+		t.Errorf("busy peer's load %+v (known %v), want full", l, ok)
+	}
+}
+
+// A node reports its load on the ack of an ask it starts and on the BUSY
+// refusal of one it cannot.
+func TestAskReportsLoad(t *testing.T) {
+	started := make(chan struct{}, 1)
+	asker := newNode(t, nodeOpts{})
+	peerNode := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9, delay: time.Minute, started: started},
+		opts: []Option{WithMaxConcurrent(1)}})
+	p2ptest.Connect(t, asker.h, peerNode.h)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = asker.c.Ask(ctx, peerNode.id(), newRequest("", time.Now().Add(time.Minute)))
+	}()
+	<-started
+	// The ack left before the answer started; the asker reads it soon after.
+	p2ptest.Eventually(t, func() bool {
+		l, ok := asker.c.PeerLoad(peerNode.id())
+		return ok && l == router.Load{InFlight: 1, Slots: 1}
+	}, p2ptest.Patience)
+	resp, err := asker.c.Ask(t.Context(), peerNode.id(), newRequest("", time.Now().Add(time.Minute)))
+	if !errors.Is(err, ErrRefused) || resp.GetErrorCode() != protocol.ErrorCode_BUSY || resp.GetLoad().GetInFlight() != 1 || resp.GetLoad().GetSlots() != 1 {
+		t.Errorf("second ask: %v, %v; want BUSY with 1 of 1 slot in flight", resp, err)
+	}
+	cancel()
+	<-done
 }

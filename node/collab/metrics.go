@@ -9,6 +9,8 @@ type metrics struct {
 	roundTime prometheus.Histogram
 	messages  *prometheus.CounterVec
 	votes     *prometheus.CounterVec
+	// busyRetries counts spares asked in place of a peer that refused as BUSY.
+	busyRetries prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -38,6 +40,10 @@ func newMetrics() *metrics {
 			Name: "swarmllm_collab_votes_total",
 			Help: "Opens naming this node as a participant, by what it did (cast, no-answer, digest-mismatch, already-voted, publish-error).",
 		}, []string{"result"}),
+		busyRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "swarmllm_collab_busy_retries_total",
+			Help: "Spares this node asked within a round in place of a peer that refused as BUSY.",
+		}),
 	}
 }
 
@@ -45,5 +51,5 @@ func newMetrics() *metrics {
 // (Collab registers nothing itself).
 func (c *Collab) Collectors() []prometheus.Collector {
 	m := c.m
-	return []prometheus.Collector{m.asks, m.askTime, m.rounds, m.roundTime, m.messages, m.votes}
+	return []prometheus.Collector{m.asks, m.askTime, m.rounds, m.roundTime, m.messages, m.votes, m.busyRetries}
 }
