@@ -22,6 +22,11 @@ import (
 // connection inside it), and the allow-peers gater judges relayed connections
 // as it judges direct ones, since the circuit's ends authenticate each other
 // just the same.
+//
+// Hole punching needs the node's public address, which libp2p learns from
+// peers observing the port it listens on. Over TCP the node dials without
+// SO_REUSEPORT (host.go), so only QUIC, which dials from its listening
+// socket, can punch: a private swarm's sites stay connected through the relay.
 
 // Relay service limits, sized for one public node serving a few sites of
 // edge devices. A site's devices share its NAT's one public address, so the

@@ -139,9 +139,17 @@ func (s *Sites) plug(ctx context.Context, ns, port, link string, addr netip.Pref
 }
 
 // natRules masquerade the LAN's traffic out of the WAN link and let in from
-// the WAN only replies: an ordinary home router.
+// the WAN only replies, to the LAN or to the router itself: an ordinary home
+// router, silent to anything unsolicited. (Answering a stray packet, say
+// with ICMP port unreachable, would also commit a connection-tracking entry
+// that takes the port a LAN node's outgoing flow would be mapped to.)
 const natRules = `
 table ip swarmtest {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "` + wanLink + `" ct state established,related accept
+		iifname "` + wanLink + `" drop
+	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
 		oifname "` + wanLink + `" masquerade

@@ -21,32 +21,52 @@ import (
 )
 
 // Two sites, each one node behind its own NAT router, and one relay on the
-// WAN; all three hold the private swarm key. The site nodes know only the
-// relay (--relay). Each learns from the relay's AutoNAT that it is behind a
-// NAT, reserves a slot on the relay, and meets the other site's node through
-// it; each then answers the other's queries, and the trace names the peer
-// at the other site.
+// WAN. The site nodes know only the relay (--relay). Each learns from the
+// relay's AutoNAT that it is behind a NAT, reserves a slot on the relay, and
+// meets the other site's node through it; each then answers the other's
+// queries, and the trace names the peer at the other site.
 //
-// The connection between the sites stays relayed, and the test asserts so:
-// hole punching (DCUtR) needs each side to know its public address, which
-// go-libp2p learns from peers observing its listening port; with the swarm
-// key a node speaks TCP only, and it dials without SO_REUSEPORT, so no
-// outbound connection ever leaves from the listening port and no public
-// address is ever observed. There is nothing to punch with, whatever the NAT.
+// Whether the connection between the sites becomes direct depends on the
+// transport, and each case asserts what its own allows. Hole punching (DCUtR)
+// needs each side to know its public address, which go-libp2p learns from
+// peers observing the port it listens on. In a private swarm a node speaks TCP
+// only (the swarm key) and dials without SO_REUSEPORT, so no outbound
+// connection leaves from its listening port and no public address is ever
+// observed: the connection stays relayed, whatever the NAT. In an open swarm
+// QUIC dials from its listening socket, the relay observes the NAT's mapping
+// of it, and these routers (Linux masquerade: the mapping keeps the port and
+// is the same for every destination) let the two nodes' simultaneous dials
+// through: the relayed connection is replaced by a direct one.
 func TestTwoSitesMeetThroughARelay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short: builds swarmllm and runs three nodes in network namespaces behind NATs")
 	}
-	before := hostNetwork(t)
-	sites := newSites(t)
 	bin := buildSwarmllm(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-
 	key := filepath.Join(t.TempDir(), "swarm.key")
 	if out, err := exec.Command(bin, "keygen", "--swarm-key", key).CombinedOutput(); err != nil {
 		t.Fatalf("keygen: %v\n%s", err, out)
 	}
+	cases := []struct {
+		name       string
+		swarmKey   string
+		quic       bool
+		wantDirect bool
+	}{
+		{"private swarm over TCP stays relayed", key, false, false},
+		{"open swarm over QUIC punches through", "", true, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			twoSites(t, bin, tc.swarmKey, tc.quic, tc.wantDirect)
+		})
+	}
+}
+
+func twoSites(t *testing.T, bin, swarmKey string, quic, wantDirect bool) {
+	before := hostNetwork(t)
+	sites := newSites(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
 
 	specs := swarm.DefaultNodes()
 	relayNS := sites.Public[0]
@@ -63,6 +83,13 @@ func TestTwoSitesMeetThroughARelay(t *testing.T) {
 		nodes[i] = &nsNode{ns: ns, spec: specs[(i+2)%len(specs)], http: hc, api: c}
 	}
 	relay, siteA, siteB := nodes[0], nodes[1], nodes[2]
+	listen := func(ns *netns.Namespace) string {
+		tcp := fmt.Sprintf("/ip4/%s/tcp/%d", ns.Addr.Addr(), p2pPort)
+		if quic {
+			return tcp + fmt.Sprintf(",/ip4/%s/udp/%d/quic-v1", ns.Addr.Addr(), p2pPort)
+		}
+		return tcp
+	}
 	t.Cleanup(func() { stopAll(t, nodes) })
 
 	for i, n := range nodes {
@@ -82,8 +109,8 @@ func TestTwoSitesMeetThroughARelay(t *testing.T) {
 			"--model", n.spec.Model,
 			"--ollama", "http://" + simAddr,
 			"--api", apiAddr,
-			"--listen", fmt.Sprintf("/ip4/%s/tcp/%d", n.ns.Addr.Addr(), p2pPort),
-			"--swarm-key", key,
+			"--listen", listen(n.ns),
+			"--swarm-key", swarmKey,
 			"--data-dir", t.TempDir(),
 			"--domains", strings.Join(n.spec.Domains, ","),
 			"--describe", n.spec.Describe,
@@ -101,46 +128,51 @@ func TestTwoSitesMeetThroughARelay(t *testing.T) {
 
 	startNode(relay, "relay", "--relay-service", "--mdns=false")
 	relayAddr := fmt.Sprintf("/ip4/%s/tcp/%d/p2p/%s", relay.ns.Addr.Addr(), p2pPort, relay.id)
-	startNode(siteA, "site-a", "--relay", relayAddr)
-	startNode(siteB, "site-b", "--relay", relayAddr)
+	relayAddrs := relayAddr
+	if quic {
+		relayAddrs += fmt.Sprintf(",/ip4/%s/udp/%d/quic-v1/p2p/%s", relay.ns.Addr.Addr(), p2pPort, relay.id)
+	}
+	startNode(siteA, "site-a", "--relay", relayAddrs)
+	startNode(siteB, "site-b", "--relay", relayAddrs)
 
-	// Each site node reaches the other only through the relay.
+	// Each site node reaches the other: through the relay, or directly at
+	// the other NAT's public address once the hole punch got through.
+	want := "through the relay"
+	if wantDirect {
+		want = "directly (hole punched)"
+	}
 	for _, pair := range [][2]*nsNode{{siteA, siteB}, {siteB, siteA}} {
 		n, other := pair[0], pair[1]
-		poll(t, ctx, n.node, "connected to the other site's node", func(ctx context.Context) (bool, string) {
+		otherNAT := "/ip4/" + sites.Sites[slices.Index(nodes, other)-1].Router.Addr.Addr().String() + "/"
+		poll(t, ctx, n.node, "connected to the other site's node "+want, func(ctx context.Context) (bool, string) {
 			peers, err := n.api.Peers(ctx)
 			if err != nil {
 				return false, err.Error()
 			}
-			for _, p := range peers {
-				if p.ID == other.id {
+			i := slices.IndexFunc(peers, func(p api.PeerInfo) bool { return p.ID == other.id })
+			if i < 0 {
+				return false, fmt.Sprintf("peers %+v", peers)
+			}
+			for _, a := range peers[i].Addrs {
+				relayed := strings.Contains(a, "/p2p/"+relay.id+"/p2p-circuit")
+				direct := strings.HasPrefix(a, otherNAT)
+				if !relayed && !direct {
+					t.Fatalf("%s reaches %s at %s: neither through the relay nor at its NAT", n.node.Name, other.node.Name, a)
+				}
+				if direct && !wantDirect {
+					t.Fatalf("%s reaches %s directly at %s, which the test's comment says cannot happen", n.node.Name, other.node.Name, a)
+				}
+				if direct == wantDirect {
 					return true, ""
 				}
 			}
-			return false, fmt.Sprintf("peers %+v", peers)
+			return false, fmt.Sprintf("connected at %v", peers[i].Addrs)
 		})
 	}
-	met := time.Since(siteB.started)
-	for _, pair := range [][2]*nsNode{{siteA, siteB}, {siteB, siteA}} {
-		n, other := pair[0], pair[1]
-		peers, err := n.api.Peers(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		i := slices.IndexFunc(peers, func(p api.PeerInfo) bool { return p.ID == other.id })
-		if i < 0 {
-			t.Fatalf("%s lost the other site's node: %+v", n.node.Name, peers)
-		}
-		for _, a := range peers[i].Addrs {
-			if !strings.Contains(a, "/p2p-circuit") || !strings.HasPrefix(a, relayAddr) {
-				t.Errorf("%s reaches %s at %s, want only through the relay %s (see the test's comment on hole punching)", n.node.Name, other.node.Name, a, relayAddr)
-			}
-		}
-	}
-	t.Logf("two sites behind NATs met through the relay %v after the second site's node started (direct upgrade: none, relayed)", met.Round(100*time.Millisecond))
+	t.Logf("two sites behind NATs connected %s %v after the second site's node started", want, time.Since(siteB.started).Round(100*time.Millisecond))
 
-	// Each answers the other's queries: the records crossed the relay by
-	// gossip, and the asks cross it as streams.
+	// Each answers the other's queries: records cross by gossip, asks as
+	// streams, through the relay or the punched hole.
 	for _, tc := range []struct {
 		from, to *nsNode
 		prompt   string
@@ -160,7 +192,7 @@ func TestTwoSitesMeetThroughARelay(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s asks the swarm: %v", tc.from.node.Name, err)
 		}
-		t.Logf("%s's always-swarm round across the relay: %v", tc.from.node.Name, time.Since(asked).Round(time.Millisecond))
+		t.Logf("%s's always-swarm round, the other site answering: %v", tc.from.node.Name, time.Since(asked).Round(time.Millisecond))
 		i := slices.IndexFunc(res.Trace.Peers, func(p router.Proposal) bool { return p.Peer == tc.to.id })
 		if i < 0 || res.Trace.Peers[i].Err != "" || res.Trace.Peers[i].Model != tc.to.spec.Model {
 			t.Errorf("%s's round: want an answer from %s (%s) at the other site, trace peers %+v", tc.from.node.Name, tc.to.node.Name, tc.to.spec.Model, res.Trace.Peers)
