@@ -155,7 +155,21 @@ const RandomName = "random"
 // between the table's uncapped local-only and cloud-only runs, in
 // SweepPolicies order then random; ok is false without both runs.
 func (r Results) Routing() (g Gap, scores []RouterScore, ok bool) {
-	var local, cloud *Run
+	local, cloud := r.models()
+	if local == nil || cloud == nil {
+		return Gap{}, nil, false
+	}
+	g = Gap{Weak: PointOf(*local).Accuracy, Strong: PointOf(*cloud).Accuracy}
+	for _, c := range r.Curves() {
+		scores = append(scores, g.Score(c.Name, c.Points))
+	}
+	scores = append(scores, g.Score(RandomName, RandomRouter(local.Results, cloud.Results, randomShares)))
+	return g, scores, true
+}
+
+// models are the table's uncapped local-only and cloud-only runs (nil when
+// missing): the weak and the strong model.
+func (r Results) models() (local, cloud *Run) {
 	for i, run := range r.Table {
 		if !(run.Setup.CloudMaxShare == 0 || math.IsNaN(run.Setup.CloudMaxShare)) {
 			continue
@@ -167,15 +181,7 @@ func (r Results) Routing() (g Gap, scores []RouterScore, ok bool) {
 			cloud = &r.Table[i]
 		}
 	}
-	if local == nil || cloud == nil {
-		return Gap{}, nil, false
-	}
-	g = Gap{Weak: PointOf(*local).Accuracy, Strong: PointOf(*cloud).Accuracy}
-	for _, c := range r.Curves() {
-		scores = append(scores, g.Score(c.Name, c.Points))
-	}
-	scores = append(scores, g.Score(RandomName, RandomRouter(local.Results, cloud.Results, randomShares)))
-	return g, scores, true
+	return local, cloud
 }
 
 // writeRouting states the routing-paper figures of r's sweep and of the
@@ -206,6 +212,20 @@ func writeRouting(b *strings.Builder, r Results) {
 	b.WriteString("| profile | local-only | cloud-only | router | APGR | CPT(50%) | CPT(80%) |\n|---|---:|---:|---|---:|---:|---:|\n")
 	b.WriteString(rows.String())
 	b.WriteString("\n")
+	var cal strings.Builder
+	for _, set := range append([]Results{r}, r.Others...) {
+		if c, ok := set.Calibration(); ok {
+			fmt.Fprintf(&cal, "| %s | %d | %.3f | %.3f |\n", cmp.Or(set.Set, "these nodes"), c.N, c.Raw, c.Calibrated)
+		}
+	}
+	if cal.Len() > 0 {
+		b.WriteString("Calibration of the local models' confidence on the local-only run: expected calibration error (10 bins) of the raw " +
+			"confidence and of the confidence calibrated per model and domain (router.Calibration), cross-fitted on alternate queries " +
+			"and fitted only on what a node can check (does the local answer agree with the cloud FM's?).\n\n")
+		b.WriteString("| profile | answers | ECE raw | ECE calibrated |\n|---|---:|---:|---:|\n")
+		b.WriteString(cal.String())
+		b.WriteString("\n")
+	}
 	for _, o := range r.Others {
 		if len(o.Sweep) == 0 {
 			continue

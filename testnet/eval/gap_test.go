@@ -155,3 +155,32 @@ func TestResultsRouting(t *testing.T) {
 		t.Error("Routing() ok without the local-only and cloud-only runs")
 	}
 }
+
+func TestCalibrationOf(t *testing.T) {
+	// Four answers by model m in one bin at confidence .9, two right; the
+	// cloud agrees with the right ones. Each fold sees one right and one
+	// wrong answer: (1 + 4·.9)/(2 + 4) = 4.6/6 for the model's bin and the
+	// same for the domain's, shrunk to it: (1 + 4·4.6/6)/6.
+	local := make([]Result, 4)
+	cloud := make([]Result, 4)
+	for i := range local {
+		qid := string(rune('a' + i))
+		right := i < 2
+		ans := "wrong"
+		if right {
+			ans = "right answer"
+		}
+		local[i] = Result{Item: workload.Item{QID: qid}, Outcome: Answered, Route: "local", Answer: ans, Correct: right,
+			Model: "m", Domain: "geo", Confidence: 0.9}
+		cloud[i] = Result{Item: workload.Item{QID: qid}, Outcome: Answered, Route: "cloud", Answer: "right answer", Correct: true}
+	}
+	unchecked := Result{Item: workload.Item{QID: "z"}, Outcome: Answered, Route: "local", Answer: "x", Model: "m", Confidence: 0.9}
+	c, ok := CalibrationOf(append(local, unchecked), cloud, 0.8)
+	calibrated := (1 + 4*4.6/6) / 6
+	if !ok || c.N != 4 || !near(c.Raw, 0.4) || !near(c.Calibrated, math.Abs(calibrated-0.5)) {
+		t.Errorf("CalibrationOf = %+v, %v; want 4 answers, raw ECE 0.4, calibrated %v", c, ok, math.Abs(calibrated-0.5))
+	}
+	if _, ok := CalibrationOf(nil, cloud, 0.8); ok {
+		t.Error("CalibrationOf without answers: ok")
+	}
+}

@@ -49,7 +49,12 @@ type Result struct {
 	Reason  string // the trace's reason
 	Flags   []string
 	Correct bool // workload.Correct; false unless answered
-	Latency time.Duration
+	// Model and Confidence are the local model's name and its answer's
+	// confidence, when it answered; Domain the first domain the node
+	// classified the query in.
+	Model, Domain string
+	Confidence    float64
+	Latency       time.Duration
 	// Tokens the cloud FM read (prompt) and wrote (completion) for this query.
 	CloudPromptTokens, CloudCompletionTokens int
 	Err                                      string
@@ -159,6 +164,12 @@ func (r *Runner) ask(ctx context.Context, res Result, policy string) Result {
 	res.Route = out.Trace.Route.String()
 	res.Reason = out.Trace.Reason
 	res.Flags = out.Trace.Flags
+	if l := out.Trace.Local; l != nil && l.Err == "" {
+		res.Model, res.Confidence = l.Model, l.Confidence
+	}
+	if ds := out.Trace.Classification.Domains; len(ds) > 0 {
+		res.Domain = ds[0]
+	}
 	if c := out.Trace.Cloud; c != nil && c.Summoned {
 		res.CloudPromptTokens, res.CloudCompletionTokens = c.PromptTokens, c.CompletionTokens
 	}
