@@ -28,6 +28,7 @@ import (
 	"github.com/swarmllm/swarmllm/node/internal/metrics"
 	"github.com/swarmllm/swarmllm/node/p2p"
 	"github.com/swarmllm/swarmllm/node/slm"
+	"github.com/swarmllm/swarmllm/node/spend"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
 )
@@ -62,6 +63,7 @@ type Node struct {
 	model    *localModel
 	cms      *cms.Store
 	collab   *collab.Collab
+	spend    *spend.Gossip // the swarm-wide cloud budget; nil without a swarm cap
 	engine   *engine
 	apiKeys  *nodeapi.Keyring
 	activity *activity           // what the dashboard shows of the node's queries
@@ -85,6 +87,7 @@ type options struct {
 	log            *slog.Logger
 	reg            *prometheus.Registry
 	healthInterval time.Duration
+	budgetInterval time.Duration
 }
 
 // WithLogger sets the logger (default slog.Default()).
@@ -92,6 +95,11 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithHealthInterval sets how often the model backend is probed (default 5 s).
 func WithHealthInterval(d time.Duration) Option { return func(o *options) { o.healthInterval = d } }
+
+// WithBudgetInterval sets how often the node repeats its claim on the
+// swarm-wide cloud budget (default spend.DefaultInterval); a node joining
+// reserves nothing for three intervals.
+func WithBudgetInterval(d time.Duration) Option { return func(o *options) { o.budgetInterval = d } }
 
 // WithRegistry sets the Prometheus registry /metrics serves (default a fresh
 // one). The node registers every area's metrics in it, the Go and process
@@ -105,7 +113,7 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	o := options{log: slog.Default(), healthInterval: 5 * time.Second}
+	o := options{log: slog.Default(), healthInterval: 5 * time.Second, budgetInterval: spend.DefaultInterval}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -186,6 +194,9 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	cs := append(metrics.Runtime(), n.engine.metrics.collectors()...)
 	cs = append(cs, n.cms.Collectors()...)
 	cs = append(cs, n.collab.Collectors()...)
+	if n.spend != nil {
+		cs = append(cs, n.spend.Collectors()...)
+	}
 	cs = append(cs, api.Collectors()...)
 	if n.unregister, err = metrics.Register(n.reg, cs...); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
@@ -294,6 +305,9 @@ func (n *Node) Close() error {
 				errs = append(errs, err)
 			}
 		}
+		if n.spend != nil {
+			_ = n.spend.Close() // says goodbye while the host still can
+		}
 		// Peers and queries stop reaching the model before the model's monitor goes.
 		if n.collab != nil {
 			if err := n.collab.Close(); err != nil {
@@ -377,6 +391,12 @@ func (n *Node) build() error {
 		collab.WithThresholds(rules.Thresholds), collab.WithTrackRecord(n.trust)); err != nil {
 		return fmt.Errorf("start collaboration: %w", err)
 	}
+	if n.cfg.SwarmCapped() {
+		if n.spend, err = spend.New(n.host, n.ps, spend.WithLogger(n.log), spend.WithInterval(n.opts.budgetInterval),
+			spend.WithBudget(n.cfg.SwarmBudgetOptions()...)); err != nil {
+			return fmt.Errorf("start swarm budget: %w", err)
+		}
+	}
 	p, err := n.newPipeline(rules, emb)
 	if err != nil {
 		return err
@@ -410,7 +430,11 @@ func (n *Node) newPipeline(rules router.Rules, emb cms.Embedder) (*pipeline, err
 	if p.classifier, err = router.NewClassifier(); err != nil {
 		return nil, fmt.Errorf("classifier: %w", err)
 	}
-	if p.budget, err = router.NewBudget(n.cfg.BudgetOptions(n.apiKeys)...); err != nil {
+	budget := n.cfg.BudgetOptions(n.apiKeys)
+	if n.spend != nil {
+		budget = append(budget, router.WithSwarm(n.spend.Budget()))
+	}
+	if p.budget, err = router.NewBudget(budget...); err != nil {
 		return nil, fmt.Errorf("cloud budget: %w", err)
 	}
 	if p.cloudBreaker, err = router.NewBreaker(cloudCooldown, cloudMaxCooldown); err != nil {

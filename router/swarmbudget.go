@@ -69,6 +69,8 @@ type SwarmBudget struct {
 	held  usage
 	seq   uint64
 	peers map[string]*swarmMember
+	// reservations and refusals since the start, for metrics
+	reservations, refused int64
 }
 
 // The four quantities a swarm cap can bound.
@@ -98,8 +100,7 @@ type SwarmClaim struct {
 
 // WindowClaim is a member's spend over one window: what it has used
 // (settled and held), the most it will have used (its claim), and what it
-// counts for members a newcomer may never hear: the spend of those that
-// said goodbye, and the claims of those silent for a join period.
+// counts for members that said goodbye, whom a newcomer never heard.
 type WindowClaim struct {
 	Calls          int64
 	Tokens         int64
@@ -220,8 +221,10 @@ func (s *SwarmBudget) Reserve(now time.Time, tokens int) (*SwarmReservation, err
 	defer s.mu.Unlock()
 	t := int64(max(tokens, 0))
 	if err := s.checkLocked(now, t); err != nil {
+		s.refused++
 		return nil, err
 	}
+	s.reservations++
 	s.held = s.held.plus(usage{calls: 1, tokens: t})
 	s.notify()
 	return &SwarmReservation{s: s, tokens: t}, nil
@@ -291,21 +294,18 @@ func (s *SwarmBudget) membersLocked(now time.Time) int {
 	return n
 }
 
-// claimsLocked lists the others' claims on quantity d that still count: a
-// live member's claim, and a departed member's spend until it leaves the window.
-func (s *SwarmBudget) claimsLocked(now time.Time, d int) []int64 {
-	out := make([]int64, 0, len(s.peers))
-	for _, m := range s.peers {
-		switch {
-		case !m.left.IsZero():
-			if now.Sub(m.left) < s.windowOf(d) {
-				out = append(out, m.claim.used(d))
-			}
-		case now.Sub(m.heard) < s.ttl:
-			out = append(out, m.claim.claimed(d))
-		}
+// countLocked is what member m holds of quantity d: a member heard within
+// the TTL holds its claim; one that said goodbye (away) its spend until that
+// leaves the window. ok is false when m holds nothing.
+func (s *SwarmBudget) countLocked(now time.Time, m *swarmMember, d int) (v int64, away, ok bool) {
+	switch {
+	case !m.left.IsZero():
+		return m.claim.used(d), true, now.Sub(m.left) < s.windowOf(d)
+	case now.Sub(m.heard) >= s.ttl:
+		return 0, false, false
+	default:
+		return m.claim.claimed(d), false, true
 	}
-	return out
 }
 
 func (c SwarmClaim) used(d int) int64 {
@@ -321,34 +321,41 @@ func (c SwarmClaim) departed(d int) int64 {
 }
 
 // othersLocked is what the others hold of quantity d, as ShareRoom takes
-// it. A node in its first window also counts the most any member reports
-// for departed and silent members, whom it may never have heard itself.
+// it. A node in its first window counts the spend of members that left as
+// the most any member reports (or its own sum, if more), since it may never
+// have heard them itself; past it, each by its own claim. Every member
+// hears the same goodbyes, so the reports agree and the most is not a sum.
 func (s *SwarmBudget) othersLocked(now time.Time, d int) (claims []int64, trusting bool) {
-	claims, trusting = s.claimsLocked(now, d), s.trustingLocked(now, d)
+	trusting = s.trustingLocked(now, d)
+	var away int64
+	for _, m := range s.peers {
+		v, gone, ok := s.countLocked(now, m, d)
+		switch {
+		case !ok:
+		case gone && trusting:
+			away += v
+		default:
+			claims = append(claims, v)
+		}
+	}
 	if trusting {
-		var gone int64
 		for _, m := range s.peers {
 			if m.live(now, s.ttl) {
-				gone = max(gone, m.claim.departed(d))
+				away = max(away, m.claim.departed(d))
 			}
 		}
-		claims = append(claims, gone)
+		claims = append(claims, away)
 	}
 	return claims, trusting
 }
 
-// departedLocked is what this node counts for departed members, and for
-// members silent for a join period, in quantity d (see WindowClaim).
+// departedLocked is what this node counts for members that left, in
+// quantity d (see WindowClaim).
 func (s *SwarmBudget) departedLocked(now time.Time, d int) int64 {
 	var sum int64
 	for _, m := range s.peers {
-		switch {
-		case !m.left.IsZero():
-			if now.Sub(m.left) < s.windowOf(d) {
-				sum += m.claim.used(d)
-			}
-		case now.Sub(m.heard) < s.ttl && now.Sub(m.heard) >= max(s.joinPeriod, 1):
-			sum += m.claim.claimed(d)
+		if v, away, ok := s.countLocked(now, m, d); ok && away {
+			sum += v
 		}
 	}
 	return sum
@@ -470,13 +477,15 @@ func (r *SwarmReservation) releaseLocked() bool {
 
 // SwarmStatus is what the node's share looks like now (metrics, dashboard).
 type SwarmStatus struct {
-	Members    int
-	Capped     bool
-	HeldCalls  int64 // reserved, not yet settled
-	HourCalls  SwarmQuantity
-	HourTokens SwarmQuantity
-	DayCalls   SwarmQuantity
-	DayTokens  SwarmQuantity
+	Members      int
+	Capped       bool
+	HeldCalls    int64 // reserved, not yet settled
+	Reservations int64 // calls reserved since the start
+	Refused      int64 // calls refused since the start
+	HourCalls    SwarmQuantity
+	HourTokens   SwarmQuantity
+	DayCalls     SwarmQuantity
+	DayTokens    SwarmQuantity
 }
 
 // SwarmQuantity is one capped quantity: the swarm's cap, this node's fair
@@ -503,6 +512,6 @@ func (s *SwarmBudget) Status(now time.Time) SwarmStatus {
 		q[d].Room = max(ShareRoom(c, n, own[d], claims, trusting), 0)
 		q[d].Others = countClaims(c, q[d].Share, claims, trusting)
 	}
-	return SwarmStatus{Members: n, Capped: s.Capped(), HeldCalls: s.held.calls,
+	return SwarmStatus{Members: n, Capped: s.Capped(), HeldCalls: s.held.calls, Reservations: s.reservations, Refused: s.refused,
 		HourCalls: q[dimHourCalls], HourTokens: q[dimHourTokens], DayCalls: q[dimDayCalls], DayTokens: q[dimDayTokens]}
 }

@@ -64,6 +64,10 @@ type Config struct {
 	CloudMaxShare  float64       // at most this share of queries per hour may go to the cloud (0 = no limit)
 	CloudMaxCalls  RateCaps      // cloud calls per hour and per day (0 = no limit)
 	CloudMaxTokens RateCaps      // cloud tokens per hour and per day (0 = no limit)
+	// SwarmCloudMaxCalls and SwarmCloudMaxTokens cap the whole swarm's
+	// cloud use per hour and per day (0 = no cap); every member sets the same.
+	SwarmCloudMaxCalls  RateCaps
+	SwarmCloudMaxTokens RateCaps
 	// CloudConnectTimeout bounds connecting to the cloud FM; CloudFirstByteTimeout
 	// how long it may stay silent (before its first token, or between two)
 	// before the call counts as hung.
@@ -192,6 +196,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.CloudMaxShare, "cloud-max-share", c.CloudMaxShare, "max share of queries per hour sent to the cloud (0: no limit)")
 	fs.Var(&c.CloudMaxCalls, "cloud-max-calls", "cap on cloud calls: N/h and/or N/d, comma separated (a bare N is per hour; 0: no cap)")
 	fs.Var(&c.CloudMaxTokens, "cloud-max-tokens", "cap on cloud tokens (prompt + completion): N/h and/or N/d, comma separated (a bare N is per hour)")
+	fs.Var(&c.SwarmCloudMaxCalls, "swarm-cloud-max-calls", "cap on the whole swarm's cloud calls, shared by its members over gossip: N/h and/or N/d (a bare N is per hour; 0: no cap); set the same on every node")
+	fs.Var(&c.SwarmCloudMaxTokens, "swarm-cloud-max-tokens", "cap on the whole swarm's cloud tokens: N/h and/or N/d (a bare N is per hour); set the same on every node")
 	fs.IntVar(&c.TopK, "top-k", c.TopK, "peers asked per collaboration round")
 	fs.DurationVar(&c.CloudConnectTimeout, "cloud-connect-timeout", c.CloudConnectTimeout, "deadline for connecting to the cloud FM")
 	fs.DurationVar(&c.CloudFirstByteTimeout, "cloud-first-byte-timeout", c.CloudFirstByteTimeout, "how long the cloud FM may stay silent (before its first token, or between two) before the call counts as hung")
@@ -373,6 +379,20 @@ func (c *Config) BudgetOptions(keys *nodeapi.Keyring) []router.BudgetOption {
 		}
 	}
 	return opts
+}
+
+// SwarmBudgetOptions are the swarm-wide caps this config asks for (all
+// zero, no cap, when SwarmCapped is false).
+func (c *Config) SwarmBudgetOptions() []router.SwarmBudgetOption {
+	return []router.SwarmBudgetOption{
+		router.WithSwarmCalls(c.SwarmCloudMaxCalls.Hour, c.SwarmCloudMaxCalls.Day),
+		router.WithSwarmTokens(c.SwarmCloudMaxTokens.Hour, c.SwarmCloudMaxTokens.Day),
+	}
+}
+
+// SwarmCapped reports whether a swarm-wide cloud cap is set.
+func (c *Config) SwarmCapped() bool {
+	return c.SwarmCloudMaxCalls != (RateCaps{}) || c.SwarmCloudMaxTokens != (RateCaps{})
 }
 
 // LoadAPIKeys reads the keys of SWARM_API_KEYS and of --api-keys-file into

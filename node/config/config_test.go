@@ -185,3 +185,41 @@ func TestRateCapsFlag(t *testing.T) {
 		})
 	}
 }
+
+func TestSwarmCloudCaps(t *testing.T) {
+	cases := []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		calls  RateCaps
+		tokens RateCaps
+	}{
+		{"unset: no swarm cap", nil, nil, RateCaps{}, RateCaps{}},
+		{"flags", nil, []string{"--swarm-cloud-max-calls", "30/h,200/d", "--swarm-cloud-max-tokens", "50000/h"},
+			RateCaps{Hour: 30, Day: 200}, RateCaps{Hour: 50000}},
+		{"env twins", map[string]string{"SWARM_SWARM_CLOUD_MAX_CALLS": "40", "SWARM_SWARM_CLOUD_MAX_TOKENS": "9000/d"}, nil,
+			RateCaps{Hour: 40}, RateCaps{Day: 9000}},
+		{"flag beats env", map[string]string{"SWARM_SWARM_CLOUD_MAX_CALLS": "40"}, []string{"--swarm-cloud-max-calls", "10/d"},
+			RateCaps{Day: 10}, RateCaps{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			fs := flag.NewFlagSet("node", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c.RegisterFlags(fs)
+			if err := ApplyEnv(fs, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }); err != nil {
+				t.Fatal(err)
+			}
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if c.SwarmCloudMaxCalls != tc.calls || c.SwarmCloudMaxTokens != tc.tokens {
+				t.Errorf("calls %+v tokens %+v, want %+v %+v", c.SwarmCloudMaxCalls, c.SwarmCloudMaxTokens, tc.calls, tc.tokens)
+			}
+			if want := tc.calls != (RateCaps{}) || tc.tokens != (RateCaps{}); c.SwarmCapped() != want {
+				t.Errorf("SwarmCapped = %v, want %v", c.SwarmCapped(), want)
+			}
+		})
+	}
+}
