@@ -125,6 +125,11 @@ func TestSwarmBudgetShares(t *testing.T) {
 			map[string]SwarmClaim{"b": {Seq: 1, Hour: WindowClaim{ClaimTokens: 50}}}, 5, 2},
 		{"a goodbye frees the share, its spend still counts", late, []SwarmBudgetOption{WithSwarmCalls(30, 0)},
 			map[string]SwarmClaim{"b": {Seq: 1, Leaving: true, Hour: WindowClaim{Calls: 6, ClaimCalls: 6}}}, 24, 1},
+		{"a newcomer counts the spend of a member that left before it came", t0, []SwarmBudgetOption{WithSwarmCalls(30, 0)},
+			map[string]SwarmClaim{"b": {Seq: 1, Hour: WindowClaim{ClaimCalls: 10, DepartedCalls: 6}}}, 14, 2},
+		{"a departure heard and reported counts once", t0, []SwarmBudgetOption{WithSwarmCalls(30, 0)},
+			map[string]SwarmClaim{"b": {Seq: 1, Hour: WindowClaim{ClaimCalls: 10, DepartedCalls: 6}},
+				"c": {Seq: 1, Leaving: true, Hour: WindowClaim{Calls: 6, ClaimCalls: 6}}}, 14, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
