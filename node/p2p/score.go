@@ -3,11 +3,14 @@ package p2p
 import (
 	"math"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/swarmllm/swarmllm/protocol"
 )
@@ -58,6 +61,32 @@ const (
 var loopback = []*net.IPNet{
 	{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)},
 	{IP: net.IPv6loopback, Mask: net.CIDRMask(128, 128)},
+}
+
+// colocationExempt is where the IP colocation penalty does not look: loopback,
+// and the static relays' addresses. Gossipsub takes a peer's IP address from
+// its connection, and a connection through a relay shows the relay's, so
+// every peer at another site would count as one more identity on the relay's
+// machine and a few would be graylisted. (A relay this node was not given, met
+// through the DHT, is not exempt.)
+func colocationExempt(relays []string) []*net.IPNet {
+	out := slices.Clone(loopback)
+	for _, r := range relays {
+		ma, err := multiaddr.NewMultiaddr(r)
+		if err != nil {
+			continue // HostOptions refuses it
+		}
+		ip, err := manet.ToIP(ma)
+		if err != nil {
+			continue // a DNS name: resolved only when dialed
+		}
+		bits := 8 * len(ip)
+		if ip4 := ip.To4(); ip4 != nil {
+			ip, bits = ip4, 32
+		}
+		out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+	}
+	return out
 }
 
 // AppScores is the application-specific part of every peer's gossip score,
@@ -116,8 +145,9 @@ func topicScore() *pubsub.TopicScoreParams {
 }
 
 // GossipOptions are gossipsub's peer-scoring options for the swarm's topics,
-// with app feeding the application-specific score.
-func GossipOptions(app *AppScores) []pubsub.Option {
+// with app feeding the application-specific score. relays are the static
+// relays' multiaddrs (--relay): see colocationExempt.
+func GossipOptions(app *AppScores, relays ...string) []pubsub.Option {
 	params := &pubsub.PeerScoreParams{
 		Topics: map[string]*pubsub.TopicScoreParams{
 			protocol.TopicCMS:    topicScore(),
@@ -129,7 +159,7 @@ func GossipOptions(app *AppScores) []pubsub.Option {
 
 		IPColocationFactorWeight:    colocationWeight,
 		IPColocationFactorThreshold: colocationThreshold,
-		IPColocationFactorWhitelist: loopback,
+		IPColocationFactorWhitelist: colocationExempt(relays),
 
 		BehaviourPenaltyWeight:    behaviourWeight,
 		BehaviourPenaltyThreshold: behaviourThreshold,

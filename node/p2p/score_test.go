@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -158,6 +160,40 @@ func TestAppScoresClamp(t *testing.T) {
 			a.Set(id, tt.set)
 			if got := a.Score(id); got != tt.want {
 				t.Errorf("Score after Set(%v) = %v, want %v", tt.set, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestColocationExemptsLoopbackAndStaticRelays(t *testing.T) {
+	const id = "/p2p/12D3KooWGzBMNNaP3rCfUaQcfkQZdSrK5tBVH2CP7cCRFzQpDtpo"
+	tests := []struct {
+		name   string
+		relays []string
+		exempt []string
+		not    []string
+	}{
+		{"no relays: loopback only", nil, []string{"127.0.0.1", "::1"}, []string{"192.168.1.7", "11.0.0.1"}},
+		{"an IPv4 relay, that address only", []string{"/ip4/11.0.0.1/tcp/4700" + id}, []string{"127.0.0.1", "11.0.0.1"}, []string{"11.0.0.2"}},
+		{"an IPv6 relay", []string{"/ip6/2001:db8::1/udp/4700/quic-v1" + id}, []string{"2001:db8::1"}, []string{"2001:db8::2"}},
+		{"a DNS relay adds nothing", []string{"/dns4/relay.example/tcp/4700" + id}, []string{"127.0.0.1"}, []string{"11.0.0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nets := colocationExempt(tt.relays)
+			in := func(s string) bool {
+				ip := net.ParseIP(s)
+				return slices.ContainsFunc(nets, func(n *net.IPNet) bool { return n.Contains(ip) })
+			}
+			for _, s := range tt.exempt {
+				if !in(s) {
+					t.Errorf("%s is not exempt (%v)", s, nets)
+				}
+			}
+			for _, s := range tt.not {
+				if in(s) {
+					t.Errorf("%s is exempt (%v)", s, nets)
+				}
 			}
 		})
 	}
