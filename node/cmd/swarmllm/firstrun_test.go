@@ -70,33 +70,46 @@ func TestBadFlagErrorStaysOnScreen(t *testing.T) {
 	}
 }
 
-// At start a node prints one ready-to-paste --bootstrap line per address,
-// each of which the node's own config accepts.
+// At start a node prints one ready-to-paste --bootstrap line per address
+// (--relay for a relay), each of which the node's own config accepts.
 func TestJoinHint(t *testing.T) {
 	const id = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp"
 	var addrs []multiaddr.Multiaddr
 	for _, s := range []string{"/ip4/192.168.1.7/tcp/4700/p2p/" + id, "/ip4/127.0.0.1/tcp/4700/p2p/" + id} {
 		addrs = append(addrs, multiaddr.StringCast(s))
 	}
-	var out bytes.Buffer
-	printJoinHint(&out, id, "127.0.0.1:8700", addrs)
-	var boots []string
-	for _, l := range strings.Split(out.String(), "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "--bootstrap "); ok {
-			addr, note, _ := strings.Cut(rest, "#")
-			if strings.Contains(addr, "127.0.0.1") != strings.Contains(note, "this machine only") {
-				t.Errorf("line %q: loopback addresses (only) are marked", l)
+	tests := []struct {
+		name  string
+		relay bool
+		flag  string
+		set   func(*config.Config, []string)
+	}{
+		{"a node", false, "--bootstrap", func(c *config.Config, a []string) { c.Bootstrap = a }},
+		{"a relay", true, "--relay", func(c *config.Config, a []string) { c.Relays = a }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			printJoinHint(&out, id, "127.0.0.1:8700", addrs, tt.relay)
+			var given []string
+			for _, l := range strings.Split(out.String(), "\n") {
+				if rest, ok := strings.CutPrefix(strings.TrimSpace(l), tt.flag+" "); ok {
+					addr, note, _ := strings.Cut(rest, "#")
+					if strings.Contains(addr, "127.0.0.1") != strings.Contains(note, "this machine only") {
+						t.Errorf("line %q: loopback addresses (only) are marked", l)
+					}
+					given = append(given, strings.TrimSpace(addr))
+				}
 			}
-			boots = append(boots, strings.TrimSpace(addr))
-		}
-	}
-	if len(boots) != len(addrs) {
-		t.Fatalf("%d --bootstrap lines for %d addresses:\n%s", len(boots), len(addrs), out.String())
-	}
-	cfg := config.Default()
-	cfg.Bootstrap = boots
-	if err := cfg.Validate(); err != nil {
-		t.Errorf("the printed addresses do not make a valid --bootstrap: %v", err)
+			if len(given) != len(addrs) {
+				t.Fatalf("%d %s lines for %d addresses:\n%s", len(given), tt.flag, len(addrs), out.String())
+			}
+			cfg := config.Default()
+			tt.set(&cfg, given)
+			if err := cfg.Validate(); err != nil {
+				t.Errorf("the printed addresses do not make a valid %s: %v", tt.flag, err)
+			}
+		})
 	}
 }
 

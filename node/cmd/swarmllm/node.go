@@ -63,7 +63,7 @@ func runNode(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	printJoinHint(os.Stdout, n.ID().String(), n.APIAddr(), n.Addrs())
+	printJoinHint(os.Stdout, n.ID().String(), n.APIAddr(), n.Addrs(), cfg.RelayService)
 	// SIGHUP re-reads the allow-peers file at once.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -99,18 +99,24 @@ func runNode(ctx context.Context, args []string) error {
 
 // printJoinHint tells the operator, once at start, how other nodes join this
 // one: a ready-to-paste --bootstrap per address (loopback ones work only from
-// this machine), and where the API is.
-func printJoinHint(w io.Writer, id, apiAddr string, addrs []multiaddr.Multiaddr) {
+// this machine), or --relay for a relay, and where the API is.
+func printJoinHint(w io.Writer, id, apiAddr string, addrs []multiaddr.Multiaddr, relay bool) {
 	fmt.Fprintf(w, "swarmllm node %s: HTTP API on http://%s\n", id, apiAddr)
 	if len(addrs) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "other nodes join this one with any of:")
+	flag := "--bootstrap"
+	if relay {
+		flag = "--relay"
+		fmt.Fprintln(w, "nodes at every site name this relay with any of (its public address, if it is not among them):")
+	} else {
+		fmt.Fprintln(w, "other nodes join this one with any of:")
+	}
 	for _, a := range addrs {
 		note := ""
 		if manet.IsIPLoopback(a) {
 			note = "   # this machine only"
 		}
-		fmt.Fprintf(w, "  --bootstrap %s%s\n", a, note)
+		fmt.Fprintf(w, "  %s %s%s\n", flag, a, note)
 	}
 }
