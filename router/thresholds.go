@@ -118,6 +118,7 @@ type Rules struct {
 	// others still never take the local shortcut: they get a second opinion.
 	SendUp     []SafetyCategory `json:"send_up"`
 	Thresholds Thresholds       `json:"thresholds"`
+	Knowledge  KnowledgeRules   `json:"knowledge"`
 }
 
 // DefaultRules: the swarm policy, redaction, every safety category sent up
@@ -130,6 +131,7 @@ func DefaultRules() Rules {
 		SendUp: []SafetyCategory{SafetySelfHarm, SafetyViolence, SafetyWeapons, SafetyHate, SafetyIllegal,
 			SafetyMedicalDosing, SafetyLegal},
 		Thresholds: DefaultThresholds(),
+		Knowledge:  DefaultKnowledgeRules(),
 	}
 }
 
@@ -146,6 +148,9 @@ func (r Rules) Validate() error {
 		errs = append(errs, fmt.Errorf("rules: send_up holds an empty category: %w", ErrInvalidConfig))
 	}
 	if err := r.Thresholds.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := r.Knowledge.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

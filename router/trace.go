@@ -25,8 +25,10 @@ type Trace struct {
 	Tally   *TallyResult         `json:"tally,omitempty"`
 	Chain   []ChainStep          `json:"chain,omitempty"`
 	Cloud   *CloudInfo           `json:"cloud,omitempty"`
-	Flags   []string             `json:"flags,omitempty"` // e.g. "cloud-unavailable", "best-effort"
-	Timings Timings              `json:"timings"`
+	// Knowledge is the knowledge route, when the query matched a collection.
+	Knowledge *KnowledgeInfo `json:"knowledge,omitempty"`
+	Flags     []string       `json:"flags,omitempty"` // e.g. "cloud-unavailable", "best-effort"
+	Timings   Timings        `json:"timings"`
 }
 
 // Classification is what the Classifier Engine says about a query.
@@ -77,6 +79,21 @@ type LocalInfo struct {
 	Uncertainty Uncertainty `json:"uncertainty"`
 	LatencyMS   float64     `json:"latency_ms"`
 	Err         string      `json:"error,omitempty"`
+}
+
+// KnowledgeInfo is a query's knowledge route: whose documents answered it,
+// and which of them the answer cites (names only: the text never leaves
+// the device that holds it).
+type KnowledgeInfo struct {
+	Peer       string   `json:"peer"` // the collection's node (this node's own id when local)
+	Collection string   `json:"collection"`
+	Similarity float64  `json:"similarity"`
+	TermHits   int      `json:"term_hits"`
+	Answer     string   `json:"answer,omitempty"`
+	Sources    []string `json:"sources,omitempty"`
+	LatencyMS  float64  `json:"latency_ms"`
+	Err        string   `json:"error,omitempty"`
+	Grounded   bool     `json:"grounded"` // the answer stood (DecideAfterKnowledge)
 }
 
 // Uncertainty holds the cheap estimates computed from token log-probabilities.

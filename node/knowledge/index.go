@@ -35,7 +35,7 @@ const (
 	embedBatch = 32
 	// stateFile is the index's file in the data directory.
 	stateFile   = "knowledge-index.gob"
-	stateFormat = 1
+	stateFormat = 2
 )
 
 // Passage is a retrieved piece of a document.
@@ -51,8 +51,11 @@ type Collection struct {
 	Documents int       // files indexed
 	Passages  int       // passages indexed
 	Terms     []string  // up to MaxTerms descriptive words, most telling first
-	Model     string    // embedding model of Vector
-	Vector    []float32 // unit mean of the passage vectors; nil when empty
+	// Vector is the unit mean of the passages' vectors by the lexical
+	// embedder (cms.LexicalModel), whatever model retrieval uses: every peer
+	// can embed a question lexically, so every peer can compare, and one
+	// threshold holds across the swarm; nil when empty.
+	Vector []float32
 }
 
 // Option configures an Index.
@@ -104,6 +107,10 @@ type document struct {
 	Passages []string
 	Vectors  [][]float32 // unit length, one per passage
 	Terms    map[string]float64
+	// Lexical is the sum of the passages' lexical vectors: the summary
+	// vector is in the lexical space whatever the model, so every peer can
+	// compare a question with it (see Collection).
+	Lexical []float32
 }
 
 // state is the index as saved in the data directory.
@@ -273,6 +280,16 @@ func (x *Index) build(ctx context.Context, f *document) (*document, error) {
 		d.Vectors = append(d.Vectors, vs...)
 	}
 	d.Terms = termScores(d.Passages)
+	lex, err := cms.LexicalEmbedder{}.Embed(ctx, d.Passages)
+	if err != nil {
+		return nil, err
+	}
+	d.Lexical = make([]float32, cms.LexicalDim)
+	for _, v := range lex {
+		for i, f := range v {
+			d.Lexical[i] += f
+		}
+	}
 	return d, nil
 }
 
@@ -338,34 +355,28 @@ func (x *Index) Embedder() cms.Embedder { return x.emb }
 func (x *Index) summarize() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	c := Collection{Name: x.name, Model: x.emb.Model()}
+	c := Collection{Name: x.name}
 	terms := map[string]float64{}
-	var mean []float64
+	var sum []float32
 	for _, d := range x.docs {
-		if d.Model != c.Model {
-			continue
-		}
 		c.Documents++
 		c.Passages += len(d.Passages)
 		for t, s := range d.Terms {
 			terms[t] += s
 		}
-		for _, v := range d.Vectors {
-			if mean == nil {
-				mean = make([]float64, len(v))
+		if len(d.Lexical) == cms.LexicalDim {
+			if sum == nil {
+				sum = make([]float32, cms.LexicalDim)
 			}
-			for i, f := range v {
-				mean[i] += float64(f)
+			for i, f := range d.Lexical {
+				sum[i] += f
 			}
 		}
 	}
 	c.Terms = topTerms(terms, MaxTerms)
-	if mean != nil {
-		c.Vector = make([]float32, len(mean))
-		for i, f := range mean {
-			c.Vector[i] = float32(f)
-		}
-		cms.Normalize(c.Vector)
+	if sum != nil {
+		cms.Normalize(sum)
+		c.Vector = sum
 	}
 	x.summary = c
 }

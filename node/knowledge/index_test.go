@@ -95,7 +95,7 @@ func TestRetrieveFindsEachKindOfDocument(t *testing.T) {
 		})
 	}
 	sum := x.Summary()
-	if sum.Name != "workshop-manuals" || sum.Documents != 3 || sum.Model != cms.LexicalModel || len(sum.Vector) != cms.LexicalDim {
+	if sum.Name != "workshop-manuals" || sum.Documents != 3 || len(sum.Vector) != cms.LexicalDim {
 		t.Fatalf("Summary = %+v (vector %d), want 3 documents of workshop-manuals in lexical space", sum, len(sum.Vector))
 	}
 	for _, name := range []string{"korvath", "brennic"} {
