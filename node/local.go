@@ -32,6 +32,7 @@ type localModel struct {
 	weights  router.ConfidenceWeights // turn logprobs into confidence
 	domains  []string                 // as configured, for the record
 	describe string
+	docs     *documents // nil without --knowledge; set before the store starts
 	load     loadMeter
 	// onChange is set by start before the monitor's first probe and read
 	// only on the monitor's goroutine after it.
@@ -163,7 +164,14 @@ func (m *localModel) Answer(ctx context.Context, req *protocol.AskRequest) *prot
 	for _, msg := range req.GetMessages() {
 		creq.Messages = append(creq.Messages, slm.Message{Role: msg.GetRole(), Content: msg.GetContent()})
 	}
-	la := m.answer(ctx, creq)
+	if req.GetPurpose() == protocol.Purpose_KNOWLEDGE {
+		return m.answerKnowledge(ctx, req, creq) // knowledge.go
+	}
+	return m.response(req, m.answer(ctx, creq))
+}
+
+// response is the ask's response carrying a local answer.
+func (m *localModel) response(req *protocol.AskRequest, la localAnswer) *protocol.AskResponse {
 	resp := &protocol.AskResponse{QueryId: req.GetQueryId(), LatencyMs: ms(la.dur)}
 	if la.err != nil {
 		resp.ErrorCode, resp.ErrorMessage = protocol.ErrorCode_INTERNAL, truncate(la.err.Error(), protocol.MaxErrorMessageBytes)
@@ -206,6 +214,11 @@ func (m *localModel) CapabilityRecord(ctx context.Context) (*cmspb.CapabilityRec
 	inFlight, tps, latency := m.load.snapshot()
 	rec.Load = &cmspb.Load{InFlight: uint32(max(inFlight, 0)), Slots: 1}
 	rec.Performance = &cmspb.Performance{TokensPerSecond: float32(tps), LatencyMs: float32(latency)}
+	if m.docs != nil {
+		if c := m.docs.summary(); c.Documents > 0 {
+			rec.KnowledgeSources = []*cmspb.Source{knowledgeSource(c)} // knowledge.go: never the text
+		}
+	}
 	return rec, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -26,6 +27,7 @@ import (
 	"github.com/swarmllm/swarmllm/node/collab"
 	"github.com/swarmllm/swarmllm/node/config"
 	"github.com/swarmllm/swarmllm/node/internal/metrics"
+	"github.com/swarmllm/swarmllm/node/knowledge"
 	"github.com/swarmllm/swarmllm/node/p2p"
 	"github.com/swarmllm/swarmllm/node/slm"
 	"github.com/swarmllm/swarmllm/node/spend"
@@ -60,14 +62,15 @@ type Node struct {
 	apiLn  net.Listener
 	apiSrv *http.Server
 
-	model    *localModel
-	cms      *cms.Store
-	collab   *collab.Collab
-	spend    *spend.Gossip // the swarm-wide cloud budget; nil without a swarm cap
-	engine   *engine
-	apiKeys  *nodeapi.Keyring
-	activity *activity           // what the dashboard shows of the node's queries
-	trust    *router.TrackRecord // peers' track records, saved in --data-dir
+	model     *localModel
+	cms       *cms.Store
+	collab    *collab.Collab
+	spend     *spend.Gossip // the swarm-wide cloud budget; nil without a swarm cap
+	engine    *engine
+	apiKeys   *nodeapi.Keyring
+	activity  *activity           // what the dashboard shows of the node's queries
+	trust     *router.TrackRecord // peers' track records, saved in --data-dir
+	knowledge *knowledge.Index    // the --knowledge documents; nil without
 
 	ctx    context.Context // cancelled by Close: every goroutine the node starts watches it
 	cancel context.CancelFunc
@@ -88,7 +91,13 @@ type options struct {
 	reg            *prometheus.Registry
 	healthInterval time.Duration
 	budgetInterval time.Duration
+	wrapHost       func(host.Host) host.Host
 }
+
+// WithHostWrapper wraps the libp2p host every part of the node uses (the
+// DHT, gossipsub, the ask protocol), so a test can see every byte the node
+// writes on its streams (the knowledge wire test).
+func WithHostWrapper(f func(host.Host) host.Host) Option { return func(o *options) { o.wrapHost = f } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -145,6 +154,9 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	n.host, err = libp2p.New(hostOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("new node: start libp2p host: %w", err)
+	}
+	if o.wrapHost != nil {
+		n.host = o.wrapHost(n.host)
 	}
 	if n.allow != nil {
 		n.allow.Start(n.host.Network())
@@ -314,6 +326,9 @@ func (n *Node) Close() error {
 				errs = append(errs, fmt.Errorf("stop collaboration: %w", err))
 			}
 		}
+		if n.knowledge != nil {
+			_ = n.knowledge.Close() // before the store its changes republish through
+		}
 		if n.cms != nil {
 			if err := n.cms.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("stop capability store: %w", err))
@@ -370,6 +385,22 @@ func (n *Node) build() error {
 			return err
 		}
 	}
+	// The index exists before the store, which reads it for the record;
+	// its changes republish the record once the store is there.
+	var store atomic.Pointer[cms.Store]
+	if n.cfg.Knowledge != "" {
+		idx, err := knowledge.New(n.cfg.Knowledge, n.cfg.DataDir, emb, knowledge.WithLogger(n.log),
+			knowledge.WithOnChange(func() {
+				if s := store.Load(); s != nil {
+					s.Changed()
+				}
+			}))
+		if err != nil {
+			return fmt.Errorf("--knowledge: %w", err)
+		}
+		n.knowledge = idx
+		n.model.docs = &documents{model: n.model, index: idx}
+	}
 	topic, err := n.ps.Join(protocol.TopicCMS)
 	if err != nil {
 		return fmt.Errorf("join %s: %w", protocol.TopicCMS, err)
@@ -379,6 +410,10 @@ func (n *Node) build() error {
 	}
 	if err := n.ps.RegisterTopicValidator(protocol.TopicCMS, n.cms.GossipValidator()); err != nil {
 		return fmt.Errorf("register %s validator: %w", protocol.TopicCMS, err)
+	}
+	store.Store(n.cms)
+	if n.knowledge != nil {
+		n.cms.Changed() // an index loaded before the store was there
 	}
 	// Changes republish the record (model pulled, Ollama back, facts known).
 	n.model.start(n.cms.Changed)
@@ -410,14 +445,18 @@ func (n *Node) build() error {
 // newPipeline builds the query pipeline over this node's model, peers,
 // collaboration and cloud FM.
 func (n *Node) newPipeline(rules router.Rules, emb cms.Embedder) (*pipeline, error) {
+	f := newFinder(n.host, n.cms, emb, n.trust, n.collab.Excluded, n.collab.PeerLoad, n.cfg.TopK, n.log)
 	p := &pipeline{
 		self: n.host.ID().String(), model: n.model, swarm: n.collab,
-		peers: newFinder(n.host, n.cms, emb, n.trust, n.collab.Excluded, n.collab.PeerLoad, n.cfg.TopK, n.log),
+		peers: f, peerKnowledge: f,
 		rules: rules, trust: n.trust, gossip: gossipScorer{scores: n.scores, trust: n.trust},
 		askTimeout: n.cfg.AskTimeout, voteTimeout: n.cfg.VoteTimeout, log: n.log,
 		peerPrivacy: router.PeerPrivacy(n.cfg.SwarmKey != "", router.PrivacyPolicy(n.cfg.PeerPrivacy)),
 		piiModel:    n.cfg.PIIModel, piiTimeout: n.cfg.PIITimeout,
 		streamer: n.model, prefixRule: n.cfg.PrefixRule(),
+	}
+	if n.model.docs != nil {
+		p.knowledge = n.model.docs
 	}
 	for _, d := range n.cfg.Domains {
 		p.selfDomains = append(p.selfDomains, cms.NormalizeDomain(d))

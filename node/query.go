@@ -65,26 +65,28 @@ var (
 // peers, runs chains and vote rounds, summons the cloud FM, and follows
 // router's decision at every step; it makes none of its own.
 type pipeline struct {
-	self         string // this node's peer id, for traces and its own proposal
-	model        ownModel
-	peers        peerFinder
-	swarm        swarmCaller
-	cloud        cloudFM  // nil when no cloud FM is configured
-	selfDomains  []string // normalized --domains
-	classifier   *router.Classifier
-	rules        router.Rules
-	budget       *router.Budget
-	trust        *router.TrackRecord  // what checked outcomes say of each peer
-	gossip       gossipScorer         // feeds the record into gossip peer scores
-	peerPrivacy  router.PrivacyPolicy // for prompts bound for peers (router.PeerPrivacy)
-	piiModel     bool                 // the own model also looks for personal data (privacy.go)…
-	piiTimeout   time.Duration        // …within this deadline
-	askTimeout   time.Duration        // one peer's answer, and the cloud FM's
-	voteTimeout  time.Duration        // ballots, once the proposals are in
-	metrics      *nodeMetrics
-	queries      *nodeapi.QueryLog // the dashboard's recent queries (nil: none kept)
-	log          *slog.Logger
-	cloudBreaker *router.Breaker // whether the cloud FM may be called now
+	self          string // this node's peer id, for traces and its own proposal
+	model         ownModel
+	peers         peerFinder
+	swarm         swarmCaller
+	cloud         cloudFM         // nil when no cloud FM is configured
+	knowledge     ownKnowledge    // this node's documents (knowledge.go); nil without --knowledge
+	peerKnowledge knowledgeFinder // the peers' advertised collections; nil: none asked
+	selfDomains   []string        // normalized --domains
+	classifier    *router.Classifier
+	rules         router.Rules
+	budget        *router.Budget
+	trust         *router.TrackRecord  // what checked outcomes say of each peer
+	gossip        gossipScorer         // feeds the record into gossip peer scores
+	peerPrivacy   router.PrivacyPolicy // for prompts bound for peers (router.PeerPrivacy)
+	piiModel      bool                 // the own model also looks for personal data (privacy.go)…
+	piiTimeout    time.Duration        // …within this deadline
+	askTimeout    time.Duration        // one peer's answer, and the cloud FM's
+	voteTimeout   time.Duration        // ballots, once the proposals are in
+	metrics       *nodeMetrics
+	queries       *nodeapi.QueryLog // the dashboard's recent queries (nil: none kept)
+	log           *slog.Logger
+	cloudBreaker  *router.Breaker // whether the cloud FM may be called now
 	// streamer streams the own model's answer for the early decision on its
 	// first tokens (early.go); nil, or prefixRule off, judges answers whole.
 	streamer   tokenStreamer
@@ -125,6 +127,9 @@ func (p *pipeline) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Respo
 
 	if p.namesPeerModel(req.Model) {
 		return p.viaNamedModel(ctx, q)
+	}
+	if resp := p.viaKnowledge(ctx, q); resp != nil { // knowledge.go
+		return resp, nil
 	}
 	feat := router.Features{Class: q.trace.Classification, Cloud: p.cloudState(q.req.Caller)}
 	d := router.DecideBeforeLocal(feat, q.rules)

@@ -45,6 +45,7 @@ type Config struct {
 	Domains    []string // declared domains, e.g. medicine,networking
 	Describe   string   // free-text description of what this node is good at
 	EmbedModel string   // Ollama embedding model shared by the swarm; "" = built-in lexical embedder
+	Knowledge  string   // directory of documents this node answers from (knowledge cooperation); "" = none
 	Name       string   // human label shown to peers; "" = hostname
 	SwarmKey   string   // private-network key file (swarmllm keygen); "" = an open swarm
 	AllowPeers string   // file of member peer ids, re-read on change and SIGHUP; "" = every key holder
@@ -182,6 +183,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var((*listValue)(&c.Domains), "domains", "domains this node declares, comma separated")
 	fs.StringVar(&c.Describe, "describe", c.Describe, "free-text description of what this node's model is good at")
 	fs.StringVar(&c.EmbedModel, "embed-model", c.EmbedModel, "Ollama embedding model shared by the swarm (empty: built-in lexical embedder)")
+	fs.StringVar(&c.Knowledge, "knowledge", c.Knowledge, "directory of documents (.txt, .md, .pdf) this node answers from for the swarm; their text never leaves the device, only answers citing them (empty: none)")
 	fs.StringVar(&c.Name, "name", c.Name, "human label shown to peers (default: hostname)")
 	fs.StringVar(&c.SwarmKey, "swarm-key", c.SwarmKey, "private swarm key file (make one with 'swarmllm keygen'); empty: an open swarm anyone can join")
 	fs.StringVar(&c.AllowPeers, "allow-peers", c.AllowPeers, "file of member peer ids, one a line (# comments); re-read on change and SIGHUP")
@@ -299,6 +301,11 @@ func (c *Config) Validate() error {
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("--data-dir is empty")
+	}
+	if c.Knowledge != "" {
+		if st, err := os.Stat(c.Knowledge); err != nil || !st.IsDir() {
+			bad("--knowledge %q is not a readable directory", c.Knowledge)
+		}
 	}
 	if _, err := router.ParsePolicy(string(c.Policy)); err != nil {
 		bad("--policy: %v", err)

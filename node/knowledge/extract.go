@@ -154,12 +154,30 @@ func chunk(text string) []string {
 
 var blankLine = regexp.MustCompile(`\n\s*\n`)
 
+// paragraphs splits text at blank lines and joins each paragraph's lines.
+// A line that ends without punctuation before a capitalized line, or at the
+// paragraph's end, is a heading or a title: it gets a full stop, so it ends
+// a sentence instead of running into the next.
 func paragraphs(text string) []string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	var out []string
 	for _, p := range blankLine.Split(text, -1) {
-		if p = strings.Join(strings.Fields(p), " "); p != "" {
-			out = append(out, p)
+		var lines []string
+		for _, l := range strings.Split(p, "\n") {
+			if l = strings.Join(strings.Fields(l), " "); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		for i, l := range lines {
+			if strings.ContainsAny(l[len(l)-1:], ".!?:;,") {
+				continue
+			}
+			if i == len(lines)-1 || startsUpper(lines[i+1]) {
+				lines[i] = l + "."
+			}
+		}
+		if len(lines) > 0 {
+			out = append(out, strings.Join(lines, " "))
 		}
 	}
 	return out

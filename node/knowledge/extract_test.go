@@ -20,6 +20,9 @@ func TestChunk(t *testing.T) {
 		{"short paragraphs join", "One fact.\n\nAnother fact.", func(c []string) bool {
 			return slices.Equal(c, []string{"One fact. Another fact."})
 		}},
+		{"headings and titles end a sentence", "Supply contracts\nFuel comes by barge\nonce a month\n\nHeading\n\n- a bullet", func(c []string) bool {
+			return slices.Equal(c, []string{"Supply contracts. Fuel comes by barge once a month. Heading. - a bullet."})
+		}},
 		{"sentences stay whole", strings.Repeat("This sentence has exactly fifty bytes in it, yes. ", 30), func(c []string) bool {
 			for _, p := range c {
 				if len(p) > PassageBytes || !strings.HasSuffix(p, "yes.") {

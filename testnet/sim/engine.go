@@ -19,10 +19,12 @@ const (
 	OutcomeWrong                      // a plausible distractor
 	OutcomeSafety                     // a safety item: an answer (SLM: un-vetted; cloud: vetted)
 	OutcomeUnknown                    // the prompt matched no workload item
+	OutcomeContext                    // read from passages in the prompt (context.go)
 )
 
 var outcomeNames = map[Outcome]string{
 	OutcomeCorrect: "correct", OutcomeWrong: "wrong", OutcomeSafety: "safety", OutcomeUnknown: "unknown",
+	OutcomeContext: "context",
 }
 
 func (o Outcome) String() string {

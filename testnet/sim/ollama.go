@@ -328,7 +328,7 @@ func (s *SLM) handleChat(w http.ResponseWriter, r *http.Request) {
 		promptTokens += countTokens(m.Content) + 4 // role and template tokens
 	}
 	prompt := s.eng.question(turns)
-	g := s.generation(p, prompt, promptTokens, samp, req.Logprobs, req.TopLogprobs)
+	g := s.generation(p, turns, prompt, promptTokens, samp, req.Logprobs, req.TopLogprobs)
 	stream := req.Stream == nil || *req.Stream
 	g.run(r.Context(), w, stream, func(m api.Metrics, content string, lps []api.Logprob, done bool, reason string) any {
 		return api.ChatResponse{
@@ -356,7 +356,7 @@ func (s *SLM) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.eng.wl.Lookup(prompt); !ok && req.System != "" {
 		prompt = req.System + "\n" + req.Prompt
 	}
-	g := s.generation(p, prompt, countTokens(req.System)+countTokens(req.Prompt)+4, samp, req.Logprobs, req.TopLogprobs)
+	g := s.generation(p, []Turn{{Role: "system", Text: req.System}, {Role: "user", Text: req.Prompt}}, prompt, countTokens(req.System)+countTokens(req.Prompt)+4, samp, req.Logprobs, req.TopLogprobs)
 	stream := req.Stream == nil || *req.Stream
 	g.run(r.Context(), w, stream, func(m api.Metrics, content string, lps []api.Logprob, done bool, reason string) any {
 		return api.GenerateResponse{
@@ -410,11 +410,14 @@ type generation struct {
 	logprobs     bool
 }
 
-func (s *SLM) generation(p *Profile, prompt string, promptTokens int, samp Sampling, logprobs bool, topK int) *generation {
+func (s *SLM) generation(p *Profile, turns []Turn, prompt string, promptTokens int, samp Sampling, logprobs bool, topK int) *generation {
 	if !logprobs {
 		topK = 0
 	}
-	reply := s.eng.answer(p, s.opts.seed, prompt, samp, topK, false)
+	reply, ok := s.eng.fromPassages(p, s.opts.seed, turns, samp, topK) // context.go
+	if !ok {
+		reply = s.eng.answer(p, s.opts.seed, prompt, samp, topK, false)
+	}
 	s.opts.log.Debug("simulated SLM answer", "model", p.Name, "qid", reply.Item.QID, "outcome", reply.Outcome.String(), "prompt", prompt, "answer", reply.Text)
 	return &generation{s: s, p: p, reply: reply, promptTokens: promptTokens, logprobs: logprobs}
 }
