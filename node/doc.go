@@ -19,6 +19,12 @@
 //     and lists the peers serving a model by name (swarmmodels.go: every
 //     model in the swarm can be named on every node; the pipeline asks a
 //     peer serving it directly, in router.DecideNamedModel's order).
+//   - documents (knowledge.go, with --knowledge): the node's document index
+//     (node/knowledge) read by its own model. A query matching a collection
+//     (router.MatchKnowledge: this node's own, or one a peer's record
+//     advertises by terms and summary vector) is answered from its passages,
+//     here or by the peer through a KNOWLEDGE ask; only the answer and the
+//     names of the documents it cites travel.
 //   - engine: the api.Engine the HTTP API serves; the pipeline answers, the
 //     views read the model, the host and the store.
 //

@@ -110,7 +110,7 @@ func TestKnowledgeCooperation(t *testing.T) {
 	const keeper = 2
 	tap := &wireTap{}
 	sw := startSwarm(t, swarm.Spec{
-		NodeOptions: []node.Option{node.WithHostWrapper(tap.wrap)},
+		NodeOptions: []node.Option{node.WithHostWrapper(tap.wrap)}, Cloud: true,
 		Configure: func(i int, c *config.Config) {
 			if i == keeper {
 				c.Knowledge = knowledgeDocs
@@ -139,8 +139,8 @@ func TestKnowledgeCooperation(t *testing.T) {
 			}
 			if !workload.Correct(it, res.Answer, res.Trace.Route.String()) || k == nil || !k.Grounded ||
 				k.Peer != kid.String() || len(k.Sources) == 0 || res.Trace.Route != wantRoute {
-				t.Errorf("node %d, %s: %q via %v, knowledge %+v; want %q from %s's documents via %v",
-					i, it.QID, res.Answer, res.Trace.Route, k, it.Answer, kid.ShortString(), wantRoute)
+				t.Errorf("node %d, %s: %q via %v, knowledge %+v; want %q from %s's documents via %v; %s",
+					i, it.QID, res.Answer, res.Trace.Route, k, it.Answer, kid.ShortString(), wantRoute, res.Trace.Reason)
 			}
 			for _, s := range k.Sources {
 				if !strings.Contains(res.Answer, "["+s+"]") {

@@ -47,10 +47,10 @@ type Passage struct {
 
 // Collection is what a node advertises of its documents: never their text.
 type Collection struct {
-	Name      string    // the directory's base name
-	Documents int       // files indexed
-	Passages  int       // passages indexed
-	Terms     []string  // up to MaxTerms descriptive words, most telling first
+	Name      string   // the directory's base name
+	Documents int      // files indexed
+	Passages  int      // passages indexed
+	Terms     []string // up to MaxTerms descriptive words, most telling first
 	// Vector is the unit mean of the passages' vectors by the lexical
 	// embedder (cms.LexicalModel), whatever model retrieval uses: every peer
 	// can embed a question lexically, so every peer can compare, and one

@@ -58,6 +58,9 @@ type Result struct {
 	// Tokens the cloud FM read (prompt) and wrote (completion) for this query.
 	CloudPromptTokens, CloudCompletionTokens int
 	Err                                      string
+	// Sources are the documents a grounded knowledge answer cites (none
+	// when the query took no knowledge route, or its answer did not stand).
+	Sources []string
 }
 
 // Runner asks a workload's items of a set of nodes, round robin, with
@@ -172,6 +175,9 @@ func (r *Runner) ask(ctx context.Context, res Result, policy string) Result {
 	}
 	if c := out.Trace.Cloud; c != nil && c.Summoned {
 		res.CloudPromptTokens, res.CloudCompletionTokens = c.PromptTokens, c.CompletionTokens
+	}
+	if k := out.Trace.Knowledge; k != nil && k.Grounded {
+		res.Sources = k.Sources
 	}
 	res.Correct = workload.Correct(res.Item, res.Answer, res.Route)
 	return res

@@ -14,7 +14,10 @@
 // (seed, model, qid, sampling options) against the profile's accuracy. A wrong
 // answer is a plausible distractor. The example questions the README and the
 // demo show are known too (as easy items outside the workload, so evaluations
-// never see them), and a conversation is answered from its last user turn. Every model name starts with "sim-",
+// never see them), and a conversation is answered from its last user turn.
+// A prompt carrying retrieved passages (node/knowledge.Prompt) is answered
+// from them alone: the sentence sharing the question's most telling words,
+// with its source, or "I don't know" (context.go). Every model name starts with "sim-",
 // /api/version reports "<ollama version>-swarmllm-sim", and both servers have
 // a /sim/ control plane (down, up, stats) for tests.
 //

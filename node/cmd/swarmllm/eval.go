@@ -50,6 +50,7 @@ func runEval(ctx context.Context, args []string) error {
 	privacyModel := fs.String("privacy-model", "", "privacy mode: that Ollama's model")
 	privacyCases := fs.String("privacy-cases", "", "privacy mode: a benchmark in JSON Lines (default: the shipped one, testnet/eval/testdata/privacy.jsonl)")
 	rogues := fs.Bool("rogues", false, "rogues mode: run the workload under the swarm policy with 0, 1 and 2 insider rogues and a 5-identity Sybil (claim every domain, answer wrong at confidence ~1, vote for themselves) and report the share of answers that are theirs, accuracy and cloud share")
+	knowledgeMode := fs.Bool("knowledge", false, "knowledge mode: ask the knowledge workload (made-up facts only one node's documents hold) at every node, without and with that node's --knowledge, and report accuracy, citations and cloud share")
 	loadPause := fs.Duration("load-pause", 0, "load mode: idle this long before each round after the first (e.g. 150s, past the 2-minute cache lifetimes)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: swarmllm eval [flags]
@@ -97,6 +98,14 @@ accuracy against cloud share (curve.svg).`)
 			return err
 		}
 		return printReport(rep, *out, "privacy.md", set["out"])
+	}
+	if *knowledgeMode {
+		rep, err := eval.RunKnowledge(ctx, eval.KnowledgeSpec{Seed: *seed, Concurrency: *concurrency, Progress: progress, Log: log,
+			Command: "swarmllm eval " + strings.Join(args, " ")})
+		if err != nil {
+			return err
+		}
+		return printReport(rep, *out, "knowledge.md", set["out"])
 	}
 	if *rogues {
 		rep, err := eval.RunRogues(ctx, eval.RogueSpec{Seed: *seed, Concurrency: *concurrency, Progress: progress, Log: log,
