@@ -55,6 +55,9 @@ func NewCloud(wl *workload.Workload, p Profile, opts ...Option) (*Cloud, error) 
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("new simulated cloud: %w", err)
 	}
+	if o.fault.Embed != FailNone {
+		return nil, errors.New("new simulated cloud: the cloud serves no embeddings to fail")
+	}
 	p.Capabilities = []string{CapCompletion}
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("new simulated cloud: %w", err)
@@ -131,6 +134,12 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
+	if r.URL.Path == "/v1/chat/completions" && inject(w, r, c.opts.fault.Complete, func(w http.ResponseWriter, status int, msg string) {
+		c.reject()
+		writeOpenAIError(w, status, msg, "server_error", "")
+	}) {
+		return
+	}
 	c.mux.ServeHTTP(w, r)
 }
 
@@ -266,7 +275,7 @@ func (c *Cloud) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	c.opts.log.Debug("simulated cloud answer", "qid", reply.Item.QID, "outcome", reply.Outcome.String(), "prompt", prompt, "answer", reply.Text)
 	wait := c.opts.scale(c.profile.Overhead)
 	if !req.Stream { // a stream spends the token latency between its chunks
-		wait += time.Duration(len(reply.Tokens)) * c.opts.scale(c.profile.TokenLatency)
+		wait += time.Duration(len(reply.Tokens)) * c.opts.tokenLatency(c.profile.TokenLatency)
 	}
 	if err := sleep(r.Context(), wait); err != nil {
 		return
@@ -339,7 +348,7 @@ func (c *Cloud) stream(ctx context.Context, w http.ResponseWriter, id string, cr
 		return
 	}
 	for _, t := range reply.Tokens {
-		if sleep(ctx, c.opts.scale(c.profile.TokenLatency)) != nil || !send(chunk(map[string]any{"content": t.Text}, nil)) {
+		if sleep(ctx, c.opts.tokenLatency(c.profile.TokenLatency)) != nil || !send(chunk(map[string]any{"content": t.Text}, nil)) {
 			return
 		}
 	}

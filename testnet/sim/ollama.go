@@ -149,6 +149,16 @@ func (s *SLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer s.inFlight.Add(-1)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBody)
+	switch r.URL.Path {
+	case "/api/chat", "/api/generate":
+		if inject(w, r, s.opts.fault.Complete, writeOllamaError) {
+			return
+		}
+	case "/api/embed":
+		if inject(w, r, s.opts.fault.Embed, writeOllamaError) {
+			return
+		}
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -446,7 +456,7 @@ func (g *generation) run(ctx context.Context, w http.ResponseWriter, stream bool
 	}
 	enc := json.NewEncoder(w)
 	for _, t := range g.reply.Tokens {
-		if err := sleep(ctx, o.scale(g.p.TokenLatency)); err != nil {
+		if err := sleep(ctx, o.tokenLatency(g.p.TokenLatency)); err != nil {
 			return
 		}
 		if stream {

@@ -19,6 +19,7 @@ type options struct {
 	latencyScale float64
 	log          *slog.Logger
 	apiKey       string // cloud only
+	fault        Fault
 }
 
 func defaultOptions() options {
@@ -48,11 +49,19 @@ func (o *options) validate() error {
 	if o.log == nil {
 		return errors.New("logger must not be nil")
 	}
+	if f := o.fault.Slow; f != 0 && !(f >= 1 && f <= 1000) {
+		return fmt.Errorf("fault slow=%v: must be in [1,1000]", f)
+	}
 	return nil
 }
 
 func (o *options) scale(d Duration) time.Duration {
 	return time.Duration(float64(d) * o.latencyScale)
+}
+
+// tokenLatency is the wait per output token: scaled, and slowed by the fault.
+func (o *options) tokenLatency(d Duration) time.Duration {
+	return time.Duration(float64(o.scale(d)) * o.fault.tokenFactor())
 }
 
 // Server is a running simulated backend on a real TCP listener.

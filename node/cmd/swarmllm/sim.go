@@ -53,6 +53,7 @@ type simCommon struct {
 	seed         uint64
 	latencyScale float64
 	logLevel     string
+	fault        string
 }
 
 func (c *simCommon) register(fs *flag.FlagSet) {
@@ -60,6 +61,8 @@ func (c *simCommon) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.seed, "seed", 0, "server-wide seed mixed into every draw (same seed, same answers)")
 	fs.Float64Var(&c.latencyScale, "latency-scale", 1, "multiply every simulated latency (0 = answer at once)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug shows each prompt and answer")
+	fs.StringVar(&c.fault, "fault", "", "start misbehaving, for fault runs: comma-separated slow=FACTOR (per-token latency), "+
+		"complete=500|hang (completions), embed=500|hang (slm embeddings); empty or none: healthy")
 }
 
 func (c *simCommon) options() (*workload.Workload, []sim.Option, error) {
@@ -75,7 +78,14 @@ func (c *simCommon) options() (*workload.Workload, []sim.Option, error) {
 		return nil, nil, fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	return wl, []sim.Option{sim.WithSeed(c.seed), sim.WithLatencyScale(c.latencyScale), sim.WithLogger(log)}, nil
+	fault, err := sim.ParseFault(c.fault)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--fault: %w", err)
+	}
+	if fault != (sim.Fault{}) {
+		log.Warn("simulated backend starts with a fault", "fault", fault.String())
+	}
+	return wl, []sim.Option{sim.WithSeed(c.seed), sim.WithLatencyScale(c.latencyScale), sim.WithLogger(log), sim.WithFault(fault)}, nil
 }
 
 func parseSimFlags(fs *flag.FlagSet, args []string) error {
