@@ -5,8 +5,13 @@
 # queries every node on every route, kills a node mid-round, partitions one
 # and checks the CMS converges after healing, then tears everything down,
 # also on failure or interrupt. Prints BENCH lines (join time, p50 per route).
-# Then the same testnet on real Ollama (tiny GGUF models) for a routing check.
-# Needs Docker and docker-compose (or the compose plugin); takes ~2-3 minutes.
+# Then the fault runs (TestComposeFaults): workload queries to one node under
+# each fault of issue 12 (kill, freeze, partition, slow peer, cloud 500, cloud
+# hang, embedding model down), every one answered; BENCH lines give p50/p95
+# per fault (SWARM_FAULTS_QUERIES=48 SWARM_FAULTS_REPORT=FILE for the
+# BENCHMARKS.md table). Then the same testnet on real Ollama (tiny GGUF
+# models) for a routing check. Needs Docker and docker-compose (or the
+# compose plugin); takes ~6-8 minutes.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +33,7 @@ scripts/build-ollama.sh --static >/dev/null
 
 log=$(mktemp)
 status=0
-SWARM_E2E_COMPOSE=1 go test -race -count=1 -timeout 10m -run 'TestCompose' -v ./testnet/e2e/ 2>&1 | tee "$log" || status=$?
+SWARM_E2E_COMPOSE=1 go test -race -count=1 -timeout 25m -run 'TestCompose' -v ./testnet/e2e/ 2>&1 | tee "$log" || status=$?
 echo "== testnet figures"
 grep -o 'BENCH.*' "$log" || true
 rm -f "$log"

@@ -18,6 +18,12 @@
 #   backend NODE down|up
 #                       SIGKILL / start NODE's model backend (the node notices
 #                       within its health interval and republishes its record)
+#   freeze NODE         pause NODE's container (processes stopped, connections open)
+#   thaw NODE           resume a frozen NODE
+#   fault NODE|cloud SPEC
+#                       restart NODE's simulated backend (or the cloud FM) with a
+#                       fault: slow=F, complete=500|hang, embed=500|hang (comma
+#                       separated; none: healthy again). Sim backend only.
 #   wait [N]            wait until the running nodes know N records each (default 3)
 #   logs [SERVICE...]   the containers' logs
 #   build               only build the binary and the image(s)
@@ -313,6 +319,36 @@ cmd_backend() {
 	esac
 }
 
+cmd_freeze() {
+	(($# == 1)) || die "usage: testnet.sh freeze NODE"
+	node_index "$1" >/dev/null
+	compose pause "$1"
+}
+
+cmd_thaw() {
+	(($# == 1)) || die "usage: testnet.sh thaw NODE"
+	node_index "$1" >/dev/null
+	compose unpause "$1"
+}
+
+# cmd_fault recreates one simulated backend with SWARM_TESTNET_<SVC>_FAULT set
+# (docker-compose.yml passes it to --fault); the rest of the testnet stays up.
+cmd_fault() {
+	(($# == 2)) || die "usage: testnet.sh fault NODE|cloud SPEC"
+	[[ "$BACKEND" == sim ]] || die "fault needs the simulated backends (SWARM_TESTNET_BACKEND=sim)"
+	local svc var
+	if [[ "$1" == cloud ]]; then
+		svc=cloud var=SWARM_TESTNET_CLOUD_FAULT
+	else
+		svc="slm$(node_index "$1")" var="SWARM_TESTNET_SLM$(node_index "$1")_FAULT"
+	fi
+	local spec="$2"
+	[[ "$spec" != none ]] || spec=
+	export "$var=$spec"
+	compose up -d --no-deps --no-build "$svc"
+	log "$svc runs with fault '${2}'"
+}
+
 main() {
 	local cmd="${1:-}"
 	(($# > 0)) && shift
@@ -324,7 +360,7 @@ main() {
 		;;
 	esac
 	case "$cmd" in
-	ask | peers | kill | start | partition | heal | backend)
+	ask | peers | kill | start | partition | heal | backend | freeze | thaw)
 		# A wrong node name is refused before anything runs or is built.
 		node_index "${1:-}" >/dev/null
 		;;
@@ -342,6 +378,9 @@ main() {
 	partition) cmd_partition "$@" ;;
 	heal) cmd_heal "$@" ;;
 	backend) cmd_backend "$@" ;;
+	freeze) cmd_freeze "$@" ;;
+	thaw) cmd_thaw "$@" ;;
+	fault) cmd_fault "$@" ;;
 	wait) wait_joined "$@" ;;
 	logs) compose logs --no-color "$@" ;;
 	build) build ;;
