@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -38,20 +40,41 @@ type finder struct {
 	// (collab.Collab.PeerLoad): fresher than its record's.
 	load func(peer.ID) (router.Load, bool)
 	k    int // peers to pick, and as many spares
-	log  *slog.Logger
+	// embedWait bounds the embedding model's part of a ranking: a working
+	// model embeds a query in milliseconds; a hung one must cost this, not
+	// the whole query, before the lexical embedder stands in.
+	embedWait time.Duration
+	// embedBreaker keeps a failed embedding model out of the next queries'
+	// rankings until its cooldown's probe succeeds (nil without a model).
+	embedBreaker *router.Breaker
+	log          *slog.Logger
 }
+
+// The embedding model's deadline per ranking (generous for an edge device's
+// model: tens of ms a query; small next to an answer's deadlines) and its
+// breaker's cooldowns.
+const (
+	defaultEmbedWait = 2 * time.Second
+	embedCooldown    = 10 * time.Second
+	embedMaxCooldown = 2 * time.Minute
+)
 
 var _ peerFinder = (*finder)(nil)
 
 // newFinder ranks with emb (nil: the lexical embedder); when emb is a model,
 // the lexical embedder stands in for the queries it fails.
 func newFinder(h host.Host, store *cms.Store, emb cms.Embedder, trust *router.TrackRecord, excluded func(peer.ID) bool,
-	load func(peer.ID) (router.Load, bool), k int, log *slog.Logger) *finder {
-	f := &finder{host: h, store: store, ranker: cms.NewRanker(emb), trust: trust, excluded: excluded, load: load, k: k, log: log}
+	load func(peer.ID) (router.Load, bool), k int, log *slog.Logger) (*finder, error) {
+	f := &finder{host: h, store: store, ranker: cms.NewRanker(emb), trust: trust, excluded: excluded, load: load, k: k,
+		embedWait: defaultEmbedWait, log: log}
 	if f.ranker.Embedder().Model() != cms.LexicalModel {
 		f.lexical = cms.NewRanker(nil)
+		var err error
+		if f.embedBreaker, err = router.NewBreaker(embedCooldown, embedMaxCooldown); err != nil {
+			return nil, fmt.Errorf("new finder: embedding breaker: %w", err)
+		}
 	}
-	return f
+	return f, nil
 }
 
 // discover ranks the connected peers' records for prompt (classified into
@@ -70,14 +93,7 @@ func (f *finder) discover(ctx context.Context, prompt string, domains []string) 
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	opts := cms.RankOptions{Domains: domains, Calibration: f.calibration, Load: f.freshLoad}
-	scored, err := f.ranker.Rank(ctx, prompt, recs, 2*f.k, opts)
-	if err != nil && f.lexical != nil && ctx.Err() == nil {
-		// The embedding model is down or slow: peers that could answer are
-		// still found by the words of their descriptions.
-		f.log.Warn("rank peers: embedding failed, ranking lexically for this query", "embed_model", f.ranker.Embedder().Model(), "err", err)
-		scored, err = f.lexical.Rank(ctx, prompt, recs, 2*f.k, opts)
-	}
+	scored, err := f.rank(ctx, prompt, recs, 2*f.k, cms.RankOptions{Domains: domains, Calibration: f.calibration, Load: f.freshLoad})
 	if err != nil {
 		f.log.Warn("rank peers", "err", err)
 		return nil, nil
@@ -98,6 +114,35 @@ func (f *finder) freshLoad(p peer.ID) (*cmspb.Load, bool) {
 		return nil, false
 	}
 	return &cmspb.Load{InFlight: uint32(l.InFlight), Queued: uint32(l.Queued), Slots: uint32(l.Slots)}, true
+}
+
+// rank ranks the best n of recs for prompt with the embedding model, or with the lexical
+// embedder when the model fails, leaves the query unanswered past
+// embedWait, or failed recently (its breaker is open).
+func (f *finder) rank(ctx context.Context, prompt string, recs []*cms.Record, n int, opts cms.RankOptions) ([]cms.Scored, error) {
+	if f.lexical == nil {
+		return f.ranker.Rank(ctx, prompt, recs, n, opts)
+	}
+	if !f.embedBreaker.Allow(time.Now()) {
+		return f.lexical.Rank(ctx, prompt, recs, n, opts)
+	}
+	embedCtx, cancel := context.WithTimeout(ctx, f.embedWait)
+	scored, err := f.ranker.Rank(embedCtx, prompt, recs, n, opts)
+	cancel()
+	if err == nil {
+		f.embedBreaker.Success()
+		return scored, nil
+	}
+	// Also when the caller gave up: the breaker's probe slot must be freed,
+	// and a model that could not answer in time is worth a cooldown anyway.
+	f.embedBreaker.Failure(time.Now())
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	// The embedding model is down or hung: peers that could answer are
+	// still found by the words of their descriptions.
+	f.log.Warn("rank peers: embedding failed, ranking lexically until its cooldown ends", "embed_model", f.ranker.Embedder().Model(), "err", err)
+	return f.lexical.Rank(ctx, prompt, recs, n, opts)
 }
 
 // calibration is a peer's track record as the ranking sees it: the prior

@@ -445,7 +445,10 @@ func (n *Node) build() error {
 // newPipeline builds the query pipeline over this node's model, peers,
 // collaboration and cloud FM.
 func (n *Node) newPipeline(rules router.Rules, emb cms.Embedder) (*pipeline, error) {
-	f := newFinder(n.host, n.cms, emb, n.trust, n.collab.Excluded, n.collab.PeerLoad, n.cfg.TopK, n.log)
+	f, err := newFinder(n.host, n.cms, emb, n.trust, n.collab.Excluded, n.collab.PeerLoad, n.cfg.TopK, n.log)
+	if err != nil {
+		return nil, err
+	}
 	p := &pipeline{
 		self: n.host.ID().String(), model: n.model, swarm: n.collab,
 		peers: f, peerKnowledge: f,
@@ -461,7 +464,6 @@ func (n *Node) newPipeline(rules router.Rules, emb cms.Embedder) (*pipeline, err
 	for _, d := range n.cfg.Domains {
 		p.selfDomains = append(p.selfDomains, cms.NormalizeDomain(d))
 	}
-	var err error
 	if p.queries, err = nodeapi.NewQueryLog(nodeapi.DefaultRecentQueries); err != nil {
 		return nil, err
 	}
