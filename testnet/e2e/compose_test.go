@@ -138,6 +138,9 @@ func (tn *testnet) runEnv(extra []string, args ...string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, testnetScript, args...)
 	cmd.Env = append(append(os.Environ(), tn.env...), extra...)
+	// A killed script's children (a go build) keep its output pipe open:
+	// stop waiting for them soon after.
+	cmd.WaitDelay = 10 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
