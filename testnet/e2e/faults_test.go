@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -71,8 +72,7 @@ type faultResult struct {
 	p50, p95 time.Duration
 	max      time.Duration
 	routes   map[router.Route]int
-	flagged  int // answers carrying a flag (cloud-down, best-effort, …)
-	took     time.Duration
+	flags    map[string]int // answers carrying each flag (cloud-down, best-effort, …)
 }
 
 // TestComposeFaults runs a fixed sample of the shipped workload against
@@ -107,8 +107,8 @@ func TestComposeFaults(t *testing.T) {
 			for _, a := range res.failed {
 				t.Errorf("%s: query %q (sent %v into the run) lost: %v", fr.name, a.prompt, a.start.Sub(res.answers[0].start).Round(time.Millisecond), a.err)
 			}
-			t.Logf("BENCH fault %-40s n=%d failed=%d p50 %v p95 %v max %v routes %s flagged %d",
-				fr.name, len(res.answers), len(res.failed), res.p50, res.p95, res.max, routeMix(res.routes), res.flagged)
+			t.Logf("BENCH fault %-40s n=%d failed=%d p50 %v p95 %v max %v routes %s flags %s",
+				fr.name, len(res.answers), len(res.failed), res.p50, res.p95, res.max, routeMix(res.routes), flagMix(res.flags))
 		})
 		if !ok {
 			break
@@ -199,8 +199,7 @@ func (tn *testnet) faultRun(t *testing.T, fr faultRun, sample []string) faultRes
 		tn.waitWhole(t, false)
 	}
 
-	res := faultResult{run: fr, routes: map[router.Route]int{}}
-	start := time.Now()
+	res := faultResult{run: fr, routes: map[router.Route]int{}, flags: map[string]int{}}
 	next := make(chan string)
 	var mu sync.Mutex
 	answered := make(chan struct{}, len(sample))
@@ -231,7 +230,6 @@ func (tn *testnet) faultRun(t *testing.T, fr faultRun, sample []string) faultRes
 	}
 	close(next)
 	wg.Wait()
-	res.took = time.Since(start)
 	if injectErr != nil {
 		t.Fatal(injectErr)
 	}
@@ -248,8 +246,8 @@ func (tn *testnet) faultRun(t *testing.T, fr faultRun, sample []string) faultRes
 		}
 		lat = append(lat, a.latency())
 		res.routes[tr.Route]++
-		if len(tr.Flags) > 0 {
-			res.flagged++
+		for _, f := range tr.Flags {
+			res.flags[f]++
 		}
 	}
 	if len(lat) > 0 {
@@ -318,6 +316,17 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)].Round(time.Millisecond)
 }
 
+func flagMix(flags map[string]int) string {
+	var parts []string
+	for _, f := range slices.Sorted(maps.Keys(flags)) {
+		parts = append(parts, fmt.Sprintf("%s %d", f, flags[f]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
 func routeMix(routes map[router.Route]int) string {
 	var parts []string
 	for _, r := range []router.Route{router.RouteLocal, router.RouteSwarm, router.RouteCloud} {
@@ -331,10 +340,10 @@ func faultTable(results []faultResult, n int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d workload queries per run (%d hard, %d easy, %d safety) to node1, %d at a time; the peer faults hit node2, the expert peer.\n\n",
 		n, n/2, n/3, n-n/2-n/3, faultWorkers)
-	b.WriteString("| fault | failed or lost | p50 | p95 | max | routes (local, swarm, cloud) | flagged |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| fault | failed or lost | p50 | p95 | max | routes (local, swarm, cloud) | flags (answers) |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
-		fmt.Fprintf(&b, "| %s | %d of %d | %v | %v | %v | %d, %d, %d | %d |\n", r.run.name, len(r.failed), len(r.answers),
-			r.p50, r.p95, r.max, r.routes[router.RouteLocal], r.routes[router.RouteSwarm], r.routes[router.RouteCloud], r.flagged)
+		fmt.Fprintf(&b, "| %s | %d of %d | %v | %v | %v | %d, %d, %d | %s |\n", r.run.name, len(r.failed), len(r.answers),
+			r.p50, r.p95, r.max, r.routes[router.RouteLocal], r.routes[router.RouteSwarm], r.routes[router.RouteCloud], flagMix(r.flags))
 	}
 	return b.String()
 }
