@@ -262,7 +262,7 @@ func (tn *testnet) faultRun(t *testing.T, fr faultRun, sample []string) faultRes
 
 // waitWhole waits until every node holds every node's current record, all
 // healthy, and (withSwarm) a swarm round from the queried node hears both
-// peers again: the next run starts from a whole testnet.
+// peers again and its cloud answers: the next run starts from a whole testnet.
 func (tn *testnet) waitWhole(t *testing.T, withSwarm bool) {
 	t.Helper()
 	ctx := context.Background()
@@ -280,6 +280,17 @@ func (tn *testnet) waitWhole(t *testing.T, withSwarm bool) {
 				ok, w = false, a.err.Error()
 			case answeredPeers(a.res.Trace) < 2:
 				ok, w = false, fmt.Sprintf("a swarm round heard %d peers", answeredPeers(a.res.Trace))
+			}
+		}
+		if ok && withSwarm {
+			// The cloud's breaker may still hold it out after a cloud fault:
+			// a cloud-only query is its probe.
+			a := tn.ask(ctx, faultQueried, "What is 17 * 23?", string(router.PolicyCloudOnly))
+			switch {
+			case a.err != nil:
+				ok, w = false, a.err.Error()
+			case a.res.Trace.Route != router.RouteCloud:
+				ok, w = false, fmt.Sprintf("a cloud-only query went %s (%s)", a.res.Trace.Route, a.res.Trace.Reason)
 			}
 		}
 		if ok {
