@@ -7,6 +7,7 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/swarmllm/swarmllm/protocol"
@@ -99,5 +100,85 @@ func BenchmarkJudgeBallot(b *testing.B) {
 		if _, _, v := book.judge(voters[len(voters)-1], data, now); v.reason != reasonOK && v.reason != reasonDuplicate {
 			b.Fatal(v.reason)
 		}
+	}
+}
+
+// BenchmarkSilentVoter runs rounds among three voting nodes and a fourth
+// participant that answers asks but never votes, with the default 3 s vote
+// timeout and split answers (so its ballot could tip every round). The
+// first round waits for it until the deadline, as every round did before
+// voter breakers; first-round-ms and later-round-ms compare the two.
+func BenchmarkSilentVoter(b *testing.B) {
+	a := newNode(b, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}})
+	n1 := newNode(b, nodeOpts{ans: &fakeAnswerer{answer: "London", confidence: 0.9}})
+	n2 := newNode(b, nodeOpts{ans: &fakeAnswerer{answer: "Berlin", confidence: 0.9}})
+	silent := p2ptest.NewHost(b)
+	rawAskHandler(silent, func(req *protocol.AskRequest) *protocol.AskResponse {
+		return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Paris", Confidence: 0.9}
+	})
+	mesh(b, a, n1, n2)
+	p2ptest.Connect(b, a.h, silent)
+	const voteTimeout = 3 * time.Second
+	round := func() time.Duration {
+		req := newRequest(protocol.NewID(), time.Now().Add(10*time.Second))
+		var props []router.Proposal
+		for _, p := range []peer.ID{n1.id(), n2.id(), silent.ID()} { // one at a time: none cut as a straggler
+			props = append(props, a.c.AskAll(context.Background(), []peer.ID{p}, req)...)
+		}
+		res, err := a.c.RunRound(context.Background(), RoundSpec{Request: req, Proposals: props,
+			Local: router.Proposal{Model: "fake:1", Answer: "Paris", Confidence: 0.9}, Deadline: time.Now().Add(voteTimeout)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return res.Elapsed
+	}
+	first := round()
+	var later time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		later += round()
+	}
+	b.ReportMetric(float64(first)/float64(time.Millisecond), "first-round-ms")
+	b.ReportMetric(float64(later)/float64(b.N)/float64(time.Millisecond), "later-round-ms")
+}
+
+// BenchmarkBusyPeer asks two peers for a round, one of them always BUSY,
+// with no spare (before: the round loses the busy peer's answer) and with
+// one (after: a spare answers in its place). It reports the answers a round
+// gets and the asks' wall time.
+func BenchmarkBusyPeer(b *testing.B) {
+	for _, spares := range []int{0, 1} {
+		b.Run(fmt.Sprintf("spares=%d", spares), func(b *testing.B) {
+			asker := newNode(b, nodeOpts{})
+			idle := newNode(b, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9, delay: 20 * time.Millisecond}})
+			spare := newNode(b, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.8, delay: 20 * time.Millisecond}})
+			busy := p2ptest.NewHost(b)
+			rawAskHandler(busy, func(req *protocol.AskRequest) *protocol.AskResponse {
+				return &protocol.AskResponse{QueryId: req.QueryId, ErrorCode: protocol.ErrorCode_BUSY, ErrorMessage: "answering 1 asks already",
+					Load: &protocol.PeerLoad{InFlight: 1, Slots: 1}}
+			})
+			for _, h := range []host.Host{idle.h, spare.h, busy} {
+				p2ptest.Connect(b, asker.h, h)
+			}
+			var sp []peer.ID
+			if spares > 0 {
+				sp = []peer.ID{spare.id()}
+			}
+			answers := 0
+			var took time.Duration
+			b.ResetTimer()
+			for b.Loop() {
+				start := time.Now()
+				props := asker.c.AskAll(context.Background(), []peer.ID{idle.id(), busy.ID()}, newRequest("r", start.Add(10*time.Second)), sp...)
+				took += time.Since(start)
+				for _, p := range props {
+					if p.Err == "" {
+						answers++
+					}
+				}
+			}
+			b.ReportMetric(float64(answers)/float64(b.N), "answers/round")
+			b.ReportMetric(float64(took)/float64(b.N)/float64(time.Millisecond), "asks-ms")
+		})
 	}
 }

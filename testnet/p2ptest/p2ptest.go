@@ -25,7 +25,10 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
@@ -181,6 +184,33 @@ func (l *Link) Connect(a host.Host, to peer.ID) {
 	if err := a.Connect(ctx, peer.AddrInfo{ID: to, Addrs: []ma.Multiaddr{l.Addr()}}); err != nil {
 		l.t.Fatalf("connect %s → %s through a link: %v", a.ID(), to, err)
 	}
+}
+
+// OnlyRoute is a host option for the dialling side: it may dial peer to
+// only through the link, so cutting the link cuts to off (no other address
+// bypasses the cut).
+func (l *Link) OnlyRoute(to peer.ID) libp2p.Option {
+	return libp2p.ConnectionGater(onlyThrough{peer: to, addr: l.Addr()})
+}
+
+var _ connmgr.ConnectionGater = onlyThrough{}
+
+// onlyThrough lets its host dial one peer at one address only.
+type onlyThrough struct {
+	peer peer.ID
+	addr ma.Multiaddr
+}
+
+func (g onlyThrough) InterceptPeerDial(peer.ID) bool { return true }
+func (g onlyThrough) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
+	return p != g.peer || a.Equal(g.addr)
+}
+func (g onlyThrough) InterceptAccept(network.ConnMultiaddrs) bool { return true }
+func (g onlyThrough) InterceptSecured(network.Direction, peer.ID, network.ConnMultiaddrs) bool {
+	return true
+}
+func (g onlyThrough) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) {
+	return true, 0
 }
 
 // Cut stops carrying bytes, without closing anything.

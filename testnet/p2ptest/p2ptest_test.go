@@ -8,13 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/connmgr"
-	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 	"go.uber.org/goleak"
 
 	"github.com/swarmllm/swarmllm/node/p2p"
@@ -52,26 +47,6 @@ func TestEventuallyReturnsTheWait(t *testing.T) {
 	}
 }
 
-// onlyThrough lets its host dial one peer only at one address (a link's),
-// so cutting the link cuts the peer off: no other route bypasses the cut.
-type onlyThrough struct {
-	connmgr.ConnectionGater
-	peer peer.ID
-	addr ma.Multiaddr
-}
-
-func (g onlyThrough) InterceptPeerDial(peer.ID) bool { return true }
-func (g onlyThrough) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
-	return p != g.peer || a.Equal(g.addr)
-}
-func (g onlyThrough) InterceptAccept(network.ConnMultiaddrs) bool { return true }
-func (g onlyThrough) InterceptSecured(network.Direction, peer.ID, network.ConnMultiaddrs) bool {
-	return true
-}
-func (g onlyThrough) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) {
-	return true, 0
-}
-
 // A node cut off by a partition leaves the peer list of a node watching
 // its peers (p2p.Liveness) while its connection is still open, and comes
 // back once the partition heals, both within the watch's own timeouts
@@ -79,7 +54,7 @@ func (g onlyThrough) InterceptUpgraded(network.Conn) (bool, control.DisconnectRe
 func TestPartitionAndHealChangeThePeerList(t *testing.T) {
 	b := p2ptest.NewHost(t)
 	link := p2ptest.NewLink(t, b)
-	a := p2ptest.NewHost(t, libp2p.ConnectionGater(onlyThrough{peer: b.ID(), addr: link.Addr()}))
+	a := p2ptest.NewHost(t, link.OnlyRoute(b.ID()))
 	cfg := p2p.LivenessConfig{Interval: 100 * time.Millisecond, Timeout: 500 * time.Millisecond, Misses: 2}
 	watch, err := p2p.NewLiveness(a, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
