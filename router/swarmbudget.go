@@ -490,7 +490,8 @@ type SwarmStatus struct {
 
 // SwarmQuantity is one capped quantity: the swarm's cap, this node's fair
 // share, what it has used (held included), the others' claims as counted,
-// and the room left here (0 when spent; all 0 without a cap but Used).
+// and the room left here (0 when spent or in the join period; all 0
+// without a cap but Used).
 type SwarmQuantity struct {
 	Cap, Share, Used, Others, Room int64
 }
@@ -509,7 +510,9 @@ func (s *SwarmBudget) Status(now time.Time) SwarmStatus {
 		}
 		claims, trusting := s.othersLocked(now, d)
 		q[d].Cap, q[d].Share = c, c/int64(n)
-		q[d].Room = max(ShareRoom(c, n, own[d], claims, trusting), 0)
+		if !now.Before(s.start.Add(s.joinPeriod)) { // nothing while it hears the swarm
+			q[d].Room = max(ShareRoom(c, n, own[d], claims, trusting), 0)
+		}
 		q[d].Others = countClaims(c, q[d].Share, claims, trusting)
 	}
 	return SwarmStatus{Members: n, Capped: s.Capped(), HeldCalls: s.held.calls, Reservations: s.reservations, Refused: s.refused,

@@ -155,6 +155,9 @@ func TestSwarmBudgetMembership(t *testing.T) {
 	if err := s.Allow(t0); !errors.Is(err, ErrOverBudget) {
 		t.Fatalf("in the join period: %v, want over budget", err)
 	}
+	if st := s.Status(t0); st.HourCalls.Room != 0 || st.HourCalls.Share != 30 {
+		t.Errorf("in the join period: %+v, want a share of 30 and no room yet", st.HourCalls)
+	}
 	now := t0.Add(2 * time.Minute) // past the join period and the first window
 	for _, p := range []string{"b", "c"} {
 		if err := s.Observe(now, p, claimOf(5, 0, 10)); err != nil {
