@@ -119,16 +119,17 @@ func (g *Gossip) Close() error {
 }
 
 func (g *Gossip) teardown(goodbye bool) {
+	g.cancel()
+	g.wg.Wait()
+	// The goodbye goes last: a claim after it would bring the node back.
 	if goodbye && g.topic != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), g.interval)
 		g.publish(ctx, true)
 		cancel()
 	}
-	g.cancel()
 	if g.sub != nil {
 		g.sub.Cancel()
 	}
-	g.wg.Wait()
 	if g.validating {
 		_ = g.ps.UnregisterTopicValidator(protocol.TopicBudget) // an error only says pubsub already stopped
 	}
