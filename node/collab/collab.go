@@ -165,8 +165,9 @@ func (c *Collab) enter() bool {
 }
 
 // deferTrust is what an unsure ballot of this node needs of an author to
-// defer to it: a share of right answers in this node's record
-// (router.DeferEarned).
+// defer to it: a share of right answers in this node's record, or for a
+// peer never checked the newcomers' standing (router.TrackRecord.Earned,
+// router.DeferEarned).
 func (c *Collab) deferTrust() (func(peer string) float64, float64) {
 	return c.cfg.trust.Earned, router.DeferEarned
 }
