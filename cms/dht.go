@@ -27,7 +27,82 @@ type dhtWriter struct {
 
 	// Owned by run.
 	putSeq   uint64
-	provided map[string]time.Time // domain → last successful Provide
+	provided map[string]provision // domain → last successful Provide
+}
+
+// provision is one successful Provide: when, and how many peers the DHT's
+// routing table held then (-1: unknown).
+type provision struct {
+	at    time.Time
+	peers int
+}
+
+// settledPeers is the routing table size (the DHT's bucket size K) past which
+// a provide reached the peers closest to its key as well as it can: before
+// it, while the swarm forms, the closest peers found are only the closest
+// known, and a reader that later walks to the real ones finds no provider.
+const settledPeers = 20
+
+// reprovideGap is the least time between two provides of a domain while
+// the swarm forms: a swarm starting all at once doubles every node's table
+// several times within seconds, and providing at each doubling is a storm
+// of DHT puts when the swarm is busiest.
+const reprovideGap = 30 * time.Second
+
+// due says whether a domain provided as p must be provided again at now,
+// with the routing table holding peers (-1: unknown): every interval, and
+// while the swarm forms once the table has doubled since, at most every
+// reprovideGap, so a provider record put while few peers were known
+// reaches the closest ones once they are known. A DHT's own failed puts
+// do not surface, so this is how a provider record is retried until it is
+// where readers look.
+func (p provision) due(now time.Time, peers int, interval time.Duration) bool {
+	switch {
+	case p.at.IsZero(), now.Sub(p.at) >= interval:
+		return true
+	case p.provisional() && peers >= 0 && now.Sub(p.at) >= reprovideGap:
+		return peers >= 2*max(p.peers, 1)
+	}
+	return false
+}
+
+// provisional says whether the provide went out before the routing table
+// settled.
+func (p provision) provisional() bool { return p.peers >= 0 && p.peers < settledPeers }
+
+// provisional says whether any domain was provided before the table settled.
+func (w *dhtWriter) provisional() bool {
+	for _, p := range w.provided {
+		if p.provisional() {
+			return true
+		}
+	}
+	return false
+}
+
+// routingTabler is what the writer reads of a DHT that has a routing table
+// (*dht.IpfsDHT does): its size, to see the swarm grow.
+type routingTabler interface {
+	RoutingTable() *kb.RoutingTable
+}
+
+// routingPeers is the DHT's routing table size, -1 if it has none.
+func (w *dhtWriter) routingPeers() int {
+	if rt, ok := w.s.dht.(routingTabler); ok {
+		return rt.RoutingTable().Size()
+	}
+	return -1
+}
+
+// provideDue says whether any domain of rec is due to be provided (again).
+func (w *dhtWriter) provideDue(rec *Record) bool {
+	now, peers := time.Now(), w.routingPeers()
+	for _, d := range rec.Fields.GetDomains() {
+		if w.provided[d].due(now, peers, w.s.cfg.provideInterval) {
+			return true
+		}
+	}
+	return false
 }
 
 type putReq struct {
@@ -42,7 +117,7 @@ func newDHTWriter(s *Store) *dhtWriter {
 		queueC:   make(chan *Record, 1),
 		kick:     make(chan struct{}, 1),
 		putQ:     make(chan putReq),
-		provided: make(map[string]time.Time),
+		provided: make(map[string]provision),
 	}
 }
 
@@ -86,6 +161,7 @@ func (w *dhtWriter) run() {
 	const firstBackoff = 500 * time.Millisecond
 	var (
 		retry   <-chan time.Time
+		recheck <-chan time.Time // a provisional provide is due to be checked
 		backoff = firstBackoff
 		pending *Record
 	)
@@ -94,6 +170,10 @@ func (w *dhtWriter) run() {
 	write := func(rec *Record) {
 		put.ran()
 		err := w.write(s.ctx, rec)
+		recheck = nil
+		if w.provisional() {
+			recheck = time.After(reprovideGap)
+		}
 		if err == nil || s.ctx.Err() != nil {
 			retry, backoff = nil, firstBackoff
 			return
@@ -129,8 +209,17 @@ func (w *dhtWriter) run() {
 		case <-retry:
 			write(s.Self())
 		case <-w.kick:
-			if retry != nil {
-				write(s.Self())
+			// A joined peer may be the DHT peer a failed write lacked, or
+			// grow the swarm enough that its closest peers lack our
+			// provider records.
+			if rec := s.Self(); retry != nil || (rec != nil && w.provideDue(rec)) {
+				write(rec)
+			}
+		case <-recheck:
+			if rec := s.Self(); rec != nil && w.provideDue(rec) {
+				write(rec)
+			} else {
+				recheck = time.After(reprovideGap)
 			}
 		}
 	}
@@ -160,8 +249,9 @@ func (w *dhtWriter) write(ctx context.Context, rec *Record) error {
 		}
 	}
 	var errs []error
+	peers := w.routingPeers()
 	for _, d := range domains {
-		if last, ok := w.provided[d]; ok && time.Since(last) < s.cfg.provideInterval {
+		if !w.provided[d].due(time.Now(), peers, s.cfg.provideInterval) {
 			continue
 		}
 		c, cerr := DomainCID(d)
@@ -175,7 +265,7 @@ func (w *dhtWriter) write(ctx context.Context, rec *Record) error {
 			errs = append(errs, fmt.Errorf("provide domain %q: %w", d, cerr))
 			continue
 		}
-		w.provided[d] = time.Now()
+		w.provided[d] = provision{at: time.Now(), peers: peers}
 	}
 	return errors.Join(append([]error{err}, errs...)...)
 }
