@@ -104,9 +104,16 @@ type ScaleReport struct {
 	// round-topic messages validated across all nodes (each message is
 	// checked once by every node that receives it).
 	Participants, Ballots, Asks, Messages int
-	Goroutines                            int
-	Heap                                  uint64
+	// RoundCPU is the median CPU time one round cost the whole process
+	// (every node and the simulators), above the idle rate measured just
+	// before it: the swarm's work for one query.
+	RoundCPU   time.Duration
+	Goroutines int
+	Heap       uint64
 }
+
+// HeapPerNode is the live heap divided by the nodes (simulators included).
+func (r ScaleReport) HeapPerNode() uint64 { return r.Heap / uint64(max(1, r.Spec.Nodes)) }
 
 // RunScale starts the swarm, measures convergence, a join, DHT lookups and
 // vote rounds, and closes it.
@@ -313,11 +320,14 @@ func measureLookups(ctx context.Context, sw *swarm.Swarm, rep *ScaleReport) erro
 		}
 		cctx, cancel := context.WithTimeout(ctx, scaleOpTimeout)
 		t := time.Now()
-		found, err := kad.FindProviders(cctx, c)
-		providers = append(providers, time.Since(t))
-		if err == nil {
-			getAll(cctx, kad, found)
+		// The whole query (count 0), as cms.Store.FindByDomain takes up to its
+		// cap: kad.FindProviders stops at the bucket size, 20 per domain.
+		var found []peer.AddrInfo
+		for ai := range kad.FindProvidersAsync(cctx, c, 0) {
+			found = append(found, ai)
 		}
+		providers = append(providers, time.Since(t))
+		getAll(cctx, kad, found)
 		domain = append(domain, time.Since(t))
 		cancel()
 		rep.ProvidersDeclared += want
@@ -373,18 +383,21 @@ func measureRounds(ctx context.Context, sw *swarm.Swarm, rep *ScaleReport) error
 	rng := rand.New(rand.NewPCG(rep.Spec.Seed, 0x4047d))
 	var query, peers, vote []time.Duration
 	var parts, ballots, asks, msgs []int
+	var cpu []time.Duration
 	for r := range rep.Spec.Rounds {
 		i := rng.IntN(len(sw.Nodes))
 		c, err := api.NewClient(sw.APIURL(i))
 		if err != nil {
 			return fmt.Errorf("scale: %w", err)
 		}
+		q0, c0 := time.Now(), processCPU()
 		m0, a0, err := quiet(ctx, sw)
 		if err != nil {
 			return err
 		}
+		idle := float64(processCPU()-c0) / float64(time.Since(q0)) // cores busy while nothing happened
 		cctx, cancel := context.WithTimeout(ctx, scaleOpTimeout)
-		t := time.Now()
+		t, cpu0 := time.Now(), processCPU()
 		res, err := c.Ask(cctx, api.AskRequest{Prompt: roundPrompts[r%len(roundPrompts)], Policy: string(router.PolicyAlwaysSwarm)})
 		cancel()
 		if err != nil {
@@ -395,6 +408,7 @@ func measureRounds(ctx context.Context, sw *swarm.Swarm, rep *ScaleReport) error
 		if err != nil {
 			return err
 		}
+		cpu = append(cpu, max(0, processCPU()-cpu0-time.Duration(idle*float64(time.Since(t)))))
 		tr := res.Trace
 		if tr.Tally == nil {
 			return fmt.Errorf("scale: round %d: no round was held (route %s: %s)", r+1, tr.Route, tr.Reason)
@@ -408,6 +422,7 @@ func measureRounds(ctx context.Context, sw *swarm.Swarm, rep *ScaleReport) error
 	}
 	rep.RoundQuery, rep.RoundPeers, rep.RoundVote = statOf(query), statOf(peers), statOf(vote)
 	rep.Participants, rep.Ballots, rep.Asks, rep.Messages = median(parts), median(ballots), median(asks), median(msgs)
+	rep.RoundCPU = statOf(cpu).P50
 	return nil
 }
 
@@ -482,8 +497,9 @@ func (r ScaleReport) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "| … open → tally on gossipsub | %s |\n", r.RoundVote)
 	fmt.Fprintf(&b, "| per round (median): proposals, ballots counted, asks served | %d, %d, %d |\n", r.Participants, r.Ballots, r.Asks)
 	fmt.Fprintf(&b, "| per round (median): round-topic messages validated across the swarm | %d |\n", r.Messages)
-	fmt.Fprintf(&b, "| goroutines, live heap (whole process, %d nodes + simulators) | %d, %.1f MiB |\n", r.Spec.Nodes,
-		r.Goroutines, mib(r.Heap))
+	fmt.Fprintf(&b, "| per round (median): process CPU above the idle rate | %s ms |\n", fmtMS(r.RoundCPU))
+	fmt.Fprintf(&b, "| goroutines, live heap (whole process, %d nodes + simulators), heap per node | %d, %.1f MiB, %.2f MiB |\n", r.Spec.Nodes,
+		r.Goroutines, mib(r.Heap), mib(r.HeapPerNode()))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -2,8 +2,10 @@ package eval
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // BenchmarkScale50 starts a 50-node in-process swarm and reports record
@@ -47,5 +49,52 @@ func TestScaleSmall(t *testing.T) {
 	}
 	if rep.ProvidersFound == 0 {
 		t.Error("no domain providers found through the DHT")
+	}
+}
+
+// TestScaleSeriesReport renders a series from made-up reports: a row per
+// size, the failed size named, and a plot relative to the smallest size.
+func TestScaleSeriesReport(t *testing.T) {
+	rep := func(n, msgs int) ScaleReport {
+		return ScaleReport{Spec: ScaleSpec{Nodes: n}, Messages: msgs, ProvidersFound: n, ProvidersDeclared: n,
+			RoundQuery: Stat{N: 1, P50: 100 * time.Millisecond}, RoundCPU: 10 * time.Millisecond, Heap: uint64(n) << 20}
+	}
+	cases := []struct {
+		name      string
+		series    ScaleSeries
+		wantMD    []string
+		wantSVG   []string // nil: WriteSVG must fail
+		wantMDErr bool
+	}{
+		{name: "two sizes", series: ScaleSeries{Reports: []ScaleReport{rep(10, 50), rep(50, 250)}},
+			wantMD:  []string{"| 10 | 0s |", "| 50 | 0s |", "50 / 50 (100.0%)", "| 250 |", "| 1.00 MiB |"},
+			wantSVG: []string{"× the 10-node value", "round messages", "1.5×"}},
+		{name: "a size failed", series: ScaleSeries{Reports: []ScaleReport{rep(10, 50)}, Failed: 200, Err: errors.New("boom")},
+			wantMD: []string{"| 10 |", "200 nodes: not measured: boom"}},
+		{name: "empty", wantMDErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var md strings.Builder
+			err := tc.series.WriteMarkdown(&md)
+			if (err != nil) != tc.wantMDErr {
+				t.Fatalf("WriteMarkdown: %v, want error %v", err, tc.wantMDErr)
+			}
+			for _, w := range tc.wantMD {
+				if !strings.Contains(md.String(), w) {
+					t.Errorf("markdown lacks %q:\n%s", w, md.String())
+				}
+			}
+			var svg strings.Builder
+			err = tc.series.WriteSVG(&svg)
+			if (err != nil) != (tc.wantSVG == nil) {
+				t.Fatalf("WriteSVG: %v, want error %v", err, tc.wantSVG == nil)
+			}
+			for _, w := range tc.wantSVG {
+				if !strings.Contains(svg.String(), w) {
+					t.Errorf("svg lacks %q", w)
+				}
+			}
+		})
 	}
 }

@@ -43,7 +43,7 @@ func runEval(ctx context.Context, args []string) error {
 	load := fs.Int("load", 0, "load mode: send N queries to one node of an in-process swarm on the fast simulated model and report throughput, latency, failures, goroutines and heap")
 	inflight := fs.Int("inflight", 64, "load mode: queries in flight")
 	loadNodes := fs.Int("load-nodes", 3, "load mode: swarm size (every query goes to the first node)")
-	scale := fs.Int("scale", 0, "scale mode: start an N-node in-process swarm and report record propagation, DHT lookups and vote rounds")
+	scale := fs.String("scale", "", "scale mode: start an N-node in-process swarm and report record propagation, DHT lookups and vote rounds; a list (10,50,100,200) runs each size in turn and adds a table and scale.svg")
 	loadRounds := fs.Int("load-rounds", 1, "load mode: run the load this many times (memory and goroutines are measured after each)")
 	privacy := fs.Bool("privacy", false, "privacy mode: run the privacy benchmark (redact and block; the detectors alone and with the on-device model) and report leaks per kind, precision and words kept")
 	privacyOllama := fs.String("privacy-ollama", "", "privacy mode: Ollama URL of the on-device model (default: a simulated one in-process)")
@@ -115,8 +115,12 @@ accuracy against cloud share (curve.svg).`)
 		}
 		return printReport(rep, *out, "rogues.md", set["out"])
 	}
-	if *scale > 0 {
-		return evalScale(ctx, eval.ScaleSpec{Nodes: *scale, Seed: *seed, Log: log, Phases: os.Stderr}, *out, set["out"])
+	if *scale != "" {
+		sizes, err := scaleSizes(*scale)
+		if err != nil {
+			return err
+		}
+		return evalScale(ctx, sizes, eval.ScaleSpec{Seed: *seed, Log: log, Phases: os.Stderr}, *out, set["out"])
 	}
 	if *load > 0 {
 		return evalLoad(ctx, eval.LoadSpec{Queries: *load, InFlight: *inflight, Rounds: *loadRounds, Pause: *loadPause, Nodes: *loadNodes, Seed: *seed,
@@ -201,14 +205,49 @@ func evalLoad(ctx context.Context, spec eval.LoadSpec, dir string, write bool) e
 	return nil
 }
 
-// evalScale runs the scale mode.
-func evalScale(ctx context.Context, spec eval.ScaleSpec, dir string, write bool) error {
-	fmt.Fprintf(os.Stderr, "starting %d nodes on 127.0.0.1 …\n", spec.Nodes)
-	rep, err := eval.RunScale(ctx, spec)
+// scaleSizes parses --scale: one swarm size or a comma-separated list.
+func scaleSizes(v string) ([]int, error) {
+	var sizes []int
+	for f := range strings.SplitSeq(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			return nil, fmt.Errorf("--scale %q: want swarm sizes of at least 2 nodes", v)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+// evalScale runs the scale mode: one size as a report, several as a series
+// with a table and, with write, its plot.
+func evalScale(ctx context.Context, sizes []int, spec eval.ScaleSpec, dir string, write bool) error {
+	fmt.Fprintf(os.Stderr, "starting %v nodes on 127.0.0.1, one swarm at a time …\n", sizes)
+	if len(sizes) == 1 {
+		spec.Nodes = sizes[0]
+		rep, err := eval.RunScale(ctx, spec)
+		if err != nil {
+			return err
+		}
+		return printReport(rep, dir, "scale.md", write)
+	}
+	series, err := eval.RunScales(ctx, sizes, spec)
 	if err != nil {
 		return err
 	}
-	return printReport(rep, dir, "scale.md", write)
+	if err := printReport(series, dir, "scale.md", write); err != nil {
+		return err
+	}
+	if !write || len(series.Reports) < 2 {
+		return series.Err
+	}
+	var svg strings.Builder
+	if err := series.WriteSVG(&svg); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scale.svg"), []byte(svg.String()), 0o644); err != nil {
+		return err
+	}
+	return series.Err
 }
 
 // printReport prints a report's Markdown and, with write, saves it as dir/name.

@@ -104,3 +104,29 @@ func TestParseProfileSets(t *testing.T) {
 		})
 	}
 }
+
+func TestScaleSizes(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []int
+		wantErr bool
+	}{
+		{"one size", "50", []int{50}, false},
+		{"a list, spaced", "10, 50,100,200", []int{10, 50, 100, 200}, false},
+		{"one node", "1", nil, true},
+		{"not a number", "10,lots", nil, true},
+		{"empty item", "10,", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := scaleSizes(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("scaleSizes(%q) error %v, want error %v", tt.in, err, tt.wantErr)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("scaleSizes(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
