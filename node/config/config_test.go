@@ -21,6 +21,8 @@ func TestValidate(t *testing.T) {
 		{"defaults", func(*Config) {}, ""},
 		{"bootstrap with peer id", func(c *Config) { c.Bootstrap = []string{okPeer} }, ""},
 		{"empty model", func(c *Config) { c.Model = " " }, "--model is empty"},
+		{"knowledge directory", func(c *Config) { c.Knowledge = os.TempDir() }, ""},
+		{"knowledge not a directory", func(c *Config) { c.Knowledge = "/nonexistent/docs" }, "--knowledge"},
 		{"ollama not a URL", func(c *Config) { c.OllamaURL = "localhost" }, "--ollama"},
 		{"bad api addr", func(c *Config) { c.APIAddr = "8700" }, "--api"},
 		{"bad listen", func(c *Config) { c.Listen = []string{"tcp/1"} }, "--listen"},
