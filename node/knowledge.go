@@ -183,6 +183,9 @@ func (f *finder) knowledge(prompt string) []router.KnowledgeCandidate {
 // was not grounded; the query then goes on as without knowledge, and the
 // trace says why.
 func (p *pipeline) viaKnowledge(ctx context.Context, q *query) *nodeapi.Response {
+	if !q.rules.Policy.UsesKnowledge() {
+		return nil
+	}
 	var cands []router.KnowledgeCandidate
 	if p.knowledge != nil {
 		if c := p.knowledge.summary(); c.Documents > 0 {

@@ -5,6 +5,12 @@ import (
 	"math"
 )
 
+// UsesKnowledge reports whether a policy lets a query be answered from
+// knowledge collections: every policy but cloud-only, whose caller asked for
+// the cloud FM's answer (local-only reads this node's own collection only,
+// as it asks no peer).
+func (p Policy) UsesKnowledge() bool { return p != PolicyCloudOnly }
+
 // KnowledgeCandidate is one knowledge collection a query might be answered
 // from: this node's own, or one a peer's capability record advertises. The
 // node measures it; MatchKnowledge judges it.

@@ -90,3 +90,11 @@ func TestKnowledgeRulesValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestUsesKnowledge(t *testing.T) {
+	for _, p := range Policies {
+		if got, want := p.UsesKnowledge(), p != PolicyCloudOnly; got != want {
+			t.Errorf("%s.UsesKnowledge() = %v, want %v", p, got, want)
+		}
+	}
+}
