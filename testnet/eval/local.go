@@ -82,7 +82,11 @@ func (l Local) Run(ctx context.Context, setup Setup, items []workload.Item) (Run
 		return Run{Setup: setup}, err
 	}
 	start := time.Now()
-	results, err := r.Run(ctx, setup.Label(), setup.Policy, items)
+	label := setup.Label()
+	if l.ProfileSet != "" && l.ProfileSet != sim.ProfileSetShipped {
+		label += " " + l.ProfileSet // the progress line tells the sets' runs apart
+	}
+	results, err := r.Run(ctx, label, setup.Policy, items)
 	return Run{Setup: setup, Results: results, Wall: time.Since(start)}, err
 }
 
