@@ -70,6 +70,7 @@ type Node struct {
 	apiKeys   *nodeapi.Keyring
 	activity  *activity           // what the dashboard shows of the node's queries
 	trust     *router.TrackRecord // peers' track records, saved in --data-dir
+	calib     *calibration        // the local model's confidence calibration, saved in --data-dir
 	knowledge *knowledge.Index    // the --knowledge documents; nil without
 
 	ctx    context.Context // cancelled by Close: every goroutine the node starts watches it
@@ -317,6 +318,11 @@ func (n *Node) Close() error {
 				errs = append(errs, err)
 			}
 		}
+		if n.calib != nil {
+			if err := n.calib.save(n.cfg.DataDir); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if n.spend != nil {
 			_ = n.spend.Close() // says goodbye while the host still can
 		}
@@ -421,6 +427,9 @@ func (n *Node) build() error {
 	if n.trust, err = loadTrackRecord(n.cfg.DataDir, n.cfg.TrustParams(), n.log); err != nil {
 		return err
 	}
+	if n.calib, err = loadCalibration(n.cfg.DataDir, n.log); err != nil {
+		return err
+	}
 	if n.collab, err = collab.New(n.host, n.ps, n.model,
 		collab.WithLogger(n.log),
 		collab.WithThresholds(rules.Thresholds), collab.WithTrackRecord(n.trust)); err != nil {
@@ -452,7 +461,7 @@ func (n *Node) newPipeline(rules router.Rules, emb cms.Embedder) (*pipeline, err
 	p := &pipeline{
 		self: n.host.ID().String(), model: n.model, swarm: n.collab,
 		peers: f, peerKnowledge: f,
-		rules: rules, trust: n.trust, gossip: gossipScorer{scores: n.scores, trust: n.trust},
+		rules: rules, trust: n.trust, calib: n.calib, gossip: gossipScorer{scores: n.scores, trust: n.trust},
 		askTimeout: n.cfg.AskTimeout, voteTimeout: n.cfg.VoteTimeout, log: n.log,
 		peerPrivacy: router.PeerPrivacy(n.cfg.SwarmKey != "", router.PrivacyPolicy(n.cfg.PeerPrivacy)),
 		piiModel:    n.cfg.PIIModel, piiTimeout: n.cfg.PIITimeout,

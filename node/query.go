@@ -77,6 +77,7 @@ type pipeline struct {
 	rules         router.Rules
 	budget        *router.Budget
 	trust         *router.TrackRecord  // what checked outcomes say of each peer
+	calib         *calibration         // what checked outcomes say of this node's own confidence
 	gossip        gossipScorer         // feeds the record into gossip peer scores
 	peerPrivacy   router.PrivacyPolicy // for prompts bound for peers (router.PeerPrivacy)
 	piiModel      bool                 // the own model also looks for personal data (privacy.go)…
@@ -160,7 +161,13 @@ func (q *query) chatRequest() slm.ChatRequest {
 func (p *pipeline) noteLocal(q *query, feat *router.Features) {
 	q.trace.Local = q.local.info(p.model.Name())
 	q.trace.Timings.LocalMS = ms(q.local.dur)
-	feat.Confidence = q.local.unc.Confidence
+	// The decision reads the confidence calibrated by this model's checked
+	// outcomes in the query's domain; the trace keeps the raw one in
+	// Uncertainty.
+	feat.Confidence = p.calib.calibrate(p.model.Name(), firstDomain(q.trace.Classification.Domains), q.local.unc.Confidence)
+	if q.trace.Local != nil {
+		q.trace.Local.Confidence = feat.Confidence
+	}
 	feat.LocalFailed = q.local.err != nil
 }
 
@@ -185,6 +192,7 @@ func (p *pipeline) afterLocal(ctx context.Context, q *query, feat router.Feature
 	if d.Route == router.RouteCloud {
 		resp, cloud := p.viaCloud(ctx, q, d)
 		if resp != nil {
+			p.calibrateOn(q, p.checked(q, nil, resp.Text)) // the cloud's answer checks the local one
 			return resp, nil
 		}
 		feat.Class, feat.Cloud = q.trace.Classification, cloud // decide again without it

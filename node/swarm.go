@@ -113,20 +113,38 @@ func (p *pipeline) vote(ctx context.Context, q *query, feat router.Features, req
 	return p.finishLocal(q, d)
 }
 
-// learn records in the track record what this query showed about the
-// peers' answers (router.Judge): against the cloud's answer when there is
-// one, else against what independent peers agreed on, else against this
-// node's own confident answer; and rescores the peers judged in gossip.
-func (p *pipeline) learn(q *query, proposals []router.Proposal, cloud string) {
+// checked is what this query showed: the peers' answers, the cloud's (""
+// without one) and this node's own.
+func (p *pipeline) checked(q *query, proposals []router.Proposal, cloud string) router.Checked {
 	own := router.Proposal{Peer: p.self, Confidence: q.local.unc.Confidence}
 	if q.local.err == nil && q.local.res != nil {
 		own.Answer = q.local.res.Text
 	}
-	outcomes := router.Judge(router.Checked{
+	return router.Checked{
 		Self: p.self, Proposals: proposals, Domains: q.trace.Classification.Domains,
 		Cloud: cloud, Local: own, Sure: q.rules.Thresholds.Confident, Agreement: q.rules.Thresholds.Agreement,
 		Trust: p.trust.Weight,
-	})
+	}
+}
+
+// calibrateOn feeds this node's calibration the outcome of its own answer,
+// when c holds evidence on it (router.JudgeLocal).
+func (p *pipeline) calibrateOn(q *query, c router.Checked) {
+	if o, ok := router.JudgeLocal(c); ok {
+		p.calib.observe(p.model.Name(), firstDomain(q.trace.Classification.Domains), q.local.unc.Confidence, o.Right)
+	}
+}
+
+// learn records in the track record what this query showed about the
+// peers' answers (router.Judge): against the cloud's answer when there is
+// one, else against what independent peers agreed on, else against this
+// node's own confident answer; and rescores the peers judged in gossip.
+// The node's own answer, judged on the same evidence, calibrates its
+// confidence.
+func (p *pipeline) learn(q *query, proposals []router.Proposal, cloud string) {
+	checked := p.checked(q, proposals, cloud)
+	p.calibrateOn(q, checked)
+	outcomes := router.Judge(checked)
 	judged := make([]string, 0, len(outcomes))
 	for _, o := range outcomes {
 		if err := p.trust.Observe(o); err != nil {

@@ -41,26 +41,34 @@ func loadTrackRecord(dir string, params router.TrustParams, log *slog.Logger) (*
 	return t, nil
 }
 
-// saveTrackRecord writes t to dir atomically (a temporary file renamed), so
-// a crash mid-write never leaves a half file.
+// saveTrackRecord writes t to dir atomically.
 func saveTrackRecord(dir string, t *router.TrackRecord) error {
 	data, err := t.Encode()
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, trustFile+".*")
-	if err != nil {
+	if err := writeAtomic(dir, trustFile, data); err != nil {
 		return fmt.Errorf("save track record: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic writes data to dir/name through a temporary file renamed, so
+// a crash mid-write never leaves a half file.
+func writeAtomic(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, name+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	_, werr := tmp.Write(data)
 	cerr := tmp.Close()
 	if err := errors.Join(werr, cerr); err != nil {
 		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("save track record: %w", err)
+		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, trustFile)); err != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("save track record: %w", err)
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
 }
@@ -78,6 +86,9 @@ func (n *Node) saveTrustPeriodically() {
 		case <-t.C:
 			if err := saveTrackRecord(n.cfg.DataDir, n.trust); err != nil {
 				n.log.Warn("save track record", "err", err)
+			}
+			if err := n.calib.save(n.cfg.DataDir); err != nil {
+				n.log.Warn("save calibration", "err", err)
 			}
 		}
 	}

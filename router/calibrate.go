@@ -108,3 +108,31 @@ func ECE(confidence []float64, right []bool) float64 {
 	}
 	return e
 }
+
+// JudgeLocal is the outcome of this node's own answer c.Local on the
+// evidence Judge weighs the peers' answers by — the cloud FM's answer, else
+// what at least two independent peers agree on — never on itself (c.Sure
+// plays no part); ok is false without such evidence. Its outcomes are what
+// a node's Calibration learns from.
+func JudgeLocal(c Checked) (o Outcome, ok bool) {
+	self := c.Local.Peer
+	if self == "" {
+		self = c.Self
+	}
+	local := c.Local
+	local.Peer = self
+	proposals := []Proposal{local}
+	for _, p := range c.Proposals {
+		if p.Peer != self {
+			proposals = append(proposals, p)
+		}
+	}
+	// Judged as a peer would be: no answer is this node's own evidence.
+	c.Self, c.Local, c.Proposals = "", Proposal{}, proposals
+	for _, o := range Judge(c) {
+		if o.Peer == self {
+			return o, true
+		}
+	}
+	return Outcome{}, false
+}

@@ -87,3 +87,39 @@ func TestCalibration(t *testing.T) {
 		}
 	})
 }
+
+func TestJudgeLocal(t *testing.T) {
+	own := Proposal{Peer: "self", Answer: "Paris", Confidence: 0.9}
+	tests := []struct {
+		name      string
+		c         Checked
+		ok, right bool
+		evidence  Evidence
+	}{
+		{name: "the cloud agrees", c: Checked{Self: "self", Local: own, Cloud: "Paris"}, ok: true, right: true, evidence: EvidenceCloud},
+		{name: "the cloud disagrees", c: Checked{Self: "self", Local: own, Cloud: "Lyon"}, ok: true, right: false, evidence: EvidenceCloud},
+		{
+			name: "two peers agree on another answer",
+			c: Checked{Self: "self", Local: own, Proposals: []Proposal{own, {Peer: "a", Answer: "Lyon"}, {Peer: "b", Answer: "Lyon"}}},
+			ok: true, right: false, evidence: EvidencePeers,
+		},
+		{
+			name: "two peers agree with it",
+			c:    Checked{Self: "self", Local: own, Proposals: []Proposal{{Peer: "a", Answer: "Paris"}, {Peer: "b", Answer: "Paris"}}},
+			ok:   true, right: true, evidence: EvidencePeers,
+		},
+		{
+			name: "one peer is no evidence, and its own confidence is none",
+			c:    Checked{Self: "self", Local: own, Sure: 0.5, Proposals: []Proposal{{Peer: "a", Answer: "Lyon"}}},
+		},
+		{name: "no answer of its own", c: Checked{Self: "self", Cloud: "Paris"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, ok := JudgeLocal(tt.c)
+			if ok != tt.ok || o.Right != tt.right || (ok && (o.Evidence != tt.evidence || o.Peer != "self")) {
+				t.Errorf("JudgeLocal = %+v, %v; want ok %v, right %v by %v", o, ok, tt.ok, tt.right, tt.evidence)
+			}
+		})
+	}
+}

