@@ -6,9 +6,9 @@
 // why it is shares and not a quorum are in router.SwarmBudget's doc).
 //
 // Claims are signed by their author's libp2p key (StrictSign) and the topic
-// validator refuses malformed, oversized or newer-version ones and ignores
-// claims from far off clocks; the budget drops stale ones and counts any
-// claim for at most its owner's share. Close says goodbye, so the others
+// validator rejects malformed or oversized ones and ignores (drops without
+// penalty) newer-version ones and claims from far off clocks; the budget
+// drops stale ones and counts any claim for at most its owner's share. Close says goodbye, so the others
 // take back this node's share at once, not after the member TTL.
 //
 // It makes no decision of its own and reads the clock only to pass it in.

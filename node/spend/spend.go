@@ -194,6 +194,13 @@ func (g *Gossip) publish(ctx context.Context, leaving bool) {
 // ValidatorData.
 func (g *Gossip) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 	c, err := protocol.DecodeBudget(msg.GetData())
+	if errors.Is(err, protocol.ErrUnsupportedVersion) {
+		// A newer build's claim, not a fault: dropped without a penalty, so
+		// a swarm can upgrade one node at a time.
+		g.m.messages.WithLabelValues(received, resultIgnored).Inc()
+		g.log.Debug("ignore budget claim", "peer", msg.GetFrom(), "err", err)
+		return pubsub.ValidationIgnore
+	}
 	if err != nil {
 		g.m.messages.WithLabelValues(received, resultInvalid).Inc()
 		g.log.Debug("reject budget claim", "peer", msg.GetFrom(), "err", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
@@ -91,7 +92,8 @@ func TestGossipShares(t *testing.T) {
 	p2ptest.Eventually(t, func() bool { return ms[0].g.Budget().Status(time.Now()).HourCalls.Room == 5 }, p2ptest.Patience)
 }
 
-// TestGossipHostileClaims: a peer that gossips garbage is rejected, and one
+// TestGossipHostileClaims: a peer that gossips garbage is rejected, a claim
+// of a newer version ignored (not penalized), and one
 // that claims the whole cap is counted for its share only once the honest
 // node is past its first window (the test shortens it).
 func TestGossipHostileClaims(t *testing.T) {
@@ -114,6 +116,14 @@ func TestGossipHostileClaims(t *testing.T) {
 		t.Fatal(err)
 	}
 	p2ptest.Eventually(t, func() bool { return counted(t, g, received, resultInvalid) > 0 }, p2ptest.Patience)
+	newer, err := proto.Marshal(&protocol.BudgetClaim{Version: protocol.BudgetVersion + 1, Seq: 1, Members: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := topic.Publish(t.Context(), newer); err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.Eventually(t, func() bool { return counted(t, g, received, resultIgnored) > 0 }, p2ptest.Patience)
 
 	// The rogue repeats its claim until the honest node's first window has
 	// passed and the claim counts for the rogue's share only.
