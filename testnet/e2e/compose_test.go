@@ -29,7 +29,7 @@ const EnvComposeE2E = "SWARM_E2E_COMPOSE"
 // Deadlines of the compose run. A partitioned node's peers time out after
 // the testnet's SWARM_ASK_TIMEOUT (8 s) per round, so answers may take that long.
 const (
-	scriptTimeout   = 4 * time.Minute // one scripts/testnet.sh call (up builds)
+	scriptTimeout   = 8 * time.Minute // one scripts/testnet.sh call (up builds; a loaded 2-core box takes minutes)
 	answerTimeout   = 45 * time.Second
 	convergeTimeout = 2 * time.Minute
 	pollEvery       = 250 * time.Millisecond
