@@ -1,0 +1,6 @@
+//go:build race
+
+package eval
+
+// raceEnabled: the race detector slows an in-process swarm about tenfold.
+const raceEnabled = true
