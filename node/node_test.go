@@ -85,7 +85,7 @@ func TestThreeNodesJoinByBootstrap(t *testing.T) {
 }
 
 // A query the local model is unsure of goes to a round: the trace shows the
-// other nodes' proposals and ballots, carried over libp2p and gossipsub.
+// other nodes' proposals and their ballots, carried over libp2p and gossipsub.
 func TestRoundTraceShowsPeers(t *testing.T) {
 	sw := startSwarm(t, swarm.Spec{})
 	res := ask(t, sw.APIURL(0), nodeapi.AskRequest{Prompt: "What is the capital of Australia?", Policy: string(router.PolicyAlwaysSwarm)})
@@ -105,8 +105,10 @@ func TestRoundTraceShowsPeers(t *testing.T) {
 			voted[b.Voter] = true
 		}
 	}
-	if len(proposed) != 2 || len(voted) != 2 {
-		t.Fatalf("want proposals and ballots from both other nodes; proposals %v ballots %v\ntrace: %+v", proposed, voted, tr)
+	// Both peers answer, but a round may close once the ballots in decide
+	// it (collab's decided grace), so only one of their ballots is sure.
+	if len(proposed) != 2 || len(voted) == 0 {
+		t.Fatalf("want proposals from both other nodes and a ballot carried by gossip; proposals %v ballots %v\ntrace: %+v", proposed, voted, tr)
 	}
 	if tr.Tally == nil || tr.Tally.Ballots < tr.Tally.Quorum {
 		t.Fatalf("tally %+v", tr.Tally)
