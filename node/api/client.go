@@ -99,6 +99,55 @@ func (c *Client) Ask(ctx context.Context, req AskRequest) (*AskResult, error) {
 	return &out, nil
 }
 
+// AskStream sends one query as a stream (POST /swarm/v1/ask with "stream":
+// true): onText runs for every piece of the answer as it arrives; the
+// result, with the trace, comes with the last line. An error line after the
+// first piece is an APIError like any other.
+func (c *Client) AskStream(ctx context.Context, req AskRequest, onText func(string)) (*AskResult, error) {
+	req.Stream = true
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("ask: encode request: %w", err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.JoinPath("/swarm/v1/ask").String(), bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("ask: build request: %w", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/x-ndjson")
+	if c.key != "" {
+		hreq.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, fmt.Errorf("ask: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxClientResponseBytes))
+		var eb nativeErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
+			return nil, fmt.Errorf("ask: %w", &APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(data))})
+		}
+		return nil, fmt.Errorf("ask: %w", &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message})
+	}
+	dec := json.NewDecoder(io.LimitReader(resp.Body, maxClientResponseBytes))
+	for {
+		var chunk AskChunk
+		if err := dec.Decode(&chunk); err != nil {
+			return nil, fmt.Errorf("ask: read stream: %w", err)
+		}
+		switch {
+		case chunk.Error != nil:
+			return nil, fmt.Errorf("ask: %w", &APIError{Status: resp.StatusCode, Code: chunk.Error.Code, Message: chunk.Error.Message})
+		case chunk.Done && chunk.Result != nil:
+			return chunk.Result, nil
+		case chunk.Text != "":
+			onText(chunk.Text)
+		}
+	}
+}
+
 // Peers lists the peers the node sees.
 func (c *Client) Peers(ctx context.Context) ([]PeerInfo, error) {
 	var out PeersResult

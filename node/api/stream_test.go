@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -264,6 +265,45 @@ func TestLiveStreamErrorBeforeFirstByte(t *testing.T) {
 			resp, _ := openStream(t, srv, api)
 			if resp.StatusCode != http.StatusServiceUnavailable || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 				t.Errorf("status %d, %s: want a plain 503 JSON error", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+// TestClientAskStream: the client hands over each piece as it comes and
+// returns the result; an error line is an APIError.
+func TestClientAskStream(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+	}{{"answered", nil}, {"failed after the first piece", ErrUnavailable}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &liveEngine{fakeEngine: newFakeEngine(), pieces: []string{"Paris", " is", " the capital."}, gate: make(chan struct{}), err: tc.err}
+			srv := newLiveServer(t, e)
+			c, err := NewClient(srv.URL, WithHTTPClient(srv.Client()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got strings.Builder
+			res, err := c.AskStream(t.Context(), AskRequest{Prompt: "capital of France?"}, func(s string) {
+				if got.Len() == 0 {
+					close(e.gate) // the first piece is here before the engine finished
+				}
+				got.WriteString(s)
+			})
+			if tc.err != nil {
+				var apiErr *APIError
+				if !errors.As(err, &apiErr) || apiErr.Code != CodeUnavailable {
+					t.Fatalf("AskStream = %v, want the node's %s error", err, CodeUnavailable)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != "Paris is the capital." || res.Answer != got.String() || res.Trace.Prefix == nil {
+				t.Errorf("streamed %q, result %+v: want the pieces, then the whole answer with its trace", got.String(), res)
 			}
 		})
 	}

@@ -16,7 +16,15 @@ type Asker interface {
 	Ask(ctx context.Context, req api.AskRequest) (*api.AskResult, error)
 }
 
-var _ Asker = (*api.Client)(nil)
+// StreamAsker also answers as a stream, piece by piece; *api.Client is one.
+type StreamAsker interface {
+	AskStream(ctx context.Context, req api.AskRequest, onText func(string)) (*api.AskResult, error)
+}
+
+var (
+	_ Asker       = (*api.Client)(nil)
+	_ StreamAsker = (*api.Client)(nil)
+)
 
 // ErrNoTargets is returned for a runner without a node to ask.
 var ErrNoTargets = errors.New("eval: no node to ask")
@@ -61,6 +69,11 @@ type Result struct {
 	// Sources are the documents a grounded knowledge answer cites (none
 	// when the query took no knowledge route, or its answer did not stand).
 	Sources []string
+	// FirstText is when the first words of the answer arrived (streamed
+	// runs, WithStream); Prefix is the trace's verdict on the local
+	// answer's first tokens ("" when none was made).
+	FirstText time.Duration
+	Prefix    string
 }
 
 // Runner asks a workload's items of a set of nodes, round robin, with
@@ -70,6 +83,7 @@ type Runner struct {
 	concurrency int
 	timeout     time.Duration
 	progress    *Progress
+	stream      bool
 }
 
 // Option configures a Runner.
@@ -83,6 +97,10 @@ func WithTimeout(d time.Duration) Option { return func(r *Runner) { r.timeout = 
 
 // WithProgress reports progress to p (default none).
 func WithProgress(p *Progress) Option { return func(r *Runner) { r.progress = p } }
+
+// WithStream asks every query as a stream (targets must be StreamAskers)
+// and records when its first words arrived.
+func WithStream() Option { return func(r *Runner) { r.stream = true } }
 
 // NewRunner returns a runner over targets: item i goes to target i mod len(targets).
 func NewRunner(targets []Asker, opts ...Option) (*Runner, error) {
@@ -101,6 +119,9 @@ func NewRunner(targets []Asker, opts ...Option) (*Runner, error) {
 	for i, t := range targets {
 		if t == nil {
 			return nil, fmt.Errorf("eval: target %d is nil", i)
+		}
+		if _, ok := t.(StreamAsker); r.stream && !ok {
+			return nil, fmt.Errorf("eval: target %d cannot stream", i)
 		}
 	}
 	return r, nil
@@ -151,7 +172,18 @@ func (r *Runner) ask(ctx context.Context, res Result, policy string) Result {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	start := time.Now()
-	out, err := r.targets[res.Node].Ask(ctx, api.AskRequest{Prompt: res.Item.Prompt, Policy: policy})
+	req := api.AskRequest{Prompt: res.Item.Prompt, Policy: policy}
+	var out *api.AskResult
+	var err error
+	if r.stream {
+		out, err = r.targets[res.Node].(StreamAsker).AskStream(ctx, req, func(string) {
+			if res.FirstText == 0 {
+				res.FirstText = time.Since(start)
+			}
+		})
+	} else {
+		out, err = r.targets[res.Node].Ask(ctx, req)
+	}
 	res.Latency = time.Since(start)
 	var apiErr *api.APIError
 	switch {
@@ -169,6 +201,9 @@ func (r *Runner) ask(ctx context.Context, res Result, policy string) Result {
 	res.Flags = out.Trace.Flags
 	if l := out.Trace.Local; l != nil && l.Err == "" {
 		res.Model, res.Confidence = l.Model, l.Uncertainty.Confidence // raw: Confidence is calibrated
+	}
+	if pr := out.Trace.Prefix; pr != nil {
+		res.Prefix = pr.Verdict.String()
 	}
 	if ds := out.Trace.Classification.Domains; len(ds) > 0 {
 		res.Domain = ds[0]

@@ -271,6 +271,7 @@ func (c *Cloud) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	prompt := c.eng.question(turns)
 
+	samp.MinTokens = c.opts.answerTokens
 	reply := c.Answer(prompt, samp)
 	c.opts.log.Debug("simulated cloud answer", "qid", reply.Item.QID, "outcome", reply.Outcome.String(), "prompt", prompt, "answer", reply.Text)
 	wait := c.opts.scale(c.profile.Overhead)

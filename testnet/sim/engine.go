@@ -51,6 +51,7 @@ type Sampling struct {
 	Seed        int64
 	Temperature float64
 	NumPredict  int // cap on output tokens; 0 = none
+	MinTokens   int // a shorter answer is restated until it is this long (WithAnswerTokens); 0 = none
 }
 
 // Token is one generated token with its log-probability and the top
@@ -169,6 +170,13 @@ func (e *engine) answer(p *Profile, serverSeed uint64, prompt string, s Sampling
 	}
 	z := mu + normal()
 	texts := splitTokens(r.Text)
+	if len(texts) > 0 && len(texts) < s.MinTokens {
+		again := splitTokens(" " + r.Text)
+		for i := 0; len(texts) < s.MinTokens; i++ {
+			texts = append(texts, again[i%len(again)])
+		}
+		r.Text = strings.Join(texts, "")
+	}
 	if s.NumPredict > 0 && len(texts) > s.NumPredict {
 		texts, r.Truncated = texts[:s.NumPredict], true
 		r.Text = strings.Join(texts, "")

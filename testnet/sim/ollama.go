@@ -424,6 +424,7 @@ func (s *SLM) generation(p *Profile, turns []Turn, prompt string, promptTokens i
 	if !logprobs {
 		topK = 0
 	}
+	samp.MinTokens = s.opts.answerTokens
 	reply, ok := s.eng.fromPassages(p, s.opts.seed, turns, samp, topK) // context.go
 	if !ok {
 		reply = s.eng.answer(p, s.opts.seed, prompt, samp, topK, false)

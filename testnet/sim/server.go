@@ -20,6 +20,7 @@ type options struct {
 	log          *slog.Logger
 	apiKey       string // cloud only
 	fault        Fault
+	answerTokens int // pad shorter answers to this many tokens (WithAnswerTokens)
 }
 
 func defaultOptions() options {
@@ -42,7 +43,19 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // /v1/ (401 in OpenAI's error shape otherwise). Cloud only.
 func WithAPIKey(key string) Option { return func(o *options) { o.apiKey = key } }
 
+// WithAnswerTokens makes every answer at least n tokens long: a shorter one
+// is restated (its own words repeated) until it is. The workload's answers
+// are a word or two, where real models write sentences; padded, an answer
+// takes as long to generate as a real one, so time to first token means
+// something, while what it says, whether it is right and which answers agree
+// stay the same. Each added token draws its logprob like the others, from
+// the answer's hidden confidence plus fresh noise.
+func WithAnswerTokens(n int) Option { return func(o *options) { o.answerTokens = n } }
+
 func (o *options) validate() error {
+	if o.answerTokens < 0 {
+		return fmt.Errorf("answer tokens %d: must not be negative", o.answerTokens)
+	}
 	if !(o.latencyScale >= 0) || o.latencyScale > 1000 {
 		return fmt.Errorf("latency scale %v: must be in [0,1000]", o.latencyScale)
 	}

@@ -499,3 +499,38 @@ func TestNewSLMValidates(t *testing.T) {
 		t.Fatalf("SetDown(unknown) = %v", err)
 	}
 }
+
+// TestAnswerTokens: a padded answer is as long as asked, says the same
+// thing (it still scores right, or wrong, the same way) and is no longer
+// padded than asked when already long enough.
+func TestAnswerTokens(t *testing.T) {
+	wl := workload.Default()
+	plain, err := NewSLM(wl, BuiltinProfiles(), WithLatencyScale(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	padded, err := NewSLM(wl, BuiltinProfiles(), WithLatencyScale(0), WithAnswerTokens(24))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSLM(wl, BuiltinProfiles(), WithAnswerTokens(-1)); err == nil {
+		t.Error("a negative answer length was accepted")
+	}
+	for _, it := range wl.Items()[:20] {
+		a, err := plain.Answer(ProfileQwen, it.Prompt, Sampling{}, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := padded.generation(padded.profile(ProfileQwen), []Turn{{Role: "user", Text: it.Prompt}}, it.Prompt, 1, Sampling{}, true, 5)
+		b := g.reply
+		if len(b.Tokens) < 24 {
+			t.Errorf("%s: %d tokens, want at least 24", it.QID, len(b.Tokens))
+		}
+		if workload.Correct(it, a.Text, "local") != workload.Correct(it, b.Text, "local") || a.Outcome != b.Outcome {
+			t.Errorf("%s: padded %q scores unlike %q", it.QID, b.Text, a.Text)
+		}
+		if !strings.HasPrefix(b.Text, a.Text) {
+			t.Errorf("%s: padded %q does not begin with the answer %q", it.QID, b.Text, a.Text)
+		}
+	}
+}

@@ -60,6 +60,9 @@ type Spec struct {
 	// Profiles are simulated models served beside Base (for example
 	// sim.RogueProfile), for NodeSpec.Model to name.
 	Profiles []sim.Profile
+	// SimOptions are passed to the simulated SLM and cloud FM after the
+	// harness's own (for example sim.WithAnswerTokens).
+	SimOptions []sim.Option
 	// NodeOptions are passed to every node.New after the harness's own.
 	NodeOptions []node.Option
 	// Private gives every node one swarm key made for this swarm (in the
@@ -133,7 +136,7 @@ func Start(ctx context.Context, spec Spec) (_ *Swarm, err error) {
 		}
 	}
 
-	simOpts := []sim.Option{sim.WithSeed(spec.Seed), sim.WithLatencyScale(spec.LatencyScale), sim.WithLogger(log)}
+	simOpts := append([]sim.Option{sim.WithSeed(spec.Seed), sim.WithLatencyScale(spec.LatencyScale), sim.WithLogger(log)}, spec.SimOptions...)
 	base := spec.Base
 	if base == nil {
 		base = sim.BuiltinProfiles()

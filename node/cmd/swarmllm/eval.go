@@ -51,6 +51,9 @@ func runEval(ctx context.Context, args []string) error {
 	privacyCases := fs.String("privacy-cases", "", "privacy mode: a benchmark in JSON Lines (default: the shipped one, testnet/eval/testdata/privacy.jsonl)")
 	rogues := fs.Bool("rogues", false, "rogues mode: run the workload under the swarm policy with 0, 1 and 2 insider rogues and a 5-identity Sybil (claim every domain, answer wrong at confidence ~1, vote for themselves) and report the share of answers that are theirs, accuracy and cloud share")
 	knowledgeMode := fs.Bool("knowledge", false, "knowledge mode: ask the knowledge workload (made-up facts only one node's documents hold) at every node, without and with that node's --knowledge, and report accuracy, citations and cloud share")
+	stream := fs.Bool("stream", false, "stream mode: ask the workload as streams with every local answer judged whole, then judged on its first --stream-prefix tokens, and report accuracy, cloud share and time to first words per route")
+	streamPrefix := fs.String("stream-prefix", "2,4,8", "stream mode: the --prefix-tokens values to compare with the whole-answer decision, comma separated")
+	streamMargin := fs.Float64("stream-margin", router.DefaultPrefixRule().Margin, "stream mode: the --prefix-margin of the prefix sides")
 	loadPause := fs.Duration("load-pause", 0, "load mode: idle this long before each round after the first (e.g. 150s, past the 2-minute cache lifetimes)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: swarmllm eval [flags]
@@ -114,6 +117,23 @@ accuracy against cloud share (curve.svg).`)
 			return err
 		}
 		return printReport(rep, *out, "rogues.md", set["out"])
+	}
+	if *stream {
+		var tokens []int
+		for _, f := range strings.Split(*streamPrefix, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("--stream-prefix %q: want whole numbers ≥ 1", *streamPrefix)
+			}
+			tokens = append(tokens, n)
+		}
+		rep, err := eval.RunStream(ctx, eval.StreamSpec{PrefixTokens: tokens, Margin: *streamMargin,
+			Seed: *seed, LatencyScale: *latency, Concurrency: *concurrency, Progress: progress, Log: log,
+			Command: "swarmllm eval " + strings.Join(args, " ")})
+		if err != nil {
+			return err
+		}
+		return printReport(rep, *out, "stream.md", set["out"])
 	}
 	if *scale != "" {
 		sizes, err := scaleSizes(*scale)
