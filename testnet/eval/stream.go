@@ -167,7 +167,9 @@ func (r StreamRun) Figures() StreamFigures {
 	f.ConfidentLocal = len(shares)
 	if len(shares) > 0 {
 		slices.Sort(shares)
-		at := func(q float64) float64 { return shares[max(0, min(int(float64(len(shares))*q+0.999999)-1, len(shares)-1))] }
+		at := func(q float64) float64 {
+			return shares[max(0, min(int(float64(len(shares))*q+0.999999)-1, len(shares)-1))]
+		}
 		f.ShareP50, f.ShareP95 = at(0.5), at(0.95)
 		sum := 0.0
 		for _, s := range shares {
@@ -229,4 +231,6 @@ func (r *StreamReport) WriteMarkdown(w io.Writer) error {
 	return err
 }
 
-func msString(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+func msString(d time.Duration) string {
+	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+}
