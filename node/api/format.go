@@ -11,7 +11,8 @@ import (
 )
 
 // FormatTrace prints a trace for people (`swarmllm ask --trace`): the route
-// and why, what the classifier saw, the local attempt, each peer's proposal,
+// and why, what the classifier saw, the local attempt and the decision on its
+// first tokens, each peer's proposal,
 // the ballots and tally, the cloud call and the timings.
 func FormatTrace(w io.Writer, t *router.Trace) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -37,6 +38,13 @@ func FormatTrace(w io.Writer, t *router.Trace) error {
 			detail = fmt.Sprintf(" (mean logprob %.2f, min %.2f, entropy %.2f over %d tokens)", u.MeanLogprob, u.MinLogprob, u.MeanEntropy, u.Tokens)
 		}
 		line("local:", "%s confidence %.2f%s %s%s", l.Model, l.Confidence, detail, millis(l.LatencyMS), errSuffix(l.Err))
+	}
+	if pr := t.Prefix; pr != nil {
+		first := ""
+		if pr.FirstTextMS > 0 {
+			first = ", first words at " + millis(pr.FirstTextMS)
+		}
+		line("prefix:", "%s on %d tokens, confidence %.2f, at %s%s", pr.Verdict, pr.Tokens, pr.Confidence, millis(pr.AtMS), first)
 	}
 	for i, p := range t.Peers {
 		outcome := quote(p.Answer)

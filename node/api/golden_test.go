@@ -53,7 +53,11 @@ func TestFormatTrace(t *testing.T) {
 	cloud.Timings.CloudMS = 420
 	local := router.Trace{Route: router.RouteLocal, Policy: router.PolicyLocalOnly, Reason: "policy local-only",
 		Local: &router.LocalInfo{Model: testModel, Confidence: 0.9}, Timings: router.Timings{LocalMS: 8, TotalMS: 8.2}}
-	for name, tr := range map[string]router.Trace{"swarm": sampleTrace(), "cloud": cloud, "local": local} {
+	streamed := local
+	streamed.Policy, streamed.Reason = router.PolicySwarm, "on the first 4 tokens, local confidence 0.93 reaches the bar 0.81"
+	streamed.Prefix = &router.PrefixInfo{Verdict: router.PrefixCommit, Tokens: 4, Text: " Paris is the capital", Confidence: 0.93,
+		AtMS: 61.5, FirstTextMS: 61.7}
+	for name, tr := range map[string]router.Trace{"swarm": sampleTrace(), "cloud": cloud, "local": local, "streamed": streamed} {
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
 			if err := FormatTrace(&buf, &tr); err != nil {
