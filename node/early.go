@@ -34,8 +34,11 @@ func (p *pipeline) askEarly(ctx context.Context, q *query, feat router.Features)
 
 	candidates := p.discover(ctx, q, &feat)
 	prefix := &prefixState{start: q.start, sink: q.req.Sink, queryID: q.trace.QueryID, model: p.model.Name()}
+	// The prefix is held to the bar as the whole answer would be: calibrated.
+	domain := firstDomain(q.trace.Classification.Domains)
+	calibrate := func(c float64) float64 { return p.calib.calibrate(p.model.Name(), domain, c) }
 	// Some routes do not depend on the answer: those are decided on no tokens.
-	pd := router.DecidePrefix(feat, nil, p.prefixRule, q.rules)
+	pd := router.DecidePrefix(feat, nil, p.prefixRule, q.rules, calibrate)
 	for pd.Verdict == router.PrefixWait {
 		<-feed.ready
 		toks, done := feed.read()
@@ -43,7 +46,7 @@ func (p *pipeline) askEarly(ctx context.Context, q *query, feat router.Features)
 		if done {
 			break
 		}
-		pd = router.DecidePrefix(feat, prefix.logprobs, p.prefixRule, q.rules)
+		pd = router.DecidePrefix(feat, prefix.logprobs, p.prefixRule, q.rules, calibrate)
 	}
 	q.trace.Prefix = prefix.info(pd, q.rules.Thresholds.Weights)
 

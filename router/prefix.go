@@ -71,12 +71,19 @@ type PrefixDecision struct {
 // tokens. Otherwise it waits for rule.MinTokens tokens, then commits when
 // their confidence clears the bar by the margin, escalates when it falls
 // short of the bar by the margin, and waits for the whole answer in between.
-func DecidePrefix(f Features, prefix []TokenLogprob, rule PrefixRule, r Rules) PrefixDecision {
+//
+// calibrate, when set, maps the prefix's confidence as the whole answer's is
+// mapped before DecideAfterLocal reads it (the node's calibration from
+// checked outcomes), so both decisions hold it to the same bar.
+func DecidePrefix(f Features, prefix []TokenLogprob, rule PrefixRule, r Rules, calibrate func(float64) float64) PrefixDecision {
 	if rule.MinTokens <= 0 {
 		return PrefixDecision{Verdict: PrefixWait}
 	}
 	f.LocalFailed = false
 	u := Estimate(prefix, r.Thresholds.Weights)
+	if calibrate != nil && u.Tokens > 0 {
+		u.Confidence = calibrate(u.Confidence)
+	}
 	f.Confidence = u.Confidence
 	sure, unsure := f, f
 	sure.Confidence, unsure.Confidence = 1, 0

@@ -61,11 +61,16 @@ func TestDecidePrefix(t *testing.T) {
 		{"nobody else to ask commits before any token", alone, nil, rule, DefaultRules(), PrefixCommit, RouteLocal, CollabNone, "the local answer stands"},
 		{"always-swarm escalates before any token", withPeers, nil, rule, rulesWith(PolicyAlwaysSwarm, PrivacyRedact), PrefixEscalate, RouteSwarm, CollabVote, "always-swarm"},
 		{"a safety category escalates before any token", Features{Class: legal, Cloud: CloudReady, Peers: 2}, nil, rule, DefaultRules(), PrefixEscalate, RouteCloud, CollabNone, "legal"},
+		{"calibrated down, a sure-looking prefix escalates", withPeers, sure, rule, DefaultRules(), PrefixEscalate, RouteSwarm, CollabVote, "on the first 4 tokens"},
 		{"NaN logprobs are no evidence", withPeers, tokensAt(rule.MinTokens, math.NaN()), rule, DefaultRules(), PrefixWait, 0, CollabNone, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := DecidePrefix(tc.f, tc.prefix, tc.rule, tc.rules)
+			var calibrate func(float64) float64
+			if strings.HasPrefix(tc.name, "calibrated down") {
+				calibrate = func(c float64) float64 { return c / 2 }
+			}
+			got := DecidePrefix(tc.f, tc.prefix, tc.rule, tc.rules, calibrate)
 			if got.Verdict != tc.verdict {
 				t.Fatalf("verdict = %s (confidence %.3f), want %s", got.Verdict, got.Uncertainty.Confidence, tc.verdict)
 			}
