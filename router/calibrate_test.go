@@ -100,8 +100,8 @@ func TestJudgeLocal(t *testing.T) {
 		{name: "the cloud disagrees", c: Checked{Self: "self", Local: own, Cloud: "Lyon"}, ok: true, right: false, evidence: EvidenceCloud},
 		{
 			name: "two peers agree on another answer",
-			c: Checked{Self: "self", Local: own, Proposals: []Proposal{own, {Peer: "a", Answer: "Lyon"}, {Peer: "b", Answer: "Lyon"}}},
-			ok: true, right: false, evidence: EvidencePeers,
+			c:    Checked{Self: "self", Local: own, Proposals: []Proposal{own, {Peer: "a", Answer: "Lyon"}, {Peer: "b", Answer: "Lyon"}}},
+			ok:   true, right: false, evidence: EvidencePeers,
 		},
 		{
 			name: "two peers agree with it",
