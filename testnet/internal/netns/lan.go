@@ -172,23 +172,28 @@ func (l *LAN) Names() []string {
 // creator could have started it there) and deletes them, which removes their
 // links. Safe to call more than once.
 func (l *LAN) Close() error {
-	l.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		var errs []error
-		for _, name := range l.created {
-			if err := killInside(ctx, name); err != nil {
-				errs = append(errs, err)
-			}
-			if err := ip(ctx, "netns", "del", name); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if len(errs) > 0 {
-			l.closeErr = fmt.Errorf("close netns LAN: %w", errors.Join(errs...))
-		}
-	})
+	l.closeOnce.Do(func() { l.closeErr = deleteNamespaces("close netns LAN", l.created) })
 	return l.closeErr
+}
+
+// deleteNamespaces kills what still runs in each namespace and deletes it,
+// going on past failures so that one stuck namespace does not leak the rest.
+func deleteNamespaces(action string, names []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var errs []error
+	for _, name := range names {
+		if err := killInside(ctx, name); err != nil {
+			errs = append(errs, err)
+		}
+		if err := ip(ctx, "netns", "del", name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %w", action, errors.Join(errs...))
+	}
+	return nil
 }
 
 // killInside sends SIGKILL to every process left in namespace name; a

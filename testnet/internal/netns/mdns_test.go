@@ -69,16 +69,7 @@ func TestThreeNodesFindEachOtherByMDNS(t *testing.T) {
 	t.Cleanup(func() { stopAll(t, nodes) })
 
 	// Backends first, so each node finds its model healthy at once.
-	for i, n := range nodes {
-		n.sim = start(t, n.ns.Command(bin, "sim", "slm", "--addr", simAddr, "--profile", n.spec.Model), fmt.Sprintf("sim%d", i))
-	}
-	for _, n := range nodes {
-		poll(t, ctx, n.sim, "simulated backend up", func(ctx context.Context) (bool, string) {
-			var v struct{ Version string }
-			err := getJSON(ctx, n.http, "http://"+simAddr+"/api/version", &v)
-			return err == nil, fmt.Sprint(err)
-		})
-	}
+	startBackends(t, ctx, bin, nodes)
 
 	for i, n := range nodes {
 		ip := n.ns.Addr.Addr()
@@ -298,4 +289,20 @@ func buildSwarmllm(t *testing.T) string {
 		t.Fatalf("go build swarmllm: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// startBackends starts each node's simulated backend in its namespace and
+// waits until every one answers.
+func startBackends(t *testing.T, ctx context.Context, bin string, nodes []*nsNode) {
+	t.Helper()
+	for i, n := range nodes {
+		n.sim = start(t, n.ns.Command(bin, "sim", "slm", "--addr", simAddr, "--profile", n.spec.Model), fmt.Sprintf("sim%d", i))
+	}
+	for _, n := range nodes {
+		poll(t, ctx, n.sim, "simulated backend up", func(ctx context.Context) (bool, string) {
+			var v struct{ Version string }
+			err := getJSON(ctx, n.http, "http://"+simAddr+"/api/version", &v)
+			return err == nil, fmt.Sprint(err)
+		})
+	}
 }

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"time"
 )
 
 // DefaultWAN is the "internet" of a Sites: a /24 that libp2p counts as
@@ -218,22 +217,7 @@ func (s *Sites) Names() []string { return append([]string(nil), s.created...) }
 // Close kills whatever still runs inside the namespaces and deletes them,
 // which removes their links and NAT rules. Safe to call more than once.
 func (s *Sites) Close() error {
-	s.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		var errs []error
-		for _, name := range s.created {
-			if err := killInside(ctx, name); err != nil {
-				errs = append(errs, err)
-			}
-			if err := ip(ctx, "netns", "del", name); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if len(errs) > 0 {
-			s.closeErr = fmt.Errorf("close sites: %w", errors.Join(errs...))
-		}
-	})
+	s.closeOnce.Do(func() { s.closeErr = deleteNamespaces("close sites", s.created) })
 	return s.closeErr
 }
 

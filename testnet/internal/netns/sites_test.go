@@ -92,16 +92,7 @@ func twoSites(t *testing.T, bin, swarmKey string, quic, wantDirect bool) {
 	}
 	t.Cleanup(func() { stopAll(t, nodes) })
 
-	for i, n := range nodes {
-		n.sim = start(t, n.ns.Command(bin, "sim", "slm", "--addr", simAddr, "--profile", n.spec.Model), fmt.Sprintf("sim%d", i))
-	}
-	for _, n := range nodes {
-		poll(t, ctx, n.sim, "simulated backend up", func(ctx context.Context) (bool, string) {
-			var v struct{ Version string }
-			err := getJSON(ctx, n.http, "http://"+simAddr+"/api/version", &v)
-			return err == nil, fmt.Sprint(err)
-		})
-	}
+	startBackends(t, ctx, bin, nodes)
 	startNode := func(n *nsNode, name string, extra ...string) {
 		n.started = time.Now()
 		args := append([]string{"node",
