@@ -95,6 +95,18 @@ func (b *Breaker) Success() {
 	b.failures, b.probing, b.until = 0, false, time.Time{}
 }
 
+// Reachable ends a cooldown early: the target showed it is back by other
+// means (it reconnected), so the next call may go as the probe instead of
+// waiting out the cooldown. The failures in a row stand, so a failed probe
+// excludes it for the doubled cooldown; a probe already out is left alone.
+func (b *Breaker) Reachable() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failures > 0 && !b.probing {
+		b.until = time.Time{}
+	}
+}
+
 // Failure records a call that failed or hung at now: the target is excluded
 // for the next cooldown.
 func (b *Breaker) Failure(now time.Time) {
@@ -163,6 +175,14 @@ func (bs *Breakers) Success(target string) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	delete(bs.by, target)
+}
+
+// Reachable ends target's cooldown early (Breaker.Reachable); a target
+// without failures has nothing to end.
+func (bs *Breakers) Reachable(target string) {
+	if b := bs.get(target); b != nil {
+		b.Reachable()
+	}
 }
 
 // Failure records that a call to target failed or hung at now.

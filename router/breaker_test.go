@@ -12,7 +12,7 @@ func TestBreaker(t *testing.T) {
 	// the breaker says then.
 	type step struct {
 		at    time.Duration
-		do    string // allow | success | failure | state
+		do    string // allow | success | failure | reachable | state
 		allow bool   // for allow: whether the call may go
 		state BreakerState
 	}
@@ -55,6 +55,22 @@ func TestBreaker(t *testing.T) {
 			{at: 3 * base, do: "failure"},
 			{at: 4 * base, do: "state", state: BreakerProbe},
 		}},
+		{name: "a reconnected target gets its probe before the cooldown ends", steps: []step{
+			{at: 0, do: "failure", state: BreakerExcluded},
+			{at: time.Second, do: "reachable", state: BreakerProbe},
+			{at: time.Second, do: "allow", allow: true, state: BreakerExcluded},
+			{at: time.Second, do: "failure", state: BreakerExcluded}, // the probe failed: doubled cooldown
+			{at: time.Second + 2*base - time.Nanosecond, do: "state", state: BreakerExcluded},
+			{at: time.Second + 2*base, do: "state", state: BreakerProbe},
+		}},
+		{name: "reachable leaves a probe that is out, and a healthy target, alone", steps: []step{
+			{at: 0, do: "reachable", state: BreakerHealthy},
+			{at: 0, do: "failure"},
+			{at: base, do: "allow", allow: true},
+			{at: base, do: "reachable", state: BreakerExcluded},
+			{at: base, do: "allow", allow: false, state: BreakerExcluded},
+			{at: base, do: "success", state: BreakerHealthy},
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,8 +89,10 @@ func TestBreaker(t *testing.T) {
 					b.Success()
 				case "failure":
 					b.Failure(now)
+				case "reachable":
+					b.Reachable()
 				}
-				if s.do == "state" || s.state != BreakerHealthy || s.do == "success" {
+				if s.do == "state" || s.state != BreakerHealthy || s.do == "success" || s.do == "reachable" {
 					if got := b.State(now); got != s.state {
 						t.Fatalf("step %d (%s at +%v): state %v, want %v", i, s.do, s.at, got, s.state)
 					}

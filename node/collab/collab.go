@@ -8,7 +8,9 @@ import (
 	"sync"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/swarmllm/swarmllm/protocol"
@@ -43,6 +45,7 @@ type Collab struct {
 	validating bool // our validator is registered (undo only our own)
 	topic      *pubsub.Topic
 	sub        *pubsub.Subscription
+	conns      event.Subscription // the host's connectedness changes
 	book       *roundBook
 	answers    *answerCache
 	slots      chan struct{} // one token per ask being answered
@@ -118,8 +121,12 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 	if c.sub, err = c.topic.Subscribe(pubsub.WithBufferSize(subscriptionBuffer)); err != nil {
 		return nil, fmt.Errorf("new collab: subscribe to %s: %w", protocol.TopicRounds, err)
 	}
-	c.wg.Add(1)
+	if c.conns, err = h.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged)); err != nil {
+		return nil, fmt.Errorf("new collab: subscribe to connectedness changes: %w", err)
+	}
+	c.wg.Add(2)
 	go c.readLoop()
+	go c.watchReconnects()
 	h.SetStreamHandler(protocol.AskProtocol, c.handleAsk)
 	return c, nil
 }
@@ -141,6 +148,9 @@ func (c *Collab) teardown() {
 	if c.sub != nil {
 		c.sub.Cancel()
 	}
+	if c.conns != nil {
+		_ = c.conns.Close() // only fails when already closed
+	}
 	c.wg.Wait()
 	if c.validating {
 		// An error only says pubsub already stopped.
@@ -149,6 +159,29 @@ func (c *Collab) teardown() {
 	if c.topic != nil {
 		if err := c.topic.Close(); err != nil && !errors.Is(err, context.Canceled) {
 			c.log.Debug("leave rounds topic", "err", err)
+		}
+	}
+}
+
+// watchReconnects ends the cooldowns of a peer that connects again: a peer
+// excluded for failed asks or unvoted rounds during a partition gets its
+// probe as soon as the partition heals (the node's liveness redials it),
+// not when a cooldown of 10 s or more runs out.
+func (c *Collab) watchReconnects() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case e, ok := <-c.conns.Out():
+			if !ok {
+				return
+			}
+			ev, _ := e.(event.EvtPeerConnectednessChanged)
+			if ev.Connectedness == network.Connected {
+				c.cfg.breakers.Reachable(ev.Peer.String())
+				c.cfg.voters.Reachable(ev.Peer.String())
+			}
 		}
 	}
 }

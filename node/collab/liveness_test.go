@@ -242,3 +242,35 @@ func TestAskReportsLoad(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A peer excluded for failed asks and unvoted rounds (a partition) gets its
+// probe as soon as it connects again, not when its cooldown runs out.
+func TestReconnectedPeerIsProbedAtOnce(t *testing.T) {
+	asks, err := router.NewBreakers(time.Hour, time.Hour, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	votes, err := router.NewBreakers(time.Hour, time.Hour, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newNode(t, nodeOpts{opts: []Option{WithPeerBreakers(asks), WithVoterBreakers(votes)}})
+	b := newNode(t, nodeOpts{})
+	p2ptest.Connect(t, a.h, b.h)
+	bid := b.id().String()
+	asks.Failure(bid, time.Now())
+	votes.Failure(bid, time.Now())
+	if got := asks.State(bid, time.Now()); got != router.BreakerExcluded {
+		t.Fatalf("after the failure: %v, want excluded", got)
+	}
+
+	if err := a.h.Network().ClosePeer(b.id()); err != nil {
+		t.Fatal(err)
+	}
+	p2ptest.Eventually(t, func() bool { return a.h.Network().Connectedness(b.id()) != network.Connected }, 10*time.Second)
+	p2ptest.Connect(t, a.h, b.h)
+	p2ptest.Eventually(t, func() bool {
+		now := time.Now()
+		return asks.State(bid, now) == router.BreakerProbe && votes.State(bid, now) == router.BreakerProbe
+	}, 10*time.Second)
+}
