@@ -113,9 +113,9 @@ func (p *pipeline) escalateEarly(ctx context.Context, q *query, feat router.Feat
 		a := <-hedge
 		return p.vote(ctx, q, feat, req, a.proposals, a.took)
 	case d.Route == router.RouteCloud:
-		resp, cloud := p.viaCloud(ctx, q, d)
-		if resp != nil {
-			return resp, nil // the local answer is not needed: its generation stops
+		resp, cloud, err := p.viaCloud(ctx, q, d)
+		if resp != nil || err != nil {
+			return resp, err // the local answer is not needed: its generation stops
 		}
 		wait()
 		feat.Cloud = cloud // decide again without it, on the whole answer
@@ -194,6 +194,7 @@ type prefixState struct {
 	// never trailing space until more text follows, so what was sent always
 	// begins the trimmed answer.
 	sent      int
+	out       bool    // some text went to the caller
 	firstText float64 // ms since the query began when text first went out
 }
 
@@ -214,11 +215,30 @@ func (s *prefixState) stream(route router.Route) {
 	if end <= s.sent {
 		return
 	}
-	if s.firstText == 0 {
-		s.firstText = ms(time.Since(s.start))
+	if !s.out {
+		s.out, s.firstText = true, ms(time.Since(s.start))
 	}
 	s.sink(nodeapi.Piece{QueryID: s.queryID, Route: route, Model: s.model, Text: all[s.sent:end]})
 	s.sent = end
+}
+
+// cloudLive streams the cloud FM's answer to the caller as it arrives,
+// with this device's data restored (router.StreamRestorer) and the
+// spacing trimmed as the whole answer is (prefixState.stream).
+type cloudLive struct {
+	restorer *router.StreamRestorer
+	prefix   *prefixState
+}
+
+func (c *cloudLive) write(text string) {
+	c.prefix.text.WriteString(c.restorer.Write(text))
+	c.prefix.stream(router.RouteCloud)
+}
+
+// flush sends what the restorer held back, once the answer is complete.
+func (c *cloudLive) flush() {
+	c.prefix.text.WriteString(c.restorer.Flush())
+	c.prefix.stream(router.RouteCloud)
 }
 
 // info is the trace's record of the prefix decision.

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -132,17 +133,38 @@ type fakeCloud struct {
 	err   error
 	calls int
 	sent  []slm.Message
+	// chunks, when set, is the answer as it streams (text is then unused);
+	// midway runs after the first one went to onText, and failMid fails the
+	// call after the last.
+	chunks  []string
+	midway  func()
+	failMid bool
 }
 
 func (c *fakeCloud) Model() string { return "cloud-fm" }
 
-func (c *fakeCloud) Complete(_ context.Context, msgs []slm.Message, _ int) (*slm.CloudResult, error) {
+func (c *fakeCloud) CompleteStream(_ context.Context, msgs []slm.Message, _ int, onText func(string)) (*slm.CloudResult, error) {
 	c.calls++
 	c.sent = msgs
 	if c.err != nil {
 		return nil, c.err
 	}
-	return &slm.CloudResult{Text: c.text, Model: c.Model(), PromptTokens: 10, CompletionTokens: 3}, nil
+	chunks := c.chunks
+	if chunks == nil {
+		chunks = []string{c.text}
+	}
+	for i, ch := range chunks {
+		if onText != nil {
+			onText(ch)
+		}
+		if i == 0 && c.midway != nil {
+			c.midway()
+		}
+	}
+	if c.failMid {
+		return nil, fmt.Errorf("stream: %w", slm.ErrCloudUnavailable)
+	}
+	return &slm.CloudResult{Text: strings.TrimSpace(strings.Join(chunks, "")), Model: c.Model(), PromptTokens: 10, CompletionTokens: 3}, nil
 }
 
 var (

@@ -53,7 +53,7 @@ type swarmCaller interface {
 // cloudFM is the cloud foundation model (slm.Cloud).
 type cloudFM interface {
 	Model() string
-	Complete(ctx context.Context, msgs []slm.Message, maxTokens int) (*slm.CloudResult, error)
+	CompleteStream(ctx context.Context, msgs []slm.Message, maxTokens int, onText func(string)) (*slm.CloudResult, error)
 }
 
 var (
@@ -135,9 +135,9 @@ func (p *pipeline) Ask(ctx context.Context, req nodeapi.Request) (*nodeapi.Respo
 	feat := router.Features{Class: q.trace.Classification, Cloud: p.cloudState(q.req.Caller)}
 	d := router.DecideBeforeLocal(feat, q.rules)
 	if d.Route == router.RouteCloud {
-		resp, cloud := p.viaCloud(ctx, q, d)
-		if resp != nil {
-			return resp, nil
+		resp, cloud, err := p.viaCloud(ctx, q, d)
+		if resp != nil || err != nil {
+			return resp, err
 		}
 		feat.Class, feat.Cloud = q.trace.Classification, cloud // the rest of the query knows why it failed
 	}
@@ -190,7 +190,10 @@ func (p *pipeline) discover(ctx context.Context, q *query, feat *router.Features
 func (p *pipeline) afterLocal(ctx context.Context, q *query, feat router.Features, candidates []candidate) (*nodeapi.Response, error) {
 	d := router.DecideAfterLocal(feat, q.rules)
 	if d.Route == router.RouteCloud {
-		resp, cloud := p.viaCloud(ctx, q, d)
+		resp, cloud, err := p.viaCloud(ctx, q, d)
+		if err != nil {
+			return nil, err
+		}
 		if resp != nil {
 			p.calibrateOn(q, p.checked(q, nil, resp.Text)) // the cloud's answer checks the local one
 			return resp, nil
@@ -322,8 +325,10 @@ func (p *pipeline) cloudState(caller string) router.CloudState {
 // the privacy policy lets it leave the device (privacy.go). When the cloud
 // could not answer it returns no response and the cloud state for the next
 // decision, which also reads the classification the privacy check may have
-// extended; the trace says why.
-func (p *pipeline) viaCloud(ctx context.Context, q *query, d router.Decision) (*nodeapi.Response, router.CloudState) {
+// extended; the trace says why. On a streamed query the answer goes to the
+// caller as it arrives; should the cloud fail after some of it went out,
+// viaCloud returns an error, which ends the query: nothing else may answer.
+func (p *pipeline) viaCloud(ctx context.Context, q *query, d router.Decision) (*nodeapi.Response, router.CloudState, error) {
 	q.note(d)
 	info := &router.CloudInfo{Summoned: true, Model: p.cloud.Model()}
 	q.trace.Cloud = info
@@ -333,7 +338,7 @@ func (p *pipeline) viaCloud(ctx context.Context, q *query, d router.Decision) (*
 	if err != nil {
 		info.Summoned, info.Err = false, err.Error()
 		q.flag(router.FlagPIIBlocked)
-		return nil, router.CloudReady // the cloud is fine; the personal data it found keeps the query home
+		return nil, router.CloudReady, nil // the cloud is fine; the personal data it found keeps the query home
 	}
 	info.Redactions = redactions
 	// The budget holds the call before it is made; another query cannot
@@ -343,7 +348,7 @@ func (p *pipeline) viaCloud(ctx context.Context, q *query, d router.Decision) (*
 		info.Summoned, info.Err = false, err.Error()
 		q.flag(router.FlagOverBudget)
 		q.trace.Reason += "; the cloud budget is spent"
-		return nil, router.CloudOverBudget
+		return nil, router.CloudOverBudget, nil
 	}
 	t := time.Now()
 	// Another query may have taken the one probe of a cloud coming back.
@@ -352,11 +357,22 @@ func (p *pipeline) viaCloud(ctx context.Context, q *query, d router.Decision) (*
 		info.Summoned, info.Err = false, "the cloud FM is being probed after a failure"
 		q.flag(router.FlagCloudDown)
 		q.trace.Reason += "; the cloud FM is down"
-		return nil, router.CloudDown
+		return nil, router.CloudDown, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.askTimeout)
 	defer cancel()
-	res, err := p.cloud.Complete(ctx, msgs, q.req.Options.MaxTokens)
+	// A streamed query gets the cloud's answer as it arrives, restored.
+	var live *cloudLive
+	var onText func(string)
+	if q.req.Sink != nil {
+		live = &cloudLive{restorer: q.privacy.last.StreamRestorer(), prefix: &prefixState{start: q.start, sink: q.req.Sink,
+			queryID: q.trace.QueryID, model: p.cloud.Model()}}
+		onText = live.write
+	}
+	res, err := p.cloud.CompleteStream(ctx, msgs, q.req.Options.MaxTokens, onText)
+	if live != nil && err == nil {
+		live.flush()
+	}
 	if err != nil {
 		resv.Release()
 		p.cloudBreaker.Failure(time.Now())
@@ -371,10 +387,15 @@ func (p *pipeline) viaCloud(ctx context.Context, q *query, d router.Decision) (*
 		q.flag(router.FlagCloudDown)
 		q.trace.Reason += "; the cloud FM failed"
 		p.log.Warn("cloud FM failed", "err", err)
-		return nil, router.CloudDown
+		if live != nil && live.prefix.out {
+			// Part of its answer went out: no other answer may follow it.
+			p.metrics.failed.Inc()
+			return nil, router.CloudDown, fmt.Errorf("answer query: the cloud FM broke off its streamed answer: %w: %w", nodeapi.ErrUnavailable, err)
+		}
+		return nil, router.CloudDown, nil
 	}
 	info.Model, info.PromptTokens, info.CompletionTokens = res.Model, res.PromptTokens, res.CompletionTokens
-	return p.respond(q, router.RouteCloud, res.Text, res.Model, res.PromptTokens, res.CompletionTokens), router.CloudReady
+	return p.respond(q, router.RouteCloud, res.Text, res.Model, res.PromptTokens, res.CompletionTokens), router.CloudReady, nil
 }
 
 func promptBytes(msgs []slm.Message) int {

@@ -94,7 +94,10 @@ func (p *pipeline) vote(ctx context.Context, q *query, feat router.Features, req
 
 	d = router.DecideAfterVote(feat, q.rules)
 	if d.Route == router.RouteCloud {
-		resp, cloud := p.viaCloud(ctx, q, d)
+		resp, cloud, err := p.viaCloud(ctx, q, d)
+		if err != nil {
+			return nil, err
+		}
 		if resp != nil {
 			p.learn(q, q.trace.Peers, resp.Text)
 			return resp, nil

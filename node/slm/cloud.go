@@ -119,6 +119,16 @@ func (c *Cloud) Model() string { return c.model }
 
 // Complete asks the cloud FM for one answer.
 func (c *Cloud) Complete(ctx context.Context, msgs []Message, maxTokens int) (*CloudResult, error) {
+	return c.CompleteStream(ctx, msgs, maxTokens, nil)
+}
+
+// CompleteStream is Complete that also hands each piece of the answer's
+// text to onText (nil: none) as it arrives, on the calling goroutine. The
+// result's Text is the whole answer, trimmed. Retries happen only before
+// the response (openai-go retries the request, never a stream), so onText
+// never sees text that a retry would take back; an error after some text
+// went to onText means the answer broke off.
+func (c *Cloud) CompleteStream(ctx context.Context, msgs []Message, maxTokens int, onText func(string)) (*CloudResult, error) {
 	start := time.Now()
 	params := openai.ChatCompletionNewParams{Model: c.model}
 	for _, m := range msgs {
@@ -146,7 +156,13 @@ func (c *Cloud) Complete(ctx context.Context, msgs []Message, maxTokens int) (*C
 	var acc openai.ChatCompletionAccumulator
 	for stream.Next() {
 		silent.Reset(c.firstByte)
-		acc.AddChunk(stream.Current())
+		chunk := stream.Current()
+		acc.AddChunk(chunk)
+		for _, ch := range chunk.Choices {
+			if onText != nil && ch.Index == 0 && ch.Delta.Content != "" { // the choice the result's Text is
+				onText(ch.Delta.Content)
+			}
+		}
 	}
 	if err := stream.Err(); err != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, ErrCloudHung) {

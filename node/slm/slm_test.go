@@ -398,3 +398,47 @@ func TestOllamaChatStreamErrors(t *testing.T) {
 		})
 	}
 }
+
+// CompleteStream hands the answer on as it arrives: the server sends its
+// second chunk only once the caller has seen the first.
+func TestCloudCompleteStream(t *testing.T) {
+	seen := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		chunk := func(content string) {
+			fmt.Fprintf(w, `data: {"id":"1","object":"chat.completion.chunk","model":"fm","choices":[{"index":0,"delta":{"content":%q}}]}`+"\n\n", content)
+			w.(http.Flusher).Flush()
+		}
+		chunk(" Can")
+		select {
+		case <-seen:
+		case <-r.Context().Done():
+			return
+		}
+		chunk("berra.")
+		fmt.Fprint(w, `data: {"id":"1","object":"chat.completion.chunk","model":"fm","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`+"\n\n")
+		fmt.Fprint(w, "data: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	cl, err := slm.NewCloud(srv.URL, "fm", "", slm.WithCloudRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pieces []string
+	res, err := cl.CompleteStream(context.Background(), []slm.Message{{Role: "user", Content: "Capital of Australia?"}}, 0, func(s string) {
+		if len(pieces) == 0 {
+			close(seen) // the server holds the rest until now
+		}
+		pieces = append(pieces, s)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(pieces, "|") != " Can|berra." {
+		t.Fatalf("pieces %q, want [\" Can\" \"berra.\"]", pieces)
+	}
+	if res.Text != "Canberra." || res.PromptTokens != 9 || res.CompletionTokens != 2 {
+		t.Fatalf("streamed answer read as %+v", res)
+	}
+}
