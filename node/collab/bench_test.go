@@ -109,15 +109,7 @@ func BenchmarkJudgeBallot(b *testing.B) {
 // first round waits for it until the deadline, as every round did before
 // voter breakers; first-round-ms and later-round-ms compare the two.
 func BenchmarkSilentVoter(b *testing.B) {
-	a := newNode(b, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}})
-	n1 := newNode(b, nodeOpts{ans: &fakeAnswerer{answer: "London", confidence: 0.9}})
-	n2 := newNode(b, nodeOpts{ans: &fakeAnswerer{answer: "Berlin", confidence: 0.9}})
-	silent := p2ptest.NewHost(b)
-	rawAskHandler(silent, func(req *protocol.AskRequest) *protocol.AskResponse {
-		return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Paris", Confidence: 0.9}
-	})
-	mesh(b, a, n1, n2)
-	p2ptest.Connect(b, a.h, silent)
+	a, n1, n2, silent := silentVoterSwarm(b)
 	const voteTimeout = 3 * time.Second
 	round := func() time.Duration {
 		req := newRequest(protocol.NewID(), time.Now().Add(10*time.Second))

@@ -116,19 +116,28 @@ func TestAskAllStopsOnAnAgreeingMajority(t *testing.T) {
 	t.Logf("round with a straggler: AskAll took %v (ask deadline %v)", took.Round(time.Millisecond), deadline)
 }
 
+// silentVoterSwarm is three meshed voting nodes with split answers (Paris,
+// London, Berlin) and a fourth host, connected to the first, that answers
+// asks ("Paris") but never votes.
+func silentVoterSwarm(tb testing.TB) (a, b, c *testNode, silent host.Host) {
+	tb.Helper()
+	a = newNode(tb, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}})
+	b = newNode(tb, nodeOpts{ans: &fakeAnswerer{answer: "London", confidence: 0.9}})
+	c = newNode(tb, nodeOpts{ans: &fakeAnswerer{answer: "Berlin", confidence: 0.9}})
+	silent = p2ptest.NewHost(tb)
+	rawAskHandler(silent, func(req *protocol.AskRequest) *protocol.AskResponse {
+		return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Paris", Confidence: 0.9}
+	})
+	mesh(tb, a, b, c)
+	p2ptest.Connect(tb, a.h, silent)
+	return a, b, c, silent
+}
+
 // A participant that answered but left a round unvoted until its deadline
 // holds no later round: the next one closes as soon as every live
 // participant voted, with the silent one out of the quorum count.
 func TestSilentVoterHoldsOneRoundOnly(t *testing.T) {
-	a := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.9}})
-	b := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "London", confidence: 0.9}})
-	c := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Berlin", confidence: 0.9}})
-	silent := p2ptest.NewHost(t)
-	rawAskHandler(silent, func(req *protocol.AskRequest) *protocol.AskResponse {
-		return &protocol.AskResponse{QueryId: req.QueryId, Model: "m", Answer: "Paris", Confidence: 0.9}
-	})
-	mesh(t, a, b, c)
-	p2ptest.Connect(t, a.h, silent)
+	a, b, c, silent := silentVoterSwarm(t)
 	round := func() *RoundResult {
 		t.Helper()
 		req := newRequest(protocol.NewID(), time.Now().Add(p2ptest.Patience))

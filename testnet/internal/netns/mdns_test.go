@@ -89,14 +89,7 @@ func TestThreeNodesFindEachOtherByMDNS(t *testing.T) {
 	lastStart := nodes[len(nodes)-1].started
 
 	for _, n := range nodes {
-		poll(t, ctx, n.node, "API up with a healthy backend", func(ctx context.Context) (bool, string) {
-			h, err := n.api.Health(ctx)
-			if err != nil {
-				return false, err.Error()
-			}
-			n.id = h.Node
-			return h.Healthy && h.Node != "", fmt.Sprintf("%+v", *h)
-		})
+		waitHealthy(t, ctx, n)
 	}
 	apiUp := time.Since(lastStart)
 
@@ -305,4 +298,18 @@ func startBackends(t *testing.T, ctx context.Context, bin string, nodes []*nsNod
 			return err == nil, fmt.Sprint(err)
 		})
 	}
+}
+
+// waitHealthy waits until n's API answers with a healthy backend, and
+// learns n's peer id from it.
+func waitHealthy(t *testing.T, ctx context.Context, n *nsNode) {
+	t.Helper()
+	poll(t, ctx, n.node, "API up with a healthy backend", func(ctx context.Context) (bool, string) {
+		h, err := n.api.Health(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		n.id = h.Node
+		return h.Healthy && h.Node != "", fmt.Sprintf("%+v", *h)
+	})
 }

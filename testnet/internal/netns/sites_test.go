@@ -107,14 +107,7 @@ func twoSites(t *testing.T, bin, swarmKey string, quic, wantDirect bool) {
 			"--describe", n.spec.Describe,
 		}, extra...)
 		n.node = start(t, n.ns.Command(append([]string{bin}, args...)...), name)
-		poll(t, ctx, n.node, "API up with a healthy backend", func(ctx context.Context) (bool, string) {
-			h, err := n.api.Health(ctx)
-			if err != nil {
-				return false, err.Error()
-			}
-			n.id = h.Node
-			return h.Healthy && h.Node != "", fmt.Sprintf("%+v", *h)
-		})
+		waitHealthy(t, ctx, n)
 	}
 
 	startNode(relay, "relay", "--relay-service", "--mdns=false")
