@@ -432,7 +432,9 @@ func (n *Node) build() error {
 	}
 	if n.collab, err = collab.New(n.host, n.ps, n.model,
 		collab.WithLogger(n.log),
-		collab.WithThresholds(rules.Thresholds), collab.WithTrackRecord(n.trust)); err != nil {
+		collab.WithThresholds(rules.Thresholds), collab.WithTrackRecord(n.trust),
+		// The swarm's size as this node knows it: the records it holds and its own.
+		collab.WithSwarmSize(func() int { return len(n.cms.Records()) + 1 })); err != nil {
 		return fmt.Errorf("start collaboration: %w", err)
 	}
 	if n.cfg.SwarmCapped() {

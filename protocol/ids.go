@@ -3,6 +3,7 @@ package protocol
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strconv"
 
 	p2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 )
@@ -17,8 +18,12 @@ const (
 
 	// TopicCMS is the gossipsub topic of capability announcements.
 	TopicCMS = "/swarmllm/v1/cms"
-	// TopicRounds is the gossipsub topic of round opens and ballots (RoundMessage).
-	TopicRounds = "/swarmllm/v1/rounds"
+	// RoundTopicPrefix begins the gossipsub topics of round opens and ballots
+	// (RoundMessage): RoundTopic(count, home) names each.
+	RoundTopicPrefix = "/swarmllm/v1/rounds/"
+	// MaxRoundTopics caps how many round topics a swarm spreads over (a power
+	// of two): router.RoundTopics chooses the count and a peer's home.
+	MaxRoundTopics = 128
 	// TopicBudget is the gossipsub topic of swarm-wide cloud budget claims (BudgetClaim).
 	TopicBudget = "/swarmllm/v1/budget"
 
@@ -46,4 +51,23 @@ func NewID() string {
 	// crypto/rand.Read never returns an error (it crashes the program instead).
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// RoundTopic names the home-th of count round topics: rounds published at
+// count topics meet only nodes listening at that count.
+func RoundTopic(count, home int) string {
+	return RoundTopicPrefix + strconv.Itoa(count) + "/" + strconv.Itoa(home)
+}
+
+// RoundTopics lists every round topic there can be: each count a power of
+// two up to MaxRoundTopics, each home under it (for per-topic settings such
+// as peer scoring).
+func RoundTopics() []string {
+	var out []string
+	for count := 1; count <= MaxRoundTopics; count *= 2 {
+		for home := range count {
+			out = append(out, RoundTopic(count, home))
+		}
+	}
+	return out
 }

@@ -14,7 +14,7 @@ const (
 	// answer, so a valid response always fits and fields can be appended
 	// later without a new protocol version.
 	MaxAskResponseBytes = 256 << 10
-	// MaxRoundMessageBytes bounds one gossip payload on TopicRounds. Every
+	// MaxRoundMessageBytes bounds one gossip payload on a round topic. Every
 	// round message is relayed to every mesh peer, so it stays well under
 	// gossipsub's 1 MiB default; seven proposals at MaxProposalAnswerBytes fit in it.
 	MaxRoundMessageBytes = 256 << 10

@@ -8,7 +8,7 @@ import (
 
 // Gossip payloads are not length-prefixed: pubsub delivers whole messages.
 
-// EncodeRound validates m and encodes it as a TopicRounds payload, refusing
+// EncodeRound validates m and encodes it as a round topic payload, refusing
 // one over MaxRoundMessageBytes with ErrTooLarge.
 func EncodeRound(m *RoundMessage) ([]byte, error) {
 	if err := m.Validate(); err != nil {
@@ -24,7 +24,7 @@ func EncodeRound(m *RoundMessage) ([]byte, error) {
 	return b, nil
 }
 
-// DecodeRound decodes and validates a TopicRounds payload. It is what the
+// DecodeRound decodes and validates a round topic payload. It is what the
 // topic validator runs on every message before anything else looks at it.
 func DecodeRound(b []byte) (*RoundMessage, error) {
 	if len(b) > MaxRoundMessageBytes {

@@ -113,3 +113,29 @@ func TestDecodeRoundKeepsUnknownFields(t *testing.T) {
 		t.Fatal("unknown field was not kept")
 	}
 }
+
+// Round topic names are versioned, distinct, and listed once each.
+func TestRoundTopics(t *testing.T) {
+	names := RoundTopics()
+	if want := 2*MaxRoundTopics - 1; len(names) != want {
+		t.Fatalf("%d round topics, want %d", len(names), want)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			t.Errorf("round topic %s listed twice", n)
+		}
+		seen[n] = true
+	}
+	for _, tt := range []struct {
+		count, home int
+		want        string
+	}{
+		{1, 0, "/swarmllm/v1/rounds/1/0"},
+		{16, 5, "/swarmllm/v1/rounds/16/5"},
+	} {
+		if got := RoundTopic(tt.count, tt.home); got != tt.want || !seen[got] {
+			t.Errorf("RoundTopic(%d, %d) = %q (listed: %v), want %q", tt.count, tt.home, got, seen[got], tt.want)
+		}
+	}
+}

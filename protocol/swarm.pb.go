@@ -848,7 +848,8 @@ func (x *Ballot) GetConfidence() float64 {
 	return 0
 }
 
-// RoundMessage is the payload of every message on /swarmllm/v1/rounds.
+// RoundMessage is the payload of every message on the round topics
+// (/swarmllm/v1/rounds/<count>/<home>).
 type RoundMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Body:

@@ -8,6 +8,7 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/router"
@@ -101,11 +102,18 @@ func (b *roundBook) addOpen(author peer.ID, o *protocol.RoundOpen, now time.Time
 		b.rounds[o.GetRoundId()] = r
 	}
 	for _, have := range r.opens {
-		if have.GetOrigin() == o.GetOrigin() {
-			// An honest origin opens a round once; a second, different open
-			// under the same id would let it change the rules mid-round.
-			return verdict{pubsub.ValidationIgnore, reasonRepeatedOpen}
+		if have.GetOrigin() != o.GetOrigin() {
+			continue
 		}
+		if author == b.self && proto.Equal(have, o) {
+			// This node sends its open once to each participant's home topic
+			// and validates each copy. Another node hears an honest origin's
+			// open once (one home topic per count, one count per round).
+			return accepted
+		}
+		// An honest origin opens a round once; a second, different open
+		// under the same id would let it change the rules mid-round.
+		return verdict{pubsub.ValidationIgnore, reasonRepeatedOpen}
 	}
 	if len(r.opens) >= maxOriginsPerRound {
 		return verdict{pubsub.ValidationIgnore, reasonTooManyOrigins}

@@ -2,7 +2,6 @@ package collab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -42,15 +41,19 @@ type Collab struct {
 	log   *slog.Logger
 	m     *metrics
 
-	validating bool // our validator is registered (undo only our own)
-	topic      *pubsub.Topic
-	sub        *pubsub.Subscription
-	conns      event.Subscription // the host's connectedness changes
-	book       *roundBook
-	answers    *answerCache
-	slots      chan struct{} // one token per ask being answered
-	askBudget  *askBudget    // model time per asking peer
-	loads      *loadBook     // what peers last said of their load
+	// tmu guards the round topics: handles joined (validator registered),
+	// this node's home subscriptions by count, and the count it publishes at.
+	tmu    sync.Mutex
+	topics map[string]*pubsub.Topic
+	subs   map[int]*pubsub.Subscription
+	count  int
+
+	conns     event.Subscription // the host's connectedness changes
+	book      *roundBook
+	answers   *answerCache
+	slots     chan struct{} // one token per ask being answered
+	askBudget *askBudget    // model time per asking peer
+	loads     *loadBook     // what peers last said of their load
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -63,9 +66,10 @@ type Collab struct {
 	closeOnce sync.Once
 }
 
-// New serves /swarmllm/ask/1.0.0 on h, joins the rounds topic on ps (which
-// should sign strictly and flood-publish, as the node's does) with its
-// validator, and starts routing round messages. local answers peers' asks.
+// New serves /swarmllm/ask/1.0.0 on h, joins this node's home round topics
+// on ps (which should sign strictly and flood-publish, as the node's does)
+// with its validator, and starts routing round messages. local answers
+// peers' asks.
 func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Collab, err error) {
 	if h == nil || ps == nil || local == nil {
 		return nil, fmt.Errorf("new collab: host, pubsub and answerer are required: %w", ErrInvalidConfig)
@@ -76,6 +80,9 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("new collab: %w", err)
+	}
+	if cfg.swarmSize == nil && cfg.forcedCount == 0 {
+		cfg.forcedCount = 1 // knowing nothing of the swarm, one topic for all, as under 12 nodes
 	}
 	if cfg.trust == nil {
 		if cfg.trust, err = router.NewTrackRecord(router.DefaultTrustParams(router.SwarmOpen)); err != nil {
@@ -96,7 +103,7 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Collab{
 		h: h, ps: ps, local: local, self: h.ID(), cfg: cfg, m: m,
-		log:       cfg.log.With("topic", protocol.TopicRounds),
+		log:       cfg.log,
 		book:      newRoundBook(h.ID(), cfg.roundCap),
 		answers:   newAnswerCache(cfg.answerCap, cfg.answerTTL),
 		slots:     make(chan struct{}, cfg.maxConcurrent),
@@ -104,35 +111,37 @@ func New(h host.Host, ps *pubsub.PubSub, local Answerer, opts ...Option) (_ *Col
 		loads:     newLoadBook(),
 		ctx:       ctx, cancel: cancel,
 		pending: make(map[string]*pendingRound),
+		topics:  make(map[string]*pubsub.Topic),
+		subs:    make(map[int]*pubsub.Subscription),
 	}
 	defer func() {
 		if err != nil {
 			c.teardown()
 		}
 	}()
-	// The validator goes first, so no message is ever delivered unjudged.
-	if err := ps.RegisterTopicValidator(protocol.TopicRounds, c.validate, pubsub.WithValidatorInline(true)); err != nil {
-		return nil, fmt.Errorf("new collab: register validator for %s: %w", protocol.TopicRounds, err)
+	nodes := 0
+	if cfg.swarmSize != nil {
+		nodes = cfg.swarmSize()
 	}
-	c.validating = true
-	if c.topic, err = ps.Join(protocol.TopicRounds); err != nil {
-		return nil, fmt.Errorf("new collab: join %s: %w", protocol.TopicRounds, err)
-	}
-	if c.sub, err = c.topic.Subscribe(pubsub.WithBufferSize(subscriptionBuffer)); err != nil {
-		return nil, fmt.Errorf("new collab: subscribe to %s: %w", protocol.TopicRounds, err)
+	if err := c.listen(nodes); err != nil {
+		return nil, fmt.Errorf("new collab: %w", err)
 	}
 	if c.conns, err = h.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged)); err != nil {
 		return nil, fmt.Errorf("new collab: subscribe to connectedness changes: %w", err)
 	}
-	c.wg.Add(2)
-	go c.readLoop()
+	c.wg.Add(1)
 	go c.watchReconnects()
+	if cfg.forcedCount == 0 {
+		c.wg.Add(1)
+		go c.watchSwarm()
+	}
 	h.SetStreamHandler(protocol.AskProtocol, c.handleAsk)
 	return c, nil
 }
 
-// Close stops serving asks, stops the reader and voters, makes in-flight
-// calls return ErrClosed and waits for all of them, then leaves the topic.
+// Close stops serving asks, stops the readers and voters, makes in-flight
+// calls return ErrClosed and waits for all of them, then leaves the round
+// topics.
 // It is idempotent and always returns nil (kept for io.Closer).
 func (c *Collab) Close() error {
 	c.closeOnce.Do(c.teardown)
@@ -145,22 +154,11 @@ func (c *Collab) teardown() {
 	c.closed = true
 	c.mu.Unlock()
 	c.cancel()
-	if c.sub != nil {
-		c.sub.Cancel()
-	}
 	if c.conns != nil {
 		_ = c.conns.Close() // only fails when already closed
 	}
 	c.wg.Wait()
-	if c.validating {
-		// An error only says pubsub already stopped.
-		_ = c.ps.UnregisterTopicValidator(protocol.TopicRounds)
-	}
-	if c.topic != nil {
-		if err := c.topic.Close(); err != nil && !errors.Is(err, context.Canceled) {
-			c.log.Debug("leave rounds topic", "err", err)
-		}
-	}
+	c.leaveTopics()
 }
 
 // watchReconnects ends the cooldowns of a peer that connects again: a peer

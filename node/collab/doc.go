@@ -1,7 +1,8 @@
 // Package collab owns parallel collaboration between swarmllm peers: asking
 // peers' SLMs over /swarmllm/ask/1.0.0 (both sides) and running vote rounds
-// on the gossipsub topic /swarmllm/v1/rounds (the origin's side, the
-// participants' side and the topic validator every node runs).
+// on the gossipsub round topics /swarmllm/v1/rounds/<count>/<home> (the
+// origin's side, the participants' side and the topic validator every node
+// runs).
 //
 // It must not call models (the node's Answerer does, with logprobs), decide
 // routes, or make a decision of the vote: router.ChooseBallot (the ballot),
@@ -42,12 +43,36 @@
 // router.BallotWeight: the confidence it carries × the voter's
 // router.TrackRecord weight, as this node sees it.
 //
+// # Round topics
+//
+// A round is not swarm-wide work. Each node listens on a home topic at each
+// of two counts of round topics, and an origin publishes a round's open on
+// its participants' home topics at one count; each participant publishes
+// its ballot on the origin's home topic at the count the open came at, and
+// the origin collects there. router.RoundTopics decides: the count follows
+// the swarm's size (WithSwarmSize: the records the node holds) so a topic
+// holds about eight nodes, and a node's home is a hash of its peer id
+// (router.Home); the two counts are those either side of the node's
+// estimate, so origins whose view of the swarm differs a little still find
+// it, and a node moving its topics as the swarm changes subscribes to the
+// new ones before it leaves the old. A round's messages are then validated
+// by its participants and their topic mates: about 7 × 8 for four
+// participants at any swarm size, where one swarm-wide topic cost 4 × N.
+// Home topics stay subscribed (their meshes warm); topics only published to
+// are joined for pubsub's fanout, and flood publish sends to every
+// subscriber the publisher is connected to (the participants: it asked
+// them, or they answered it), so no round waits for a mesh to form.
+// Ballots are signed by their authors and checked against the open exactly
+// as on one topic: the origin's trace and audit keep every ballot.
+//
 // # Topic validator
 //
 // Every node validates every round message it receives or relays, in order:
 // DecodeRound (malformed → Reject); CheckDeadline on the round's deadline
 // (too far ahead → Reject; past → Ignore, since an honest relay may simply
-// have been slow); opens: origin must be the pubsub author (Reject); ballots:
+// have been slow); opens: origin must be the pubsub author (Reject), and
+// an origin opens a round id once (another open Ignore — except this
+// node's own identical copies, one per participant's home topic); ballots:
 // the round must be known (Ignore otherwise — gossip does not order
 // messages, so a ballot may overtake its open on an honest path, and
 // penalising the relay would punish honesty; the origin is connected to
@@ -68,11 +93,12 @@
 //
 // # Ownership
 //
-// One goroutine reads the subscription and routes each delivered message:
+// One goroutine per home topic reads its subscription and routes each
+// delivered message:
 // a ballot to the waiting RunRound by round id (Collab.mu guards that map;
 // the channel is sized so the reader never blocks), an open naming this
 // node to a short voting goroutine. The validator's round book and the cache
 // of answers given hold their own mutexes. Close stops the handler, the
 // reader and every voter, waits for in-flight Ask, AskAll and RunRound
-// calls (which return promptly with ErrClosed), and leaves the topic.
+// calls (which return promptly with ErrClosed), and leaves the topics.
 package collab

@@ -96,8 +96,8 @@ func testLogger() *slog.Logger {
 }
 
 // mesh connects every pair (the lower index dials) and waits until each
-// pubsub knows the others subscribe to the rounds topic, so flood publish
-// reaches them from the first message.
+// pubsub knows every other node listens on its home round topics, so flood
+// publish reaches them from the first message.
 func mesh(t testing.TB, nodes ...meshMember) {
 	t.Helper()
 	for i := range nodes {
@@ -106,23 +106,34 @@ func mesh(t testing.TB, nodes ...meshMember) {
 		}
 	}
 	for _, n := range nodes {
-		var want []peer.ID
 		for _, o := range nodes {
-			if o != n {
-				want = append(want, o.host().ID())
+			if o == n {
+				continue
+			}
+			for _, topic := range o.homeTopics() {
+				p2ptest.WaitTopicPeers(t, n.pubsub(), topic, o.host().ID())
 			}
 		}
-		p2ptest.WaitTopicPeers(t, n.pubsub(), protocol.TopicRounds, want...)
 	}
 }
 
 type meshMember interface {
 	host() host.Host
 	pubsub() *pubsub.PubSub
+	homeTopics() []string // the round topics it listens on
 }
 
 func (n *testNode) host() host.Host        { return n.h }
 func (n *testNode) pubsub() *pubsub.PubSub { return n.ps }
+func (n *testNode) homeTopics() []string {
+	n.c.tmu.Lock()
+	defer n.c.tmu.Unlock()
+	var out []string
+	for _, sub := range n.c.subs {
+		out = append(out, sub.Topic())
+	}
+	return out
+}
 
 // newRequest is an ask for a round with the given deadline.
 func newRequest(roundID string, deadline time.Time) *protocol.AskRequest {

@@ -32,7 +32,7 @@ func newRogue(t *testing.T, opts ...pubsub.Option) *rogue {
 	t.Helper()
 	h := p2ptest.NewHost(t)
 	ps := p2ptest.GossipSub(t.Context(), t, h, opts...)
-	topic, err := ps.Join(protocol.TopicRounds)
+	topic, err := ps.Join(protocol.RoundTopic(1, 0)) // every test node's home: none is given the swarm's size
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +49,7 @@ func newRogue(t *testing.T, opts ...pubsub.Option) *rogue {
 
 func (r *rogue) host() host.Host        { return r.h }
 func (r *rogue) pubsub() *pubsub.PubSub { return r.ps }
+func (r *rogue) homeTopics() []string   { return []string{r.topic.String()} }
 
 func (r *rogue) publish(t *testing.T, m *protocol.RoundMessage) {
 	t.Helper()

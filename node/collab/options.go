@@ -26,6 +26,10 @@ type config struct {
 	answerTTL     time.Duration
 	roundCap      int
 	decidedGrace  time.Duration
+	topics        router.RoundTopics
+	swarmSize     func() int    // nodes this node knows of, itself included
+	forcedCount   int           // round topics at a fixed count (0: from swarmSize)
+	topicsEvery   time.Duration // how often swarmSize is read again
 }
 
 func defaultConfig() config {
@@ -41,6 +45,8 @@ func defaultConfig() config {
 		answerTTL:     2 * time.Minute,
 		roundCap:      4096,
 		decidedGrace:  100 * time.Millisecond,
+		topics:        router.DefaultRoundTopics(protocol.MaxRoundTopics),
+		topicsEvery:   roundTopicsEvery,
 	}
 }
 
@@ -78,6 +84,12 @@ func (c config) validate() error {
 	}
 	if c.decidedGrace < 0 {
 		bad("decided grace %s: want ≥ 0", c.decidedGrace)
+	}
+	if k := c.forcedCount; k != 0 && (k < 0 || k > protocol.MaxRoundTopics || k&(k-1) != 0) {
+		bad("round topic count %d: want a power of two up to %d", k, protocol.MaxRoundTopics)
+	}
+	if c.topicsEvery <= 0 {
+		bad("round topics refresh %s: want > 0", c.topicsEvery)
 	}
 	return errors.Join(errs...)
 }
@@ -180,3 +192,16 @@ func WithRoundCapacity(n int) Option { return func(c *config) { c.roundCap = n }
 // 0 ends the round at once). Ballots normally all arrive within a few ms;
 // the grace only spares waiting for a voter that died until the deadline.
 func WithDecidedGrace(d time.Duration) Option { return func(c *config) { c.decidedGrace = d } }
+
+// WithSwarmSize tells collab how many nodes this node knows of, itself
+// included (the node counts the capability records it holds). Rounds are
+// spread over round topics by it (router.RoundTopics): a round's messages
+// go to its participants' home topics of about eight nodes each instead of
+// to every node. It is read at New and every few seconds after. Without
+// it, and without WithRoundTopicCount, every node shares one topic.
+func WithSwarmSize(nodes func() int) Option { return func(c *config) { c.swarmSize = nodes } }
+
+// WithRoundTopicCount fixes the count of round topics (a power of two up to
+// protocol.MaxRoundTopics) instead of deriving it from WithSwarmSize: every
+// node of a swarm must use the same one.
+func WithRoundTopicCount(n int) Option { return func(c *config) { c.forcedCount = n } }

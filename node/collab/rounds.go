@@ -48,13 +48,14 @@ type pendingRound struct {
 	voters map[peer.ID]bool
 }
 
-// readLoop is the one reader of the subscription (see doc.go, Ownership).
-func (c *Collab) readLoop() {
+// readLoop reads one home subscription, at count round topics, and routes
+// what it delivers (see doc.go, Ownership).
+func (c *Collab) readLoop(sub *pubsub.Subscription, count int) {
 	defer c.wg.Done()
 	for {
-		msg, err := c.sub.Next(c.ctx)
+		msg, err := sub.Next(c.ctx)
 		if err != nil {
-			return // cancelled by Close
+			return // cancelled by Close, or the node moved its home topics
 		}
 		m, ok := msg.ValidatorData.(*protocol.RoundMessage)
 		if !ok {
@@ -64,7 +65,7 @@ func (c *Collab) readLoop() {
 		if open := m.GetOpen(); open != nil {
 			if author != c.self && open.HasParticipant(c.self) {
 				c.wg.Add(1) // the reader holds a count, so this cannot race Close's Wait
-				go c.vote(open)
+				go c.vote(open, count)
 			}
 			continue
 		}
@@ -89,8 +90,9 @@ func (c *Collab) deliver(v vote) {
 }
 
 // vote casts this node's ballot on a round another peer opened, if this
-// node answered that peer for that round and the prompt is the same.
-func (c *Collab) vote(open *protocol.RoundOpen) {
+// node answered that peer for that round and the prompt is the same. The
+// open came at count round topics, so the origin listens at that count.
+func (c *Collab) vote(open *protocol.RoundOpen, count int) {
 	defer c.wg.Done()
 	origin, err := peer.Decode(open.GetOrigin())
 	if err != nil {
@@ -104,13 +106,14 @@ func (c *Collab) vote(open *protocol.RoundOpen) {
 	}
 	ctx, cancel := context.WithDeadline(c.ctx, time.UnixMilli(open.GetDeadlineUnixMs()))
 	defer cancel()
-	c.castBallot(ctx, open.GetRoundId(), own, fromWire(open.GetProposals()))
+	c.castBallot(ctx, protocol.RoundTopic(count, router.Home(open.GetOrigin(), count)), open.GetRoundId(), own, fromWire(open.GetProposals()))
 }
 
 // castBallot chooses with router.ChooseBallot against own and publishes the
-// ballot. The weight on the wire is the voter's confidence alone: the
-// tallier applies its own view of the voter's track record.
-func (c *Collab) castBallot(ctx context.Context, roundID string, own router.Proposal, proposals []router.Proposal) {
+// ballot on topic, the origin's home. The weight on the wire is the voter's
+// confidence alone: the tallier applies its own view of the voter's track
+// record.
+func (c *Collab) castBallot(ctx context.Context, topic, roundID string, own router.Proposal, proposals []router.Proposal) {
 	params := c.cfg.thresholds.BallotParams(1)
 	params.Agree = c.cfg.agree
 	params.Trust, params.DeferTrust = c.deferTrust()
@@ -119,15 +122,24 @@ func (c *Collab) castBallot(ctx context.Context, roundID string, own router.Prop
 		RoundId: roundID, Choice: int32(b.Choice), Confidence: b.Weight,
 	}}})
 	if err == nil {
-		err = c.topic.Publish(ctx, data)
+		err = c.publish(ctx, topic, data)
 	}
 	if err != nil {
 		c.m.votes.WithLabelValues(votePublishError).Inc()
-		c.log.Warn("publish ballot", "round", roundID, "topic", protocol.TopicRounds, "err", err)
+		c.log.Warn("publish ballot", "round", roundID, "topic", topic, "err", err)
 		return
 	}
 	c.m.votes.WithLabelValues(voteCast).Inc()
 	c.log.Debug("voted", "round", roundID, "choice", b.Choice, "weight", b.Weight)
+}
+
+// publish sends data on a round topic, joining it first if need be.
+func (c *Collab) publish(ctx context.Context, topic string, data []byte) error {
+	t, err := c.topic(topic)
+	if err != nil {
+		return err
+	}
+	return t.Publish(ctx, data)
 }
 
 // fromWire converts an open's proposals into the router's.
@@ -213,7 +225,7 @@ type RoundResult struct {
 	Settle time.Duration
 }
 
-// RunRound opens a round on the topic, votes, collects the participants'
+// RunRound opens a round on its participants' home topics, votes, collects the participants'
 // ballots and tallies them with router.Tally. It fails with ErrNoProposals
 // when no answer is usable (nothing to vote on), ErrInvalidSpec for a spec
 // it cannot publish, ErrClosed on Close, and ctx's error if ctx ends first.
@@ -278,12 +290,23 @@ func (c *Collab) runRound(ctx context.Context, spec RoundSpec) (*RoundResult, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
-	start := time.Now()
-	if err := c.topic.Publish(ctx, data); err != nil {
-		return nil, fmt.Errorf("publish open of round %s: %w", open.RoundId, c.cause(ctx, err))
+	// The open goes to every participant's home topic at the count this
+	// node listens and publishes at; the ballots come back on its own.
+	count := c.publishCount()
+	var topics []string
+	for _, p := range open.Participants {
+		if t := protocol.RoundTopic(count, router.Home(p, count)); !slices.Contains(topics, t) {
+			topics = append(topics, t)
+		}
 	}
-	c.log.Debug("round opened", "round", open.RoundId, "participants", len(open.Participants), "proposals", len(open.Proposals))
-	c.castBallot(ctx, open.RoundId, spec.Local, proposals)
+	start := time.Now()
+	for _, t := range topics {
+		if err := c.publish(ctx, t, data); err != nil {
+			return nil, fmt.Errorf("publish open of round %s: %w", open.RoundId, c.cause(ctx, err))
+		}
+	}
+	c.log.Debug("round opened", "round", open.RoundId, "participants", len(open.Participants), "proposals", len(open.Proposals), "topics", len(topics))
+	c.castBallot(ctx, topics[0], open.RoundId, spec.Local, proposals) // this node is the first participant
 
 	all := append(slices.Clip(proposals), failed...)
 	res := &RoundResult{RoundID: open.RoundId, Participants: open.Participants, Silent: silent, Proposals: all}

@@ -148,11 +148,12 @@ func topicScore() *pubsub.TopicScoreParams {
 // with app feeding the application-specific score. relays are the static
 // relays' multiaddrs (--relay): see colocationExempt.
 func GossipOptions(app *AppScores, relays ...string) []pubsub.Option {
+	topics := map[string]*pubsub.TopicScoreParams{protocol.TopicCMS: topicScore()}
+	for _, t := range protocol.RoundTopics() {
+		topics[t] = topicScore() // each round topic is scored as the one swarm-wide topic was
+	}
 	params := &pubsub.PeerScoreParams{
-		Topics: map[string]*pubsub.TopicScoreParams{
-			protocol.TopicCMS:    topicScore(),
-			protocol.TopicRounds: topicScore(),
-		},
+		Topics:            topics,
 		TopicScoreCap:     topicScoreCap,
 		AppSpecificScore:  app.Score,
 		AppSpecificWeight: 1,
