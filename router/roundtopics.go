@@ -25,12 +25,13 @@ type RoundTopics struct {
 }
 
 // DefaultRoundGroup sizes the round topics. A round of P participants
-// costs about (2P − 1) × Group validations (the open on up to P topics,
-// P − 1 ballots on the origin's): 7 × 8 = 56 at worst for P = 4 against
-// 4 × N = 40 on one swarm-wide topic at 10 nodes, so the cost stays within
-// 1.5× of a 10-node swarm's at any size. Participants get every message
-// straight from the publisher (they are connected to the origin, which
-// asked them), so a small topic needs no relays.
+// costs at most (2P − 1) × nodes/Count validations (the open on up to P
+// topics, P − 1 ballots on the origin's), and nodes/Count stays between
+// Group/√2 and Group × √2: for P = 4, 40 to 79, 44 at 50, 100 and 200
+// nodes, where one swarm-wide topic cost 4 × N (40 at 10 nodes, 800 at
+// 200). Participants get every message straight from the publisher (they
+// are connected to the origin, which asked them), so a small topic needs
+// no relays.
 const DefaultRoundGroup = 8
 
 // DefaultRoundTopics are the round topics' defaults; max is the protocol's

@@ -56,8 +56,9 @@
 // estimate, so origins whose view of the swarm differs a little still find
 // it, and a node moving its topics as the swarm changes subscribes to the
 // new ones before it leaves the old. A round's messages are then validated
-// by its participants and their topic mates: about 7 × 8 for four
-// participants at any swarm size, where one swarm-wide topic cost 4 × N.
+// by its participants and their topic mates: at most 7 × 8 (within √2 as
+// the count rounds) for four participants at any swarm size, where one
+// swarm-wide topic cost 4 × N.
 // Home topics stay subscribed (their meshes warm); topics only published to
 // are joined for pubsub's fanout, and flood publish sends to every
 // subscriber the publisher is connected to (the participants: it asked
