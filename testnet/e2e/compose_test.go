@@ -248,10 +248,15 @@ type answer struct {
 func (a answer) latency() time.Duration { return a.end.Sub(a.start) }
 
 // ask sends one native query to node i and checks the response's shape.
-func (tn *testnet) ask(ctx context.Context, i int, prompt, policy string) (a answer) {
-	a = answer{node: i, prompt: prompt, policy: policy, start: time.Now()}
+func (tn *testnet) ask(ctx context.Context, i int, prompt, policy string) answer {
+	return tn.askWith(ctx, i, api.AskRequest{Prompt: prompt, Policy: policy})
+}
+
+// askWith is ask with the caller's whole request (sampling options too).
+func (tn *testnet) askWith(ctx context.Context, i int, in api.AskRequest) (a answer) {
+	a = answer{node: i, prompt: in.Prompt, policy: in.Policy, start: time.Now()}
 	defer func() { a.end = time.Now() }()
-	body, err := json.Marshal(api.AskRequest{Prompt: prompt, Policy: policy})
+	body, err := json.Marshal(in)
 	if err != nil {
 		a.err = err
 		return a
@@ -283,7 +288,7 @@ func (tn *testnet) ask(ctx context.Context, i int, prompt, policy string) (a ans
 	}
 	switch {
 	case strings.TrimSpace(a.res.Answer) == "":
-		a.err = fmt.Errorf("ask %s %q: empty answer (trace reason %q)", nodeNames[i], prompt, a.res.Trace.Reason)
+		a.err = fmt.Errorf("ask %s %q: empty answer (trace reason %q)", nodeNames[i], in.Prompt, a.res.Trace.Reason)
 	case a.routeHeader != a.res.Trace.Route.String():
 		a.err = fmt.Errorf("ask %s: %s header %q, trace route %q", nodeNames[i], api.HeaderRoute, a.routeHeader, a.res.Trace.Route)
 	}
