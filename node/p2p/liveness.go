@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,7 +26,18 @@ import (
 // Remember, so when the partition heals it is back in the list within
 // seconds as well, whether or not it is a bootstrap peer.
 //
-// Its loop owns misses and lost; Close stops it and waits.
+// A round pings at most Pings peers, those pinged longest ago, so a node's
+// work stays bounded as the swarm grows: in a swarm of up to Pings peers
+// each is pinged every interval; in a larger one every peers/Pings
+// intervals, and a silent peer is found that much later. (A 100-node
+// swarm pinging every peer each second is 10,000 pings a second; on a small
+// machine that starves the nodes until their pings time out, and live peers
+// are cut off.)
+//
+// A ping waits Timeout, or longer while answered pings take long (see
+// rttEstimate).
+//
+// Its loop owns misses, lost, pinged and rtt; Close stops it and waits.
 type Liveness struct {
 	h   host.Host
 	cfg LivenessConfig
@@ -41,6 +53,8 @@ type Liveness struct {
 	// Owned by run.
 	misses map[peer.ID]int       // pings missed in a row
 	lost   map[peer.ID]time.Time // cut off by missed pings, at
+	pinged map[peer.ID]time.Time // last pinged, of the peers connected at the last round
+	rtt    rttEstimate           // of the pings answered
 }
 
 // LivenessConfig tunes Liveness; zero fields take DefaultLiveness's.
@@ -49,13 +63,14 @@ type LivenessConfig struct {
 	Timeout  time.Duration // one ping, and one redial
 	Misses   int           // pings missed in a row that cut a peer off
 	Remember time.Duration // how long a cut-off peer is redialled
+	Pings    int           // peers pinged per round at most
 }
 
 // DefaultLiveness detects a silent peer in 2–3 intervals plus two timeouts
-// (about 4–6 s): two misses, so one ping lost on a loaded device does not
-// cut a live peer off.
+// (about 4–6 s) among up to 16 peers: two misses, so one ping lost on a
+// loaded device does not cut a live peer off.
 func DefaultLiveness() LivenessConfig {
-	return LivenessConfig{Interval: time.Second, Timeout: 2 * time.Second, Misses: 2, Remember: 10 * time.Minute}
+	return LivenessConfig{Interval: time.Second, Timeout: 2 * time.Second, Misses: 2, Remember: 10 * time.Minute, Pings: 16}
 }
 
 func (c LivenessConfig) withDefaults() LivenessConfig {
@@ -71,6 +86,9 @@ func (c LivenessConfig) withDefaults() LivenessConfig {
 	}
 	if c.Remember <= 0 {
 		c.Remember = d.Remember
+	}
+	if c.Pings <= 0 {
+		c.Pings = d.Pings
 	}
 	return c
 }
@@ -94,7 +112,7 @@ func NewLiveness(h host.Host, cfg LivenessConfig, log *slog.Logger) (*Liveness, 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Liveness{h: h, cfg: cfg, log: log, redial: redial, ctx: ctx, cancel: cancel,
-		misses: map[peer.ID]int{}, lost: map[peer.ID]time.Time{}}
+		misses: map[peer.ID]int{}, lost: map[peer.ID]time.Time{}, pinged: map[peer.ID]time.Time{}}
 	l.wg.Add(1)
 	go l.run()
 	return l, nil
@@ -123,11 +141,15 @@ func (l *Liveness) run() {
 	}
 }
 
-// round pings every connected peer and redials the lost ones that are due,
-// all at once, and returns when all are done (within Timeout).
+// round pings the connected peers whose turn it is and redials the lost
+// ones that are due, all at once, and returns when all are done (within
+// Timeout).
 func (l *Liveness) round() {
-	peers := l.h.Network().Peers()
 	now := time.Now()
+	peers := pingTurn(l.h.Network().Peers(), l.pinged, l.cfg.Pings)
+	for _, p := range peers {
+		l.pinged[p] = now
+	}
 	var due []peer.ID
 	for p, at := range l.lost {
 		switch {
@@ -144,11 +166,13 @@ func (l *Liveness) round() {
 	pinged := make([]error, len(peers))
 	redialled := make([]error, len(due))
 	var wg sync.WaitGroup
+	rtts := make([]time.Duration, len(peers))
+	timeout := l.rtt.timeout(l.cfg.Timeout)
 	for i, p := range peers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pinged[i] = l.ping(p)
+			rtts[i], pinged[i] = l.ping(p, timeout)
 		}()
 	}
 	for i, p := range due {
@@ -168,6 +192,7 @@ func (l *Liveness) round() {
 	}
 	for i, p := range peers {
 		if pinged[i] == nil {
+			l.rtt.observe(rtts[i])
 			delete(l.misses, p)
 			continue
 		}
@@ -187,6 +212,11 @@ func (l *Liveness) round() {
 			delete(l.misses, p) // gone by itself
 		}
 	}
+	for p := range l.pinged {
+		if l.h.Network().Connectedness(p) != network.Connected {
+			delete(l.pinged, p)
+		}
+	}
 	for i, p := range due {
 		if redialled[i] != nil {
 			l.log.Debug("redial silent peer", "peer", p, "err", redialled[i])
@@ -199,17 +229,56 @@ func (l *Liveness) round() {
 	}
 }
 
-// ping sends one libp2p ping to p and waits for it at most Timeout.
-func (l *Liveness) ping(p peer.ID) error {
-	ctx, cancel := context.WithTimeout(l.ctx, l.cfg.Timeout)
+// pingTurn picks the peers to ping this round: at most n of those
+// connected, never-pinged first, then those pinged longest ago (pinged).
+// It may reorder connected.
+func pingTurn(connected []peer.ID, pinged map[peer.ID]time.Time, n int) []peer.ID {
+	if len(connected) <= n {
+		return connected
+	}
+	slices.SortStableFunc(connected, func(a, b peer.ID) int { return pinged[a].Compare(pinged[b]) })
+	return connected[:n]
+}
+
+// ping sends one libp2p ping to p and waits for it at most timeout.
+func (l *Liveness) ping(p peer.ID, timeout time.Duration) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(l.ctx, timeout)
 	defer cancel()
 	select {
 	case r := <-ping.Ping(ctx, l.h, p):
 		if r.Error != nil {
-			return fmt.Errorf("ping %s: %w", p, r.Error)
+			return 0, fmt.Errorf("ping %s: %w", p, r.Error)
 		}
-		return nil
+		return r.RTT, nil
 	case <-ctx.Done():
-		return fmt.Errorf("ping %s: %w", p, ctx.Err())
+		return 0, fmt.Errorf("ping %s: %w", p, ctx.Err())
 	}
+}
+
+// rttEstimate smooths the round-trip times of answered pings, as TCP does
+// (RFC 6298), so the ping timeout follows how fast peers answer. Pings
+// answered in milliseconds keep the configured timeout; on a device so
+// loaded that answers take seconds, a fixed timeout would cut live peers
+// off, and reconnecting them loads it more.
+type rttEstimate struct {
+	srtt, rttvar time.Duration // zero until the first observation
+}
+
+func (e *rttEstimate) observe(rtt time.Duration) {
+	if e.srtt == 0 {
+		e.srtt, e.rttvar = rtt, rtt/2
+		return
+	}
+	e.rttvar = (3*e.rttvar + (e.srtt - rtt).Abs()) / 4
+	e.srtt = (7*e.srtt + rtt) / 8
+}
+
+// maxTimeoutFactor bounds how far the timeout grows past the configured one.
+const maxTimeoutFactor = 8
+
+// timeout is how long to wait for a ping: the configured timeout, or longer
+// when pings lately took that long (srtt + 4 rttvar), at most
+// maxTimeoutFactor times the configured one.
+func (e *rttEstimate) timeout(base time.Duration) time.Duration {
+	return min(max(base, e.srtt+4*e.rttvar), maxTimeoutFactor*base)
 }
