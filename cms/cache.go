@@ -3,6 +3,7 @@ package cms
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -38,6 +39,10 @@ type cache struct {
 	peers     map[peer.ID]*entry // expired ones are dropped by the sweep and never returned
 	perSource map[peer.ID]int    // source → entries counted against it
 	admitted  uint64             // entries admitted so far, to order them
+
+	// size is the unexpired records as of the last change: written by the
+	// loop, read by anyone (the publish loop paces re-announcements by it).
+	size atomic.Int64
 }
 
 type entry struct {
@@ -285,4 +290,5 @@ func (c *cache) updateGauge(now time.Time) {
 		}
 	}
 	c.s.m.records.Set(float64(n))
+	c.size.Store(int64(n))
 }

@@ -91,8 +91,8 @@ func (s *Store) receiveLoop() {
 	}
 }
 
-// eventLoop tells the publish loop, the DHT writer and the fetcher when a
-// peer joins the topic.
+// eventLoop tells the publish loop (for a peer it holds no record of), the
+// DHT writer and the fetcher when a peer joins the topic.
 func (s *Store) eventLoop() {
 	for {
 		ev, err := s.events.NextPeerEvent(s.ctx)
@@ -100,7 +100,14 @@ func (s *Store) eventLoop() {
 			return // cancelled by Close
 		}
 		if ev.Type == pubsub.PeerJoin {
-			signal(s.pub.joined)      // it can hear flood-published announcements now
+			// A peer whose record we hold learnt ours as we learnt its (or,
+			// restarted, fetches it from the DHT as a joined peer): only an
+			// unknown one, new to the swarm, needs ours announced. In a
+			// forming swarm most joins are known peers meeting through the
+			// DHT, and each announcement reaches every node.
+			if s.cached(ev.Peer) == nil {
+				signal(s.pub.joined) // it can hear flood-published announcements now
+			}
 			signal(s.writer.kick)     // and may be the DHT peer a failed write lacked
 			s.fetcher.joined(ev.Peer) // and its own announcement may be lost
 		}

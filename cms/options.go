@@ -71,8 +71,9 @@ func WithMinPublishInterval(d time.Duration) Option { return func(c *config) { c
 
 // WithAnnounceDelay bounds how often the store re-announces its current
 // record when a peer joins the topic or an unknown peer's record arrives
-// (default 100 ms): the first such event announces at once, a burst after it
-// once more when the delay is up.
+// (default 100 ms, longer in a large swarm: 10 ms per record cached): the
+// first such event announces at once, a burst after it once more when the
+// delay is up.
 func WithAnnounceDelay(d time.Duration) Option { return func(c *config) { c.announceDelay = d } }
 
 // WithProvideInterval sets how often each declared domain's provider record

@@ -11,6 +11,14 @@ import (
 	"github.com/swarmllm/swarmllm/cms/cmspb"
 )
 
+// announcePerPeer paces re-announcements by the swarm's size: at most one
+// per announceDelay or per announcePerPeer × the records cached, whichever
+// is longer (1 s at 100 peers). Every re-announcement reaches every node,
+// which checks its signature, so while a swarm forms (every node joining
+// and announcing at once) each node re-announcing at a fixed rate would
+// cost the swarm work growing with the cube of its size.
+const announcePerPeer = 10 * time.Millisecond
+
 // joinSettle is how long after a peer joins the topic the store announces
 // its record to it (see publisher.run).
 const joinSettle = 20 * time.Millisecond
@@ -140,6 +148,7 @@ func (p *publisher) run() {
 			pub.fired()
 			background()
 		case <-p.joined:
+			annJoin.interval = p.announceInterval()
 			if annJoin.request() {
 				doAnnounce(&annJoin, "peer joined")
 			}
@@ -147,6 +156,7 @@ func (p *publisher) run() {
 			annJoin.fired()
 			doAnnounce(&annJoin, "peer joined")
 		case <-p.newcomer:
+			annNew.interval = p.announceInterval()
 			if annNew.request() {
 				doAnnounce(&annNew, "new peer record")
 			}
@@ -155,6 +165,12 @@ func (p *publisher) run() {
 			doAnnounce(&annNew, "new peer record")
 		}
 	}
+}
+
+// announceInterval is the least time between two re-announcements for the
+// same reason now (see announcePerPeer).
+func (p *publisher) announceInterval() time.Duration {
+	return max(p.s.cfg.announceDelay, time.Duration(p.s.cache.size.Load())*announcePerPeer)
 }
 
 // publish builds, signs and stores as own a new record of this node and
