@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ipfs/go-cid"
+	pb "github.com/libp2p/go-libp2p-kad-dht/pb"
 	kb "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -25,16 +27,23 @@ type dhtWriter struct {
 	kick   chan struct{} // a peer joined → run retries a failed write (cap 1)
 	putQ   chan putReq   // Refresh → run: write now and reply
 
+	// prober checks provides (nil: the DHT offers no way to).
+	prober *pb.ProtocolMessenger
+
 	// Owned by run.
 	putSeq   uint64
 	provided map[string]provision // domain → last successful Provide
 }
 
 // provision is one successful Provide: when, and how many peers the DHT's
-// routing table held then (-1: unknown).
+// routing table held then (-1: unknown); and when to check that the peers
+// closest to the key hold it (zero: checked, or no way to check), with the
+// wait before the check after that.
 type provision struct {
 	at    time.Time
 	peers int
+	check time.Time
+	wait  time.Duration
 }
 
 // settledPeers is the routing table size (the DHT's bucket size K) past which
@@ -80,6 +89,26 @@ func (w *dhtWriter) provisional() bool {
 	return false
 }
 
+// checkDelay is how long after a provide the writer first checks that it
+// landed; each failed check provides again and waits twice as long (up to
+// the provide interval) before the next.
+const checkDelay = 5 * time.Second
+
+// checkPeers is how many of the peers closest to a domain's key the check
+// asks: a reader's lookup walks to the closest and asks each for providers,
+// so one of them holding the record is enough to be found.
+const checkPeers = 3
+
+// providerProber is what a DHT offers to check that a provider record is
+// where readers look (*dht.IpfsDHT does): the peers closest to a key, and
+// its message sender to ask one of them for the key's providers. A DHT's
+// Provide reports no failed put to those peers, and before the routing
+// table fills it puts to the closest peers known, not the closest there are.
+type providerProber interface {
+	GetClosestPeers(ctx context.Context, key string) ([]peer.ID, error)
+	MessageSender() pb.MessageSender
+}
+
 // routingTabler is what the writer reads of a DHT that has a routing table
 // (*dht.IpfsDHT does): its size, to see the swarm grow.
 type routingTabler interface {
@@ -112,13 +141,17 @@ type putReq struct {
 }
 
 func newDHTWriter(s *Store) *dhtWriter {
-	return &dhtWriter{
+	w := &dhtWriter{
 		s:        s,
 		queueC:   make(chan *Record, 1),
 		kick:     make(chan struct{}, 1),
 		putQ:     make(chan putReq),
 		provided: make(map[string]provision),
 	}
+	if pr, ok := s.dht.(providerProber); ok {
+		w.prober, _ = pb.NewProtocolMessenger(pr.MessageSender()) // errs only on a bad option
+	}
+	return w
 }
 
 // queue hands rec to the loop, replacing a record still waiting. Never blocks.
@@ -162,14 +195,37 @@ func (w *dhtWriter) run() {
 	var (
 		retry   <-chan time.Time
 		recheck <-chan time.Time // a provisional provide is due to be checked
+		check   *time.Timer      // a provide is due to be checked in the DHT
 		backoff = firstBackoff
 		pending *Record
 	)
+	defer func() {
+		if check != nil {
+			check.Stop()
+		}
+	}()
+	// armCheck sets check for the earliest provide due to be checked.
+	armCheck := func() {
+		if check != nil {
+			check.Stop()
+			check = nil
+		}
+		if at := w.nextCheck(); !at.IsZero() {
+			check = time.NewTimer(time.Until(at))
+		}
+	}
+	checkC := func() <-chan time.Time {
+		if check == nil {
+			return nil
+		}
+		return check.C
+	}
 	put := throttle{interval: min(dhtMinInterval, s.cfg.ttl/6)}
 	defer put.stop()
 	write := func(rec *Record) {
 		put.ran()
 		err := w.write(s.ctx, rec)
+		armCheck()
 		recheck = nil
 		if w.provisional() {
 			recheck = time.After(reprovideGap)
@@ -199,6 +255,11 @@ func (w *dhtWriter) run() {
 			return
 		case req := <-w.putQ:
 			req.reply <- w.write(req.ctx, req.rec)
+			armCheck()
+		case <-checkC():
+			check = nil
+			w.checkProvides(s.ctx)
+			armCheck()
 		case pending = <-w.queueC:
 			if put.request() {
 				writePending()
@@ -265,9 +326,90 @@ func (w *dhtWriter) write(ctx context.Context, rec *Record) error {
 			errs = append(errs, fmt.Errorf("provide domain %q: %w", d, cerr))
 			continue
 		}
-		w.provided[d] = provision{at: time.Now(), peers: peers}
+		w.provided[d] = w.provisionNow(peers, checkDelay)
 	}
 	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// provisionNow is a provide done now with the routing table at peers, to
+// be checked after wait (unchecked without a prober).
+func (w *dhtWriter) provisionNow(peers int, wait time.Duration) provision {
+	p := provision{at: time.Now(), peers: peers}
+	if w.prober != nil {
+		p.check, p.wait = p.at.Add(wait), wait
+	}
+	return p
+}
+
+// nextCheck is when the earliest provide is due to be checked (zero: none).
+func (w *dhtWriter) nextCheck() time.Time {
+	var at time.Time
+	for _, p := range w.provided {
+		if !p.check.IsZero() && (at.IsZero() || p.check.Before(at)) {
+			at = p.check
+		}
+	}
+	return at
+}
+
+// checkProvides checks the provides that are due: one the closest peers
+// hold is done; one they lack (or that could not be checked) is provided
+// again and checked after twice the wait. Run by the loop.
+func (w *dhtWriter) checkProvides(ctx context.Context) {
+	s := w.s
+	now := time.Now()
+	for d, p := range w.provided {
+		if p.check.IsZero() || p.check.After(now) {
+			continue
+		}
+		c, err := DomainCID(d)
+		if err != nil {
+			continue // provided, so it has a CID
+		}
+		held, err := w.held(ctx, c)
+		s.m.publish.WithLabelValues(viaProvideCheck, checkResult(held, err)).Inc()
+		if held {
+			p.check = time.Time{}
+			w.provided[d] = p
+			continue
+		}
+		s.log.Debug("provider record not found where readers look; providing again", "domain", d, "err", err)
+		opCtx, cancel := context.WithTimeout(ctx, s.cfg.opTimeout)
+		err = s.dht.Provide(opCtx, c, true)
+		cancel()
+		s.m.publish.WithLabelValues(viaProvide, result(err)).Inc()
+		wait := min(2*p.wait, s.cfg.provideInterval)
+		if err == nil {
+			w.provided[d] = w.provisionNow(w.routingPeers(), wait)
+		} else {
+			p.check, p.wait = now.Add(wait), wait
+			w.provided[d] = p
+		}
+	}
+}
+
+// held says whether one of the checkPeers peers closest to c holds this
+// node's provider record for it.
+func (w *dhtWriter) held(ctx context.Context, c cid.Cid) (bool, error) {
+	s := w.s
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.opTimeout)
+	defer cancel()
+	closest, err := s.dht.(providerProber).GetClosestPeers(ctx, string(c.Hash()))
+	if err != nil {
+		return false, fmt.Errorf("peers closest to %s: %w", c, err)
+	}
+	var errs []error
+	for _, p := range closest[:min(checkPeers, len(closest))] {
+		provs, _, err := w.prober.GetProviders(ctx, p, c.Hash())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("providers of %s at %s: %w", c, p, err))
+			continue
+		}
+		if slices.ContainsFunc(provs, func(ai *peer.AddrInfo) bool { return ai.ID == s.h.ID() }) {
+			return true, nil
+		}
+	}
+	return false, errors.Join(errs...)
 }
 
 // joinFetchDelay is how long after a peer joins the topic the store looks

@@ -7,6 +7,11 @@ const (
 	viaGossip  = "gossip"
 	viaDHT     = "dht"
 	viaProvide = "provide"
+	// viaProvideCheck counts checks that a provide reached the peers
+	// closest to its key: ok (found there), missing (provided again) or
+	// error (could not ask; provided again).
+	viaProvideCheck = "provide-check"
+	resultMissing   = "missing"
 
 	resultOK       = "ok"
 	resultError    = "error"
@@ -31,7 +36,7 @@ func newMetrics() *metrics {
 		}),
 		publish: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "swarmllm_cms_publish_total",
-			Help: "Publications of this node's record, by channel (gossip, dht, provide) and result.",
+			Help: "Publications of this node's record, by channel (gossip, dht, provide, provide-check: a provide found or missing where readers look) and result.",
 		}, []string{"via", "result"}),
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "swarmllm_cms_received_total",
@@ -54,6 +59,17 @@ func newMetrics() *metrics {
 func (s *Store) Collectors() []prometheus.Collector {
 	m := s.m
 	return []prometheus.Collector{m.records, m.publish, m.received, m.expired, m.lookup}
+}
+
+// checkResult labels a provide check.
+func checkResult(held bool, err error) string {
+	switch {
+	case held:
+		return resultOK
+	case err != nil:
+		return resultError
+	}
+	return resultMissing
 }
 
 func result(err error) string {
