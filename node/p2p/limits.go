@@ -7,6 +7,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/swarmllm/swarmllm/protocol"
 )
@@ -39,6 +40,13 @@ const (
 	// before this stream cap refuses at the transport.
 	limitAskStreamsPerPeer = 16
 
+	// Liveness keeps a ping stream open to every peer it pings (and each
+	// peer one to it): libp2p's ping limit (about 70 streams on this memory
+	// budget) would refuse them past 35 peers, and a refused ping is a
+	// missed one.
+	limitPingStreams   = 2 * limitConns
+	limitPingStreamsIO = limitConns
+
 	limitTransientConns   = 32 // connections and streams not yet tied to a peer or protocol
 	limitTransientStreams = 128
 	limitTransientMemory  = 16 << 20
@@ -49,6 +57,9 @@ func Limits() rcmgr.ConcreteLimitConfig {
 	base := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&base)
 	defaults := base.Scale(limitMemory, limitFD)
+	pingLimits := rcmgr.ResourceLimits{
+		Streams: limitPingStreams, StreamsInbound: limitPingStreamsIO, StreamsOutbound: limitPingStreamsIO,
+	}
 	partial := rcmgr.PartialLimitConfig{
 		System: rcmgr.ResourceLimits{
 			Conns: limitConns, ConnsInbound: limitConnsIn, ConnsOutbound: limitConnsOut,
@@ -65,6 +76,8 @@ func Limits() rcmgr.ConcreteLimitConfig {
 			Streams: limitPeerStreams, StreamsInbound: limitPeerStreamsIO, StreamsOutbound: limitPeerStreamsIO,
 			FD: limitPeerConns, Memory: limitPeerMemory,
 		},
+		Service:  map[string]rcmgr.ResourceLimits{ping.ServiceName: pingLimits},
+		Protocol: map[libp2pprotocol.ID]rcmgr.ResourceLimits{ping.ID: pingLimits},
 		ProtocolPeer: map[libp2pprotocol.ID]rcmgr.ResourceLimits{
 			protocol.AskProtocol: {
 				Streams: limitAskStreamsPerPeer, StreamsInbound: limitAskStreamsPerPeer, StreamsOutbound: limitAskStreamsPerPeer,

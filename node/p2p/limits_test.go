@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/testnet/p2ptest"
@@ -25,6 +26,8 @@ func TestLimitsAreTheEdgeBudget(t *testing.T) {
 		{"peer memory", int64(l.PeerDefault.Memory), limitPeerMemory},
 		{"transient conns", int64(l.Transient.Conns), limitTransientConns},
 		{"ask streams per peer", int64(l.ProtocolPeer[protocol.AskProtocol].StreamsInbound), limitAskStreamsPerPeer},
+		{"ping streams (service)", int64(l.Service[ping.ServiceName].Streams), limitPingStreams},
+		{"ping streams (protocol)", int64(l.Protocol[ping.ID].StreamsInbound), limitPingStreamsIO},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

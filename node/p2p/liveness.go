@@ -51,10 +51,36 @@ type Liveness struct {
 	once   sync.Once
 
 	// Owned by run.
-	misses map[peer.ID]int       // pings missed in a row
-	lost   map[peer.ID]time.Time // cut off by missed pings, at
-	pinged map[peer.ID]time.Time // last pinged, of the peers connected at the last round
-	rtt    rttEstimate           // of the pings answered
+	misses  map[peer.ID]int       // pings missed in a row
+	lost    map[peer.ID]time.Time // cut off by missed pings, at
+	pinged  map[peer.ID]time.Time // last pinged, of the peers connected at the last round
+	streams map[peer.ID]*pingStream
+	rtt     rttEstimate // of the pings answered
+}
+
+// pingStream is a ping stream kept open to a peer: opening a stream per ping
+// (a stream scope, a handler goroutine, protocol negotiation on both sides)
+// cost an idle 50-node swarm more than everything else it does. libp2p's
+// ping pings again as soon as a result is taken, so each read returns the
+// ping sent just after the previous read.
+type pingStream struct {
+	results <-chan ping.Result
+	cancel  context.CancelFunc
+	opened  time.Time
+	used    time.Time // last result taken
+}
+
+// A ping stream is reused for at most pingStreamLife, and not after
+// pingStreamIdle without a ping: libp2p's ping handler closes a stream 30 s
+// after it opened and 10 s after its last ping.
+const (
+	pingStreamLife = 25 * time.Second
+	pingStreamIdle = 8 * time.Second
+)
+
+// reusable says whether ps may take another ping at now.
+func (ps *pingStream) reusable(now time.Time) bool {
+	return ps != nil && now.Sub(ps.opened) < pingStreamLife && now.Sub(ps.used) < pingStreamIdle
 }
 
 // LivenessConfig tunes Liveness; zero fields take DefaultLiveness's.
@@ -112,7 +138,8 @@ func NewLiveness(h host.Host, cfg LivenessConfig, log *slog.Logger) (*Liveness, 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Liveness{h: h, cfg: cfg, log: log, redial: redial, ctx: ctx, cancel: cancel,
-		misses: map[peer.ID]int{}, lost: map[peer.ID]time.Time{}, pinged: map[peer.ID]time.Time{}}
+		misses: map[peer.ID]int{}, lost: map[peer.ID]time.Time{}, pinged: map[peer.ID]time.Time{},
+		streams: map[peer.ID]*pingStream{}}
 	l.wg.Add(1)
 	go l.run()
 	return l, nil
@@ -167,12 +194,21 @@ func (l *Liveness) round() {
 	redialled := make([]error, len(due))
 	var wg sync.WaitGroup
 	rtts := make([]time.Duration, len(peers))
+	streams := make([]*pingStream, len(peers))
 	timeout := l.rtt.timeout(l.cfg.Timeout)
 	for i, p := range peers {
+		if ps := l.streams[p]; ps != nil {
+			delete(l.streams, p)
+			if ps.reusable(now) {
+				streams[i] = ps
+			} else {
+				ps.cancel()
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rtts[i], pinged[i] = l.ping(p, timeout)
+			streams[i], rtts[i], pinged[i] = l.ping(p, streams[i], timeout)
 		}()
 	}
 	for i, p := range due {
@@ -191,6 +227,9 @@ func (l *Liveness) round() {
 		return
 	}
 	for i, p := range peers {
+		if streams[i] != nil {
+			l.streams[p] = streams[i]
+		}
 		if pinged[i] == nil {
 			l.rtt.observe(rtts[i])
 			delete(l.misses, p)
@@ -215,6 +254,10 @@ func (l *Liveness) round() {
 	for p := range l.pinged {
 		if l.h.Network().Connectedness(p) != network.Connected {
 			delete(l.pinged, p)
+			if ps := l.streams[p]; ps != nil {
+				ps.cancel()
+				delete(l.streams, p)
+			}
 		}
 	}
 	for i, p := range due {
@@ -240,18 +283,41 @@ func pingTurn(connected []peer.ID, pinged map[peer.ID]time.Time, n int) []peer.I
 	return connected[:n]
 }
 
-// ping sends one libp2p ping to p and waits for it at most timeout.
-func (l *Liveness) ping(p peer.ID, timeout time.Duration) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(l.ctx, timeout)
-	defer cancel()
-	select {
-	case r := <-ping.Ping(ctx, l.h, p):
-		if r.Error != nil {
-			return 0, fmt.Errorf("ping %s: %w", p, r.Error)
+// ping takes one ping result from p within timeout, on ps if it is still
+// open, else (or if ps turns out closed) on a new ping stream. It returns
+// the stream to reuse (nil when it failed).
+func (l *Liveness) ping(p peer.ID, ps *pingStream, timeout time.Duration) (*pingStream, time.Duration, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		reused := ps != nil
+		if !reused {
+			ctx, cancel := context.WithCancel(l.ctx)
+			now := time.Now()
+			ps = &pingStream{results: ping.Ping(ctx, l.h, p), cancel: cancel, opened: now, used: now}
 		}
-		return r.RTT, nil
-	case <-ctx.Done():
-		return 0, fmt.Errorf("ping %s: %w", p, ctx.Err())
+		select {
+		case r, ok := <-ps.results:
+			if ok && r.Error == nil {
+				ps.used = time.Now()
+				return ps, r.RTT, nil
+			}
+			ps.cancel()
+			if reused {
+				ps = nil // the handler may have closed it: one more try on a new stream
+				continue
+			}
+			if !ok {
+				return nil, 0, fmt.Errorf("ping %s: stream closed", p)
+			}
+			return nil, 0, fmt.Errorf("ping %s: %w", p, r.Error)
+		case <-deadline.C:
+			ps.cancel()
+			return nil, 0, fmt.Errorf("ping %s: %w", p, context.DeadlineExceeded)
+		case <-l.ctx.Done():
+			ps.cancel()
+			return nil, 0, fmt.Errorf("ping %s: %w", p, l.ctx.Err())
+		}
 	}
 }
 
