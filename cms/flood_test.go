@@ -174,11 +174,11 @@ func TestRecordFlood(t *testing.T) {
 	if len(recs) != DefaultMaxRecordsPerSource || refused != floodSize-DefaultMaxRecordsPerSource {
 		t.Errorf("cached %d and refused %.0f, want %d and the rest", len(recs), refused, DefaultMaxRecordsPerSource)
 	}
-	// 64 records of the largest kind cost a few MiB; all 2000 cost ~70.
+	// The cap's records of the largest kind cost a few MiB; all 2000 cost ~70.
 	if grown > 16<<20 {
 		t.Errorf("heap grew by %.1f MiB", float64(grown)/(1<<20))
 	}
-	if len(body) > 64<<10 {
+	if len(body) > DefaultMaxRecordsPerSource<<10 { // a view is well under 1 KiB
 		t.Errorf("views are %d bytes", len(body))
 	}
 

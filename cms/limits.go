@@ -61,8 +61,12 @@ const (
 	// DefaultMaxRecords bounds the records of other peers a store caches.
 	DefaultMaxRecords = 1024
 	// DefaultMaxRecordsPerSource bounds the records counted against one
-	// source: one relay's strangers, or this node's own DHT lookups.
-	DefaultMaxRecordsPerSource = 64
+	// source: one relay's strangers, or this node's own DHT lookups. In a
+	// swarm of a few hundred a node hears most records through the few
+	// gossip peers it has when it joins, before it has met their owners: at
+	// 64, a 100-node swarm refused thousands of honest records and never
+	// converged.
+	DefaultMaxRecordsPerSource = 256
 )
 
 // Names on the wire of the signed envelope: the signature domain keeps a

@@ -71,7 +71,7 @@ func WithMinPublishInterval(d time.Duration) Option { return func(c *config) { c
 
 // WithAnnounceDelay bounds how often the store re-announces its current
 // record when a peer joins the topic or an unknown peer's record arrives
-// (default 100 ms, longer in a large swarm: 10 ms per record cached): the
+// (default 100 ms, longer in a large swarm: 20 ms per record cached): the
 // first such event announces at once, a burst after it once more when the
 // delay is up.
 func WithAnnounceDelay(d time.Duration) Option { return func(c *config) { c.announceDelay = d } }

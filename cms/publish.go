@@ -13,11 +13,11 @@ import (
 
 // announcePerPeer paces re-announcements by the swarm's size: at most one
 // per announceDelay or per announcePerPeer × the records cached, whichever
-// is longer (1 s at 100 peers). Every re-announcement reaches every node,
+// is longer (2 s at 100 peers). Every re-announcement reaches every node,
 // which checks its signature, so while a swarm forms (every node joining
 // and announcing at once) each node re-announcing at a fixed rate would
 // cost the swarm work growing with the cube of its size.
-const announcePerPeer = 10 * time.Millisecond
+const announcePerPeer = 20 * time.Millisecond
 
 // joinSettle is how long after a peer joins the topic the store announces
 // its record to it (see publisher.run).
@@ -84,21 +84,20 @@ func (p *publisher) run() {
 	defer refresh.Stop()
 	pub := throttle{interval: s.cfg.minInterval}
 	defer pub.stop()
-	// Two throttles: announcing for a newcomer's record reaches direct peers
-	// at once but others only through the gossip mesh, which a new peer
-	// enters at the next heartbeat; the announcement for a peer that just
-	// joined reaches that peer directly, so it must not wait behind the first.
-	// It waits joinSettle instead: pubsub reports the join when the peer's
-	// subscription arrives, possibly before our stream to it is open, and
-	// drops what it cannot send.
-	annJoin := throttle{interval: s.cfg.announceDelay, settle: joinSettle}
-	defer annJoin.stop()
-	annNew := throttle{interval: s.cfg.announceDelay}
-	defer annNew.stop()
+	// One throttle for re-announcing, whatever the reason, and publishing
+	// counts as announcing: each announcement reaches every node, so a
+	// second within the interval would only repeat the first. The
+	// announcement for a peer that just joined waits joinSettle: pubsub
+	// reports the join when the peer's subscription arrives, possibly
+	// before our stream to it is open, and drops what it cannot send.
+	ann := throttle{}
+	defer ann.stop()
+	annReason := ""
 	var retry <-chan time.Time
 
 	doPublish := func(ctx context.Context) (*Record, error) {
 		pub.ran()
+		ann.ran()
 		rec, err := p.publish(ctx)
 		retry = nil
 		if rec == nil && s.ctx.Err() == nil {
@@ -114,17 +113,23 @@ func (p *publisher) run() {
 			s.log.Warn("publish capability record", "err", err)
 		}
 	}
-	doAnnounce := func(t *throttle, reason string) {
+	doAnnounce := func() {
 		rec := s.Self()
 		if rec == nil {
 			return // the first publication will announce
 		}
-		t.ran()
-		s.log.Debug("re-announce capability record", "reason", reason, "seq", rec.Seq())
+		ann.ran()
+		s.log.Debug("re-announce capability record", "reason", annReason, "seq", rec.Seq())
 		err := s.topic.Publish(s.ctx, rec.Raw)
 		s.m.publish.WithLabelValues(viaGossip, result(err)).Inc()
 		if err != nil && s.ctx.Err() == nil {
 			s.log.Warn("re-announce capability record", "err", err)
+		}
+	}
+	announce := func(settle time.Duration, reason string) {
+		ann.interval, ann.settle, annReason = p.announceInterval(), settle, reason
+		if ann.request() {
+			doAnnounce()
 		}
 	}
 
@@ -148,27 +153,18 @@ func (p *publisher) run() {
 			pub.fired()
 			background()
 		case <-p.joined:
-			annJoin.interval = p.announceInterval()
-			if annJoin.request() {
-				doAnnounce(&annJoin, "peer joined")
-			}
-		case <-annJoin.C():
-			annJoin.fired()
-			doAnnounce(&annJoin, "peer joined")
+			announce(joinSettle, "peer joined")
 		case <-p.newcomer:
-			annNew.interval = p.announceInterval()
-			if annNew.request() {
-				doAnnounce(&annNew, "new peer record")
-			}
-		case <-annNew.C():
-			annNew.fired()
-			doAnnounce(&annNew, "new peer record")
+			announce(0, "new peer record")
+		case <-ann.C():
+			ann.fired()
+			doAnnounce()
 		}
 	}
 }
 
-// announceInterval is the least time between two re-announcements for the
-// same reason now (see announcePerPeer).
+// announceInterval is the least time between two announcements now (see
+// announcePerPeer).
 func (p *publisher) announceInterval() time.Duration {
 	return max(p.s.cfg.announceDelay, time.Duration(p.s.cache.size.Load())*announcePerPeer)
 }
