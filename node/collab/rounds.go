@@ -106,14 +106,14 @@ func (c *Collab) vote(open *protocol.RoundOpen, count int) {
 	}
 	ctx, cancel := context.WithDeadline(c.ctx, time.UnixMilli(open.GetDeadlineUnixMs()))
 	defer cancel()
-	c.castBallot(ctx, protocol.RoundTopic(count, router.Home(open.GetOrigin(), count)), open.GetRoundId(), own, fromWire(open.GetProposals()))
+	c.castBallot(ctx, protocol.RoundTopic(count, router.Home(open.GetOrigin(), count)), origin, open.GetRoundId(), own, fromWire(open.GetProposals()))
 }
 
 // castBallot chooses with router.ChooseBallot against own and publishes the
-// ballot on topic, the origin's home. The weight on the wire is the voter's
+// ballot on topic, origin's home. The weight on the wire is the voter's
 // confidence alone: the tallier applies its own view of the voter's track
 // record.
-func (c *Collab) castBallot(ctx context.Context, topic, roundID string, own router.Proposal, proposals []router.Proposal) {
+func (c *Collab) castBallot(ctx context.Context, topic string, origin peer.ID, roundID string, own router.Proposal, proposals []router.Proposal) {
 	params := c.cfg.thresholds.BallotParams(1)
 	params.Agree = c.cfg.agree
 	params.Trust, params.DeferTrust = c.deferTrust()
@@ -122,7 +122,7 @@ func (c *Collab) castBallot(ctx context.Context, topic, roundID string, own rout
 		RoundId: roundID, Choice: int32(b.Choice), Confidence: b.Weight,
 	}}})
 	if err == nil {
-		err = c.publish(ctx, topic, data)
+		err = c.publish(ctx, data, delivery{topic, []peer.ID{origin}})
 	}
 	if err != nil {
 		c.m.votes.WithLabelValues(votePublishError).Inc()
@@ -131,15 +131,6 @@ func (c *Collab) castBallot(ctx context.Context, topic, roundID string, own rout
 	}
 	c.m.votes.WithLabelValues(voteCast).Inc()
 	c.log.Debug("voted", "round", roundID, "choice", b.Choice, "weight", b.Weight)
-}
-
-// publish sends data on a round topic, joining it first if need be.
-func (c *Collab) publish(ctx context.Context, topic string, data []byte) error {
-	t, err := c.topic(topic)
-	if err != nil {
-		return err
-	}
-	return t.Publish(ctx, data)
 }
 
 // fromWire converts an open's proposals into the router's.
@@ -293,20 +284,22 @@ func (c *Collab) runRound(ctx context.Context, spec RoundSpec) (*RoundResult, er
 	// The open goes to every participant's home topic at the count this
 	// node listens and publishes at; the ballots come back on its own.
 	count := c.publishCount()
-	var topics []string
+	var homes []delivery // a participant's home topic each, this node's first
 	for _, p := range open.Participants {
-		if t := protocol.RoundTopic(count, router.Home(p, count)); !slices.Contains(topics, t) {
-			topics = append(topics, t)
+		id, _ := peer.Decode(p) // validated by buildOpen
+		t := protocol.RoundTopic(count, router.Home(p, count))
+		if i := slices.IndexFunc(homes, func(d delivery) bool { return d.topic == t }); i >= 0 {
+			homes[i].to = append(homes[i].to, id)
+		} else {
+			homes = append(homes, delivery{t, []peer.ID{id}})
 		}
 	}
 	start := time.Now()
-	for _, t := range topics {
-		if err := c.publish(ctx, t, data); err != nil {
-			return nil, fmt.Errorf("publish open of round %s: %w", open.RoundId, c.cause(ctx, err))
-		}
+	if err := c.publish(ctx, data, homes...); err != nil {
+		return nil, fmt.Errorf("publish open of round %s: %w", open.RoundId, c.cause(ctx, err))
 	}
-	c.log.Debug("round opened", "round", open.RoundId, "participants", len(open.Participants), "proposals", len(open.Proposals), "topics", len(topics))
-	c.castBallot(ctx, topics[0], open.RoundId, spec.Local, proposals) // this node is the first participant
+	c.log.Debug("round opened", "round", open.RoundId, "participants", len(open.Participants), "proposals", len(open.Proposals), "topics", len(homes))
+	c.castBallot(ctx, homes[0].topic, c.self, open.RoundId, spec.Local, proposals)
 
 	all := append(slices.Clip(proposals), failed...)
 	res := &RoundResult{RoundID: open.RoundId, Participants: open.Participants, Silent: silent, Proposals: all}

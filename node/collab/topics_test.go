@@ -1,6 +1,7 @@
 package collab
 
 import (
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -159,5 +160,35 @@ func TestHomeTopicsFollowTheSwarm(t *testing.T) {
 	p2ptest.Eventually(t, listening(homes(8, 16)), p2ptest.Patience)
 	if got := n.c.publishCount(); got != 16 {
 		t.Errorf("at 100 nodes publishing at %d topics, want 16", got)
+	}
+}
+
+// TestRoundWithPeersJustDialled: peers dialled for the ask itself answer
+// before their pubsub says which topics they listen on; the open and the
+// ballots still reach them (flood publish sends only to peers known to
+// listen, and a small topic may have no mesh to relay through).
+func TestRoundWithPeersJustDialled(t *testing.T) {
+	for i := range 5 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			o := newNode(t, nodeOpts{})
+			b := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "Paris", confidence: 0.8}})
+			c := newNode(t, nodeOpts{ans: &fakeAnswerer{answer: "paris", confidence: 0.85}})
+			for _, n := range []*testNode{b, c} {
+				o.h.Peerstore().AddAddrs(n.id(), n.h.Addrs(), time.Hour)
+			}
+			req := newRequest(protocol.NewID(), time.Now().Add(5*time.Second))
+			var props []router.Proposal
+			for _, p := range []peer.ID{b.id(), c.id()} {
+				props = append(props, o.c.AskAll(t.Context(), []peer.ID{p}, req)...)
+			}
+			res, err := o.c.RunRound(t.Context(), RoundSpec{Request: req, Proposals: props, Deadline: time.Now().Add(5 * time.Second),
+				Local: router.Proposal{Model: "fake:1", Answer: "Paris", Confidence: 0.9}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.End != EndAllVoted || len(res.Ballots) != 3 {
+				t.Errorf("end %s with %d ballots, want all 3 voted", res.End, len(res.Ballots))
+			}
+		})
 	}
 }
