@@ -254,26 +254,26 @@ func TestRoundMaliciousPeers(t *testing.T) {
 // ackAndHold serves the ask protocol on h as a rogue that answers very late:
 // it acks at once when ack is set (else it stays mute), then holds its
 // confident wrong answer until release is closed. answered is closed once
-// the answer went out, so a test can tell whether anything waited for it.
+// the answer went out (or, released, the rogue found its stream reset), so
+// a test can tell whether anything waited for it.
 func ackAndHold(h host.Host, ack bool, release <-chan struct{}) (answered <-chan struct{}) {
 	done := make(chan struct{})
 	var once sync.Once
 	h.SetStreamHandler(protocol.AskProtocol, func(s network.Stream) {
 		defer s.Close()
+		// Answered (or tried to) only once released, even when the asker
+		// reset the stream first: it may cut the rogue before its ack.
+		defer once.Do(func() { close(done) })
 		req, err := protocol.ReadAskRequest(s)
+		if err == nil && ack && req.GetWantAck() {
+			err = protocol.WriteAskResponse(s, &protocol.AskResponse{QueryId: req.GetQueryId(), Ack: true})
+		}
+		<-release
 		if err != nil {
 			_ = s.Reset()
 			return
 		}
-		if ack && req.GetWantAck() {
-			if err := protocol.WriteAskResponse(s, &protocol.AskResponse{QueryId: req.GetQueryId(), Ack: true}); err != nil {
-				_ = s.Reset()
-				return
-			}
-		}
-		<-release
 		_ = protocol.WriteAskResponse(s, &protocol.AskResponse{QueryId: req.GetQueryId(), Model: "rogue", Answer: "London", Confidence: 1})
-		once.Do(func() { close(done) })
 	})
 	return done
 }
