@@ -106,6 +106,9 @@ type query struct {
 	local   localAnswer
 	privacy queryPrivacy // privacy.go
 	spares  []candidate  // discovery's next-best peers, asked in place of busy ones
+	// declared are the domains this node and each peer discovery found
+	// declare, by peer id: what a round's ballots are fitted to the query by.
+	declared map[string][]string
 }
 
 // Ask answers one query: classify, answer locally, and then, as the router
@@ -179,6 +182,10 @@ func (p *pipeline) discover(ctx context.Context, q *query, feat *router.Features
 		t := time.Now()
 		candidates, q.spares = p.peers.discover(ctx, q.prompt, q.trace.Classification.Domains)
 		q.trace.Timings.DiscoverMS = ms(time.Since(t))
+		q.declared = map[string][]string{p.self: p.selfDomains}
+		for _, c := range append(slices.Clip(candidates), q.spares...) {
+			q.declared[c.id.String()] = c.domains
+		}
 	}
 	feat.Peers = len(candidates)
 	feat.OffDomain = p.offDomain(q.trace.Classification.Domains, candidates)
@@ -195,7 +202,7 @@ func (p *pipeline) afterLocal(ctx context.Context, q *query, feat router.Feature
 			return nil, err
 		}
 		if resp != nil {
-			p.calibrateOn(q, p.checked(q, nil, resp.Text)) // the cloud's answer checks the local one
+			p.judgeOwn(q, p.checked(q, nil, resp.Text)) // the cloud's answer checks the local one
 			return resp, nil
 		}
 		feat.Class, feat.Cloud = q.trace.Classification, cloud // decide again without it
@@ -293,18 +300,23 @@ func lastUserPrompt(msgs []nodeapi.Message) string {
 // candidates and by none of this node's own domains (a feature the decision
 // after the local answer reads).
 func (p *pipeline) offDomain(queryDomains []string, cands []candidate) bool {
+	queryDomains = normalizeDomains(queryDomains)
 	declares := func(have []string) bool {
-		for _, d := range queryDomains {
-			if slices.Contains(have, cms.NormalizeDomain(d)) {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(queryDomains, func(d string) bool { return slices.Contains(have, d) })
 	}
 	if len(queryDomains) == 0 || declares(p.selfDomains) {
 		return false
 	}
 	return slices.ContainsFunc(cands, func(c candidate) bool { return declares(c.domains) })
+}
+
+// normalizeDomains spells a query's domains as capability records do.
+func normalizeDomains(domains []string) []string {
+	out := make([]string, len(domains))
+	for i, d := range domains {
+		out[i] = cms.NormalizeDomain(d)
+	}
+	return out
 }
 
 // cloudState says whether the cloud FM can take a call for this caller (an

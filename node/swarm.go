@@ -79,6 +79,7 @@ func (p *pipeline) vote(ctx context.Context, q *query, feat router.Features, req
 			Proposals: proposals,
 			Deadline:  time.Now().Add(p.voteTimeout),
 			Domains:   q.trace.Classification.Domains,
+			Fit:       q.rules.Thresholds.DomainFit(normalizeDomains(q.trace.Classification.Domains), q.declared),
 		})
 		q.trace.Timings.VoteMS = ms(time.Since(t))
 		switch {
@@ -127,14 +128,21 @@ func (p *pipeline) checked(q *query, proposals []router.Proposal, cloud string) 
 		Self: p.self, Proposals: proposals, Domains: q.trace.Classification.Domains,
 		Cloud: cloud, Local: own, Sure: q.rules.Thresholds.Confident, Agreement: q.rules.Thresholds.Agreement,
 		Trust: p.trust.Weight,
+		Fit:   q.rules.Thresholds.DomainFit(normalizeDomains(q.trace.Classification.Domains), q.declared),
 	}
 }
 
-// calibrateOn feeds this node's calibration the outcome of its own answer,
-// when c holds evidence on it (router.JudgeLocal).
-func (p *pipeline) calibrateOn(q *query, c router.Checked) {
-	if o, ok := router.JudgeLocal(c); ok {
-		p.calib.observe(p.model.Name(), firstDomain(q.trace.Classification.Domains), q.local.unc.Confidence, o.Right)
+// judgeOwn feeds the outcome of this node's own answer, when c holds
+// evidence on it (router.JudgeLocal), to its calibration and to its own
+// track record, which weighs its ballots as the peers' records weigh theirs.
+func (p *pipeline) judgeOwn(q *query, c router.Checked) {
+	o, ok := router.JudgeLocal(c)
+	if !ok {
+		return
+	}
+	p.calib.observe(p.model.Name(), firstDomain(q.trace.Classification.Domains), q.local.unc.Confidence, o.Right)
+	if err := p.trust.ObserveOwn(o); err != nil {
+		p.log.Warn("record own outcome", "err", err)
 	}
 }
 
@@ -146,7 +154,7 @@ func (p *pipeline) calibrateOn(q *query, c router.Checked) {
 // confidence.
 func (p *pipeline) learn(q *query, proposals []router.Proposal, cloud string) {
 	checked := p.checked(q, proposals, cloud)
-	p.calibrateOn(q, checked)
+	p.judgeOwn(q, checked)
 	outcomes := router.Judge(checked)
 	judged := make([]string, 0, len(outcomes))
 	for _, o := range outcomes {

@@ -94,8 +94,11 @@ func TestDecideAfterLocal(t *testing.T) {
 			wantDecision{RouteSwarm, CollabVote, nil, "asking 1 peer to vote"}},
 		{"just below the bar reads below it", Features{Class: plain, Cloud: CloudReady, Confidence: 0.8096, Peers: 2}, DefaultRules(),
 			wantDecision{RouteSwarm, CollabVote, nil, "0.8096 is below the bar 0.8100"}},
-		{"off-domain raises the bar", Features{Class: plain, Cloud: CloudReady, Confidence: 0.9, Peers: 2, OffDomain: true}, DefaultRules(),
+		{"off-domain raises the bar", Features{Class: plain, Cloud: CloudReady, Confidence: 0.9, Peers: 2, OffDomain: true}, offMargin(0.15),
 			wantDecision{RouteSwarm, CollabVote, nil, "below the bar 0.96 for a query in a peer's domain"}},
+		{"off-domain by default: the peers answer however sure the local model is", Features{Class: plain, Cloud: CloudReady,
+			Confidence: 0.999, Peers: 2, OffDomain: true}, DefaultRules(),
+			wantDecision{RouteSwarm, CollabVote, nil, "0.999 is below the bar 1.000 for a query in a peer's domain"}},
 		{"off-domain without peers keeps the plain bar", Features{Class: plain, Cloud: CloudReady, Confidence: 0.9, OffDomain: true}, DefaultRules(),
 			wantDecision{RouteLocal, CollabNone, nil, "0.90 reaches the bar 0.81"}},
 		{"difficulty raises the bar", Features{Class: hardText, Cloud: CloudReady, Confidence: 0.85, Peers: 2}, DefaultRules(),
@@ -312,5 +315,12 @@ func TestPeerDiesMidRound(t *testing.T) {
 func keepLegal() Rules {
 	r := DefaultRules()
 	r.SendUp = slices.DeleteFunc(slices.Clone(r.SendUp), func(c SafetyCategory) bool { return c == SafetyLegal })
+	return r
+}
+
+// offMargin are the default rules with another off-domain margin.
+func offMargin(m float64) Rules {
+	r := DefaultRules()
+	r.Thresholds.OffDomainMargin = m
 	return r
 }

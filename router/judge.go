@@ -17,6 +17,12 @@ type Checked struct {
 	// Trust weighs the independent peers (nil: all weigh 1); this node's own
 	// answer always weighs 1.
 	Trust func(peer string) float64
+	// Fit is how each answerer's declared domains fit the query
+	// (Thresholds.DomainFit; nil: all fit alike). Answers from outside the
+	// query's domain never convict one from inside it: peers' agreement and
+	// this node's own answer are evidence on a peer only when they fit the
+	// query at least as well as it does.
+	Fit func(peer string) float64
 }
 
 // Judge lists the outcomes a finished query shows, one per other peer that
@@ -60,6 +66,12 @@ func Judge(c Checked) []Outcome {
 	for _, p := range c.Proposals {
 		add(p)
 	}
+	fit := func(peer string) float64 {
+		if c.Fit == nil {
+			return 1
+		}
+		return c.Fit(peer)
+	}
 	weight := func(p Proposal) float64 {
 		if p.Peer == c.Self || c.Trust == nil {
 			return 1
@@ -72,12 +84,13 @@ func Judge(c Checked) []Outcome {
 			continue
 		}
 		o := Outcome{Peer: p.Peer, Domains: c.Domains, Confidence: p.Confidence}
-		switch ref, ok := consensusWithout(answers, i, weight, same); {
+		ref, refFit, ok := consensusWithout(answers, i, weight, fit, same)
+		switch {
 		case c.Cloud != "":
 			o.Evidence, o.Right = EvidenceCloud, same(p, Proposal{Answer: c.Cloud})
-		case ok:
+		case ok && refFit >= fit(p.Peer):
 			o.Evidence, o.Right = EvidencePeers, same(p, ref)
-		case usable(c.Local) && c.Local.Confidence >= c.Sure:
+		case usable(c.Local) && c.Local.Confidence >= c.Sure && fit(c.Local.Peer) >= fit(p.Peer):
 			o.Evidence, o.Right = EvidenceLocal, same(p, c.Local)
 		default:
 			continue
@@ -88,8 +101,10 @@ func Judge(c Checked) []Outcome {
 }
 
 // consensusWithout finds the answer the others (all but skip) agree on: the
-// heaviest group of at least two that holds more than half their weight.
-func consensusWithout(answers []Proposal, skip int, weight func(Proposal) float64, same func(a, b Proposal) bool) (Proposal, bool) {
+// heaviest group of at least two that holds more than half their weight,
+// and the best fit among its members.
+func consensusWithout(answers []Proposal, skip int, weight func(Proposal) float64, fit func(string) float64,
+	same func(a, b Proposal) bool) (Proposal, float64, bool) {
 	others := make([]Proposal, 0, len(answers))
 	for i, p := range answers {
 		if i != skip {
@@ -117,7 +132,13 @@ func consensusWithout(answers []Proposal, skip int, weight func(Proposal) float6
 		}
 	}
 	if best < 0 || size[best] < 2 || !(mass[best] > total/2) {
-		return Proposal{}, false
+		return Proposal{}, 0, false
 	}
-	return others[best], true
+	groupFit := 0.0
+	for i, l := range label {
+		if l == best {
+			groupFit = max(groupFit, fit(others[i].Peer))
+		}
+	}
+	return others[best], groupFit, true
 }

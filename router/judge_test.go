@@ -41,6 +41,22 @@ func TestJudge(t *testing.T) {
 			Checked{Self: "me", Sure: 0.8, Local: prop("", "Paris", 0.9),
 				Proposals: []Proposal{prop("rogue", "Berlin", 1)}},
 			nil, []verdict{{"rogue", false, EvidenceLocal}}},
+		{"peers outside the query's domain agreeing do not convict the one inside it",
+			Checked{Self: "me", Sure: 0.8, Local: prop("", "Lyon", 0.9), Fit: fitOf("exp"),
+				Proposals: []Proposal{prop("exp", "Paris", 0.9), prop("a", "Lyon", 0.8)}},
+			nil, []verdict{{"a", true, EvidenceLocal}}},
+		{"peers inside the query's domain agreeing judge one outside it",
+			Checked{Self: "me", Sure: 0.8, Local: prop("", "Paris", 0.3), Fit: fitOf("e1", "e2"),
+				Proposals: []Proposal{prop("e1", "Paris", 0.9), prop("e2", "Paris", 0.8), prop("a", "Lyon", 0.9)}},
+			nil, []verdict{{"e1", true, EvidencePeers}, {"e2", true, EvidencePeers}, {"a", false, EvidencePeers}}},
+		{"this node's confident answer outside the domain does not judge a peer inside it",
+			Checked{Self: "me", Sure: 0.8, Local: prop("", "Lyon", 0.95), Fit: fitOf("exp"),
+				Proposals: []Proposal{prop("exp", "Paris", 0.9)}},
+			nil, nil},
+		{"the cloud judges a peer inside the domain too",
+			Checked{Self: "me", Cloud: "Lyon", Local: prop("", "Lyon", 0.95), Fit: fitOf("exp"),
+				Proposals: []Proposal{prop("exp", "Paris", 0.9)}},
+			nil, []verdict{{"exp", false, EvidenceCloud}}},
 		{"failures and abstentions are not judged",
 			Checked{Self: "me", Cloud: "Paris",
 				Proposals: []Proposal{{Peer: "a", Err: "timeout"}, prop("b", "I don't know", 0.2)}},
@@ -62,6 +78,17 @@ func TestJudge(t *testing.T) {
 	}
 }
 
+// fitOf fits the query to the peers named (and to no one else, this node
+// included), as Thresholds.DomainFit does when they alone declare its domain.
+func fitOf(inDomain ...string) func(string) float64 {
+	return func(p string) float64 {
+		if slices.Contains(inDomain, p) {
+			return 1
+		}
+		return 0.5
+	}
+}
+
 func TestStandingAndGossip(t *testing.T) {
 	tr, err := NewTrackRecord(DefaultTrustParams(SwarmOpen))
 	if err != nil {
@@ -77,6 +104,23 @@ func TestStandingAndGossip(t *testing.T) {
 	}
 	if s := tr.Standing("rogue", nil); s > 0.05 {
 		t.Errorf("standing after three confident wrong answers %v, want ≤ 0.05", s)
+	}
+	// An honest model right half the time keeps its full standing, however
+	// deep its confident slips cut its weight; one right less often keeps a
+	// part of it.
+	for i := range 8 {
+		if err := tr.Observe(Outcome{Peer: "honest", Right: i%2 == 0, Confidence: 0.9, Evidence: EvidenceCloud}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Observe(Outcome{Peer: "weak", Right: i%8 == 0, Confidence: 0.9, Evidence: EvidenceCloud}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w, s := tr.Weight("honest"), tr.Standing("honest", nil); w > 0.1 || s != 1 {
+		t.Errorf("honest peer right 4 of 8: weight %v, standing %v; want weight ≤ 0.1, standing 1", w, s)
+	}
+	if s := tr.Standing("weak", nil); math.Abs(s-0.5) > 1e-9 {
+		t.Errorf("peer right 1 of 8: standing %v, want 1/8 over StandingShare = 0.5", s)
 	}
 	if g := GossipStanding(tr.Weight("rogue"), tr.Prior()); g > -0.8 {
 		t.Errorf("gossip standing of a rogue %v, want near -1", g)

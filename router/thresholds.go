@@ -27,8 +27,16 @@ type Thresholds struct {
 	DifficultyMargin float64 `json:"difficulty_margin"`
 	// OffDomainMargin raises the bar further when the query is outside the
 	// domains this node declares but inside a peer's: a small model is least
-	// reliable, and most overconfident, out of its domain.
+	// reliable, and most overconfident, out of its domain. The default, 1,
+	// puts the bar out of reach: such a query always goes to the peers,
+	// which costs no cloud call (kept at 0.15, out-of-domain answers taken
+	// locally cost the swarm 15–19 points of accuracy at low thresholds).
 	OffDomainMargin float64 `json:"off_domain_margin"`
+	// OffDomainVote scales the ballot of a voter that does not declare the
+	// query's domains when another participant of the round does: two
+	// small models agreeing on the same popular mistake out of their domain
+	// must not outvote the one whose domain it is.
+	OffDomainVote float64 `json:"off_domain_vote"`
 	// Agreement is the score at which two answers count as the same (ballots
 	// and grouping in the tally).
 	Agreement float64 `json:"agreement"`
@@ -45,7 +53,8 @@ func DefaultThresholds() Thresholds {
 	return Thresholds{
 		Confident:        0.80,
 		DifficultyMargin: 0.10,
-		OffDomainMargin:  0.15,
+		OffDomainMargin:  1,
+		OffDomainVote:    0.5,
 		Agreement:        0.80,
 		Consensus:        0.50,
 		Quorum:           0.50,
@@ -64,6 +73,7 @@ func (t Thresholds) Validate() error {
 	inRange("confident", t.Confident, 0, 1)
 	inRange("difficulty_margin", t.DifficultyMargin, 0, 1)
 	inRange("off_domain_margin", t.OffDomainMargin, 0, 1)
+	inRange("off_domain_vote", t.OffDomainVote, 0.01, 1)
 	inRange("agreement", t.Agreement, 0.01, 1)
 	inRange("consensus", t.Consensus, 0.01, 0.99)
 	inRange("quorum", t.Quorum, 0, 1)

@@ -21,6 +21,8 @@ func TestThresholdsValidate(t *testing.T) {
 		{"quorum nan", func(th *Thresholds) { th.Quorum = math.NaN() }, false},
 		{"negative weight", func(th *Thresholds) { th.Weights.Entropy = -1 }, false},
 		{"only entropy weight", func(th *Thresholds) { th.Weights = ConfidenceWeights{Entropy: 1} }, false},
+		{"off-domain ballots count fully", func(th *Thresholds) { th.OffDomainVote = 1 }, true},
+		{"off-domain ballots count nothing", func(th *Thresholds) { th.OffDomainVote = 0 }, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -140,7 +140,15 @@ func NewTrackRecord(p TrustParams) (*TrackRecord, error) {
 // Observe records o against the peer's overall record and each of the
 // query's domains. It refuses an outcome without a peer or with an unknown
 // kind of evidence.
-func (t *TrackRecord) Observe(o Outcome) error {
+func (t *TrackRecord) Observe(o Outcome) error { return t.observe(o, true) }
+
+// ObserveOwn records an outcome of this node's own answer (o.Peer is this
+// node): its ballots are weighed by its record like any voter's, so a model
+// caught confidently wrong in a domain stops outvoting its peers there. This
+// node is no newcomer: the newcomers' standing (Earned) does not move.
+func (t *TrackRecord) ObserveOwn(o Outcome) error { return t.observe(o, false) }
+
+func (t *TrackRecord) observe(o Outcome, newcomer bool) error {
 	strength, ok := evidenceStrength[o.Evidence]
 	if !ok {
 		return fmt.Errorf("observe trust outcome: evidence %q: %w", o.Evidence, ErrInvalidConfig)
@@ -155,7 +163,7 @@ func (t *TrackRecord) Observe(o Outcome) error {
 	conf = min(max(conf, 0), 1)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, known := t.records[recordKey{o.Peer, anyDomain}]; !known {
+	if _, known := t.records[recordKey{o.Peer, anyDomain}]; !known && newcomer {
 		t.judgeLocked(&t.newcomers, o.Right, conf, strength)
 	}
 	t.observeLocked(recordKey{o.Peer, anyDomain}, o.Right, conf, strength)
@@ -417,16 +425,28 @@ func (t *TrackRecord) Earned(peer string) float64 {
 	return float64(pt.Right) / float64(pt.Right+pt.Wrong)
 }
 
-// Standing is the factor a peer's record puts on its ballots and on its
-// answers as evidence: its weight for the domains over the prior, at most 1.
-// A peer the node has not judged, or whose record holds up, counts fully;
-// one whose checked answers were wrong counts for less, down to almost
-// nothing; so an honest model's occasional slip costs it little while a
-// peer that is confidently wrong again and again is silenced.
+// StandingShare is the share of its checked answers in a query's domains a
+// peer must have had right to keep its full standing, however often it was
+// also caught wrong.
+const StandingShare = 0.25
+
+// Standing is the factor a peer's record puts on its ballots: the better of
+// its weight for the domains over the prior and its share of checked
+// answers right there over StandingShare, at most 1. A peer the node has
+// not judged counts fully; so does an honest model right about as often as
+// small models are, though its confident slips cut its weight deep (the
+// weight alone took honest voters to a tenth of a newcomer's ballot within
+// one run of the workload, so whoever had been checked least outvoted the
+// rest). A peer that is confidently wrong again and again, and never right,
+// is silenced.
 func (t *TrackRecord) Standing(peer string, domains []string) float64 {
-	w := t.Trust(peer, domains).Weight
-	if t.p.Prior <= 0 {
-		return clamp01(w)
+	pt := t.Trust(peer, domains)
+	st := pt.Weight
+	if t.p.Prior > 0 {
+		st /= t.p.Prior
 	}
-	return min(w/t.p.Prior, 1)
+	if n := pt.Right + pt.Wrong; n > 0 {
+		st = max(st, float64(pt.Right)/float64(n)/StandingShare)
+	}
+	return clamp01(st)
 }

@@ -283,3 +283,28 @@ func FuzzDecodeTrackRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestObserveOwnLeavesNewcomersAlone(t *testing.T) {
+	tr, err := NewTrackRecord(DefaultTrustParams(SwarmPrivate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := tr.Earned("never-checked")
+	for range 3 {
+		if err := tr.ObserveOwn(Outcome{Peer: "me", Domains: []string{"history"}, Confidence: 1, Evidence: EvidenceCloud}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := tr.Earned("never-checked"); got != before {
+		t.Errorf("newcomers' standing %v after this node's own outcomes, want %v", got, before)
+	}
+	if s := tr.Standing("me", []string{"history"}); s > 0.05 {
+		t.Errorf("own standing in history after three confident wrong answers %v, want ≤ 0.05", s)
+	}
+	if s := tr.Standing("me", []string{"medicine"}); s > 0.05 {
+		t.Errorf("own standing in medicine (falls back to overall) %v, want ≤ 0.05", s)
+	}
+	if err := tr.ObserveOwn(Outcome{Domains: []string{"history"}, Evidence: EvidenceCloud}); err == nil {
+		t.Error("ObserveOwn took an outcome without a peer")
+	}
+}

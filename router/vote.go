@@ -127,6 +127,9 @@ type TallyParams struct {
 	// against another voter's choice, does not win (see Tally): identities
 	// that only vouch for each other are a Sybil's signature.
 	Proven func(voter string) bool
+	// Fit, if set, is how each participant's declared domains fit the
+	// query (Thresholds.DomainFit); it scales each ballot's weight.
+	Fit func(voter string) float64
 }
 
 // Tally counts a round's ballots. Equivalent answers are grouped first, so
@@ -135,7 +138,8 @@ type TallyParams struct {
 // or a usable proposal, and its weight is a finite number ≥ 0; a weight
 // above 1 counts as 1, so no voter casts more than one vote. A proposal
 // whose peer failed (Err set) can be neither chosen nor voted for, which is
-// how a peer lost mid-round drops out without losing the query.
+// how a peer lost mid-round drops out without losing the query. With
+// TallyParams.Fit, each ballot's weight is scaled by its voter's fit.
 //
 // The outcome is, in order: QuorumMissed if fewer ballots counted than the
 // quorum; Escalate if the escalation weight is at least the leading group's
@@ -173,6 +177,7 @@ func Tally(proposals []Proposal, ballots []Ballot, p TallyParams) TallyResult {
 	for _, v := range p.Participants {
 		allowed[v] = true
 	}
+	ballots = fitBallots(ballots, p.Fit)
 	voted := make(map[string]bool, len(ballots))
 	total := 0.0
 	for i, b := range ballots {
@@ -219,6 +224,19 @@ func Tally(proposals []Proposal, ballots []Ballot, p TallyParams) TallyResult {
 		res.Outcome = OutcomeSplit
 	}
 	return res
+}
+
+// fitBallots scales each ballot's weight by its voter's fit (fit nil:
+// ballots as they are). The input is not modified.
+func fitBallots(ballots []Ballot, fit func(string) float64) []Ballot {
+	if fit == nil {
+		return ballots
+	}
+	out := slices.Clone(ballots)
+	for i, b := range out {
+		out[i].Weight = b.Weight * clamp01(fit(b.Voter))
+	}
+	return out
 }
 
 // loneAuthor reports whether the leading group is backed only by its own
@@ -450,4 +468,30 @@ func (t Thresholds) LiveTallyParams(participants []string, live func(string) boo
 	}
 	p.Quorum = t.QuorumOf(n)
 	return p
+}
+
+// DomainFit is how much each participant's ballot counts for a query in
+// domains, by the domains each declares (declared, by peer id; domains
+// compared as given, so normalise both alike): fully for a participant that
+// declares one of them, and when no participant does; OffDomainVote for the
+// others. A declaration only ever lowers the others' weight: what a
+// declaring peer's ballot is worth still comes from its track record.
+func (t Thresholds) DomainFit(domains []string, declared map[string][]string) func(voter string) float64 {
+	declares := func(voter string) bool {
+		return slices.ContainsFunc(domains, func(d string) bool { return slices.Contains(declared[voter], d) })
+	}
+	owned := false
+	for v := range declared {
+		owned = owned || declares(v)
+	}
+	off := t.OffDomainVote
+	if !(off > 0 && off <= 1) {
+		off = DefaultThresholds().OffDomainVote
+	}
+	return func(voter string) float64 {
+		if !owned || declares(voter) {
+			return 1
+		}
+		return off
+	}
 }

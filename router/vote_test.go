@@ -280,6 +280,58 @@ func TestBallotWeight(t *testing.T) {
 	}
 }
 
+func TestDomainFit(t *testing.T) {
+	declared := map[string][]string{"me": {"geography"}, "exp": {"medicine", "science"}, "all": {"medicine"}, "none": nil}
+	cases := []struct {
+		name     string
+		domains  []string
+		declared map[string][]string
+		want     map[string]float64
+	}{
+		{"the voters declaring the domain count fully, the others half", []string{"medicine"}, declared,
+			map[string]float64{"exp": 1, "all": 1, "me": 0.5, "none": 0.5, "unknown": 0.5}},
+		{"one of several domains is enough", []string{"history", "science"}, declared,
+			map[string]float64{"exp": 1, "me": 0.5, "all": 0.5}},
+		{"a domain nobody declares: everyone counts fully", []string{"cooking"}, declared,
+			map[string]float64{"exp": 1, "me": 1, "none": 1}},
+		{"a query without a domain: everyone counts fully", nil, declared,
+			map[string]float64{"exp": 1, "me": 1}},
+		{"nothing declared: everyone counts fully", []string{"medicine"}, nil,
+			map[string]float64{"exp": 1, "me": 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fit := DefaultThresholds().DomainFit(tc.domains, tc.declared)
+			for voter, want := range tc.want {
+				if got := fit(voter); got != want {
+					t.Errorf("fit(%s) = %v, want %v", voter, got, want)
+				}
+			}
+		})
+	}
+	// Two voters outside the domain agreeing on a popular mistake no longer
+	// outvote the one inside it.
+	proposals := []Proposal{{Peer: "me", Answer: "Lyon", Confidence: 0.9}, {Peer: "exp", Answer: "Paris", Confidence: 0.9},
+		{Peer: "none", Answer: "Lyon", Confidence: 0.8}}
+	ballots := []Ballot{{Voter: "me", Choice: 0, Weight: 0.9}, {Voter: "exp", Choice: 1, Weight: 0.9}, {Voter: "none", Choice: 0, Weight: 0.8}}
+	params := DefaultThresholds().TallyParams([]string{"me", "exp", "none"})
+	params.Proven = func(string) bool { return true } // all checked right before
+	if res := Tally(proposals, ballots, params); res.Outcome != OutcomeConsensus || res.Winner != 0 {
+		t.Errorf("without fit: tally = %v winner %d, want consensus on the popular mistake (0)", res.Outcome, res.Winner)
+	}
+	params.Fit = DefaultThresholds().DomainFit([]string{"medicine"}, declared)
+	res := Tally(proposals, ballots, params)
+	if res.Outcome != OutcomeConsensus || res.Winner != 1 {
+		t.Errorf("with fit: tally = %v winner %d, want consensus on the in-domain answer (1)", res.Outcome, res.Winner)
+	}
+	if math.Abs(res.Weights[0]-(0.45+0.4)) > 1e-12 || math.Abs(res.Weights[1]-0.9) > 1e-12 {
+		t.Errorf("weights %v, want the mistake's two ballots at half (0.45 + 0.4) and the in-domain one whole (0.9)", res.Weights)
+	}
+	if ballots[0].Weight != 0.9 {
+		t.Errorf("Tally changed its input: %+v", ballots[0])
+	}
+}
+
 func TestDecided(t *testing.T) {
 	props := []Proposal{
 		{Peer: "a", Model: "m", Answer: "Paris", Confidence: 0.9},

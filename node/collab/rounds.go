@@ -160,6 +160,9 @@ type RoundSpec struct {
 	// Domains are the query's: each voter's ballot is scaled by its
 	// standing in these domains in this node's track record.
 	Domains []string
+	// Fit, if set, is how each participant's declared domains fit the
+	// query, for the tally (router.TallyParams.Fit).
+	Fit func(voter string) float64
 }
 
 // RoundEnd says why collecting ballots stopped.
@@ -256,6 +259,7 @@ func (c *Collab) runRound(ctx context.Context, spec RoundSpec) (*RoundResult, er
 	params := c.cfg.thresholds.LiveTallyParams(open.Participants, isLive)
 	params.Agree = c.cfg.agree
 	params.Proven = c.proven
+	params.Fit = spec.Fit
 	open.Quorum = uint32(params.Quorum)
 	pr := &pendingRound{votes: make(chan vote, len(open.Participants)), voters: make(map[peer.ID]bool)}
 	for _, p := range open.Participants {
