@@ -332,6 +332,51 @@ func TestDomainFit(t *testing.T) {
 	}
 }
 
+func TestTallyFitsDeference(t *testing.T) {
+	declared := map[string][]string{"exp": {"medicine"}, "a": {"code"}, "b": {"history"}}
+	proposals := []Proposal{{Peer: "exp", Answer: "insulin", Confidence: 0.6}, {Peer: "a", Answer: "glucagon", Confidence: 0.95},
+		{Peer: "b", Answer: "Glucagon.", Confidence: 0.7}}
+	cases := []struct {
+		name    string
+		domains []string
+		ballots []Ballot
+		// want is each ballot's choice as counted (ballots in order).
+		want    []int
+		winner  int
+		outcome TallyOutcome
+	}{
+		{"an unsure voter inside the domain deferring to one outside it counts for its own answer", []string{"medicine"},
+			[]Ballot{{Voter: "exp", Choice: 1, Weight: 0.6}, {Voter: "a", Choice: 1, Weight: 0.95}, {Voter: "b", Choice: 1, Weight: 0.1}},
+			[]int{0, 1, 1}, 0, OutcomeConsensus},
+		{"voters outside the domain deferring to each other stay as they are", []string{"medicine"},
+			[]Ballot{{Voter: "exp", Choice: 0, Weight: 0.6}, {Voter: "a", Choice: 1, Weight: 0.95}, {Voter: "b", Choice: 1, Weight: 0.7}},
+			[]int{0, 1, 1}, 1, OutcomeConsensus},
+		{"a domain nobody declares: deference stands", []string{"cooking"},
+			[]Ballot{{Voter: "exp", Choice: 1, Weight: 0.6}, {Voter: "a", Choice: 1, Weight: 0.95}, {Voter: "b", Choice: 1, Weight: 0.7}},
+			[]int{1, 1, 1}, 1, OutcomeConsensus},
+		{"escalation stays escalation", []string{"medicine"},
+			[]Ballot{{Voter: "exp", Choice: Escalate, Weight: 0.6}, {Voter: "a", Choice: 1, Weight: 0.95}, {Voter: "b", Choice: Escalate, Weight: 0.7}},
+			[]int{Escalate, 1, Escalate}, 1, OutcomeEscalate},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			params := DefaultThresholds().TallyParams([]string{"exp", "a", "b"})
+			params.Proven = func(string) bool { return true }
+			params.Fit = DefaultThresholds().DomainFit(tc.domains, declared)
+			res := Tally(proposals, tc.ballots, params)
+			cluster := res.Cluster
+			for i, b := range fitBallots(proposals, tc.ballots, cluster, params.Fit) {
+				if b.Choice != tc.want[i] {
+					t.Errorf("ballot %d (%s) counted for %d, want %d", i, b.Voter, b.Choice, tc.want[i])
+				}
+			}
+			if res.Winner != tc.winner || res.Outcome != tc.outcome {
+				t.Errorf("tally %v winner %d, want %v winner %d", res.Outcome, res.Winner, tc.outcome, tc.winner)
+			}
+		})
+	}
+}
+
 func TestDecided(t *testing.T) {
 	props := []Proposal{
 		{Peer: "a", Model: "m", Answer: "Paris", Confidence: 0.9},
