@@ -27,7 +27,8 @@
 //	// RouteSwarm + CollabVote: ask the peers, then
 //	d = DecideRound(Features{…, Answered: n}, rules) // CollabNone: no peer answered, no round
 //	// each participant runs ChooseBallot; the origin weighs each ballot with
-//	// BallotWeight, may stop early once Decided, and then
+//	// BallotWeight(claimed, TrackRecord.Standing), may stop early once Decided, and then
+//	// tallies them fitted to the query's domains (TallyParams.Fit = Thresholds.DomainFit)
 //	t := Tally(proposals, ballots, rules.Thresholds.TallyParams(participants))
 //	d = DecideAfterVote(Features{…, Tally: &t}, rules)
 //	// RouteCloud: r, err := budget.Reserve(now, key, EstimateCloudTokens(…)); send the turns of
