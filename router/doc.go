@@ -89,7 +89,7 @@
 //	DifficultyMargin 0.10  so a prompt of difficulty 1 needs 0.90
 //	OffDomainMargin 1      added when a peer declares the query's domain and this node does not:
 //	                       such a query always goes to the peers (no cloud call)
-//	OffDomainVote 0.5      a ballot's weight when the voter does not declare the query's domain and
+//	OffDomainVote 0.35     a ballot's weight when the voter does not declare the query's domain and
 //	                       another participant does (Thresholds.DomainFit)
 //	Agreement 0.80         two answers are the same answer (ballots, tally groups)
 //	Consensus 0.50         the leading group needs more than half of the weight cast

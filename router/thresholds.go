@@ -54,7 +54,7 @@ func DefaultThresholds() Thresholds {
 		Confident:        0.80,
 		DifficultyMargin: 0.10,
 		OffDomainMargin:  1,
-		OffDomainVote:    0.5,
+		OffDomainVote:    0.35,
 		Agreement:        0.80,
 		Consensus:        0.50,
 		Quorum:           0.50,

@@ -281,6 +281,8 @@ func TestBallotWeight(t *testing.T) {
 }
 
 func TestDomainFit(t *testing.T) {
+	th := DefaultThresholds()
+	th.OffDomainVote = 0.5
 	declared := map[string][]string{"me": {"geography"}, "exp": {"medicine", "science"}, "all": {"medicine"}, "none": nil}
 	cases := []struct {
 		name     string
@@ -301,13 +303,16 @@ func TestDomainFit(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			fit := DefaultThresholds().DomainFit(tc.domains, tc.declared)
+			fit := th.DomainFit(tc.domains, tc.declared)
 			for voter, want := range tc.want {
 				if got := fit(voter); got != want {
 					t.Errorf("fit(%s) = %v, want %v", voter, got, want)
 				}
 			}
 		})
+	}
+	if got, want := (Thresholds{}).DomainFit([]string{"medicine"}, declared)("me"), DefaultThresholds().OffDomainVote; got != want {
+		t.Errorf("no OffDomainVote set: fit %v, want the default %v", got, want)
 	}
 	// Two voters outside the domain agreeing on a popular mistake no longer
 	// outvote the one inside it.
@@ -319,7 +324,7 @@ func TestDomainFit(t *testing.T) {
 	if res := Tally(proposals, ballots, params); res.Outcome != OutcomeConsensus || res.Winner != 0 {
 		t.Errorf("without fit: tally = %v winner %d, want consensus on the popular mistake (0)", res.Outcome, res.Winner)
 	}
-	params.Fit = DefaultThresholds().DomainFit([]string{"medicine"}, declared)
+	params.Fit = th.DomainFit([]string{"medicine"}, declared)
 	res := Tally(proposals, ballots, params)
 	if res.Outcome != OutcomeConsensus || res.Winner != 1 {
 		t.Errorf("with fit: tally = %v winner %d, want consensus on the in-domain answer (1)", res.Outcome, res.Winner)
@@ -333,6 +338,8 @@ func TestDomainFit(t *testing.T) {
 }
 
 func TestTallyFitsDeference(t *testing.T) {
+	th := DefaultThresholds()
+	th.OffDomainVote = 0.5
 	declared := map[string][]string{"exp": {"medicine"}, "a": {"code"}, "b": {"history"}}
 	proposals := []Proposal{{Peer: "exp", Answer: "insulin", Confidence: 0.6}, {Peer: "a", Answer: "glucagon", Confidence: 0.95},
 		{Peer: "b", Answer: "Glucagon.", Confidence: 0.7}}
@@ -362,7 +369,7 @@ func TestTallyFitsDeference(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			params := DefaultThresholds().TallyParams([]string{"exp", "a", "b"})
 			params.Proven = func(string) bool { return true }
-			params.Fit = DefaultThresholds().DomainFit(tc.domains, declared)
+			params.Fit = th.DomainFit(tc.domains, declared)
 			res := Tally(proposals, tc.ballots, params)
 			cluster := res.Cluster
 			for i, b := range fitBallots(proposals, tc.ballots, cluster, params.Fit) {
