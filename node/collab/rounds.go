@@ -161,7 +161,8 @@ type RoundSpec struct {
 	// standing in these domains in this node's track record.
 	Domains []string
 	// Fit, if set, is how each participant's declared domains fit the
-	// query, for the tally (router.TallyParams.Fit).
+	// query, for the tally (router.TallyParams.Fit): RoundResult.Ballots
+	// keep their weights before it, the tally's Weights are after it.
 	Fit func(voter string) float64
 }
 
