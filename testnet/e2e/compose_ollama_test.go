@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +56,13 @@ func TestComposeTestnetOllama(t *testing.T) {
 		}
 	}
 
-	prompts := []string{"What is the capital of France?", "hello", "Name a color."}
+	// The geography question is in node2's declared domains, so every other
+	// node sends it to the peers whatever its confidence (a small model is
+	// least reliable out of its domain). It comes last: once the cloud has
+	// checked node1's nonsense answer to it, node1's calibration rightly
+	// trusts its sharp logprobs less.
+	const offDomain = "What is the capital of France?"
+	prompts := []string{"hello", "Name a color.", offDomain}
 	// Greedy decoding: each model's own most likely answer, so a prompt's
 	// logprobs, and the route they imply, are the same on every run. At the
 	// default temperature node1's sharp model now and then samples a less
@@ -71,9 +78,15 @@ func TestComposeTestnetOllama(t *testing.T) {
 			}
 			tr := a.res.Trace
 			byRoute[tr.Route] = append(byRoute[tr.Route], a.latency())
-			t.Logf("%s %q: %s, local confidence %.2f, %v: %s", nodeNames[i], p, tr.Route, tr.Local.Confidence, a.latency().Round(time.Millisecond), tr.Reason)
+			t.Logf("%s %q: %s, local confidence %.2f (raw %.2f), %v: %s", nodeNames[i], p, tr.Route, tr.Local.Confidence,
+				tr.Local.Uncertainty.Confidence, a.latency().Round(time.Millisecond), tr.Reason)
+			inPeerDomain := strings.Contains(tr.Reason, "in a peer's domain")
 			switch {
-			case i == 0 && tr.Route != router.RouteLocal:
+			case i != 1 && p == offDomain && (tr.Route == router.RouteLocal || !inPeerDomain):
+				t.Errorf("%s kept %q, a question in node2's domain (route %s): %s", nodeNames[i], p, tr.Route, tr.Reason)
+			case i == 0 && tr.Local.Uncertainty.Confidence < 0.9:
+				t.Errorf("node1's sharp model answered %q with raw confidence %.2f: %s", p, tr.Local.Uncertainty.Confidence, tr.Reason)
+			case i == 0 && p != offDomain && tr.Route != router.RouteLocal:
 				t.Errorf("node1's confident model sent %q to the %s: %s", p, tr.Route, tr.Reason)
 			case i == 2 && (tr.Route == router.RouteLocal || answeredPeers(tr) == 0 && (tr.Cloud == nil || !tr.Cloud.Summoned)):
 				t.Errorf("node3's unsure model kept %q (route %s, %d peers): %s", p, tr.Route, answeredPeers(tr), tr.Reason)
