@@ -25,8 +25,9 @@ type RoundTopics struct {
 }
 
 // DefaultRoundGroup sizes the round topics. A round of P participants
-// costs at most (2P − 1) × nodes/Count validations (the open on up to P
-// topics, P − 1 ballots on the origin's), and nodes/Count stays between
+// costs about (2P − 1) × nodes/Count validations (the open on up to P
+// topics, P − 1 ballots on the origin's; plus each publisher's check of
+// its own copies), and nodes/Count stays between
 // Group/√2 and Group × √2: for P = 4, 40 to 79, 44 at 50, 100 and 200
 // nodes, where one swarm-wide topic cost 4 × N (40 at 10 nodes, 800 at
 // 200). Participants get every message straight from the publisher (they
