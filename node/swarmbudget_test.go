@@ -46,28 +46,34 @@ func budgetSwarm(t *testing.T, dataDir string, configure func(int, *config.Confi
 		}})
 	for i, reg := range sw.Registries {
 		p2ptest.Eventually(t, func() bool {
-			return metric(t, reg, "swarmllm_cloud_swarm_members") == 3 &&
-				metric(t, reg, "swarmllm_cloud_swarm_room_calls") == swarmCap/3
+			return metric(t, reg, "swarmllm_cloud_swarm_members", "") == 3 &&
+				metric(t, reg, "swarmllm_cloud_swarm_room_calls", "") == swarmCap/3
 		}, p2ptest.Patience)
 		t.Logf("node %d: 3 members, a share of %d calls", i+1, swarmCap/3)
 	}
 	return sw
 }
 
-// metric reads one unlabelled gauge or counter from a node's registry.
-func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
+// metric sums a gauge or counter's series from a node's registry: those
+// whose first label is label, or every series when label is "".
+func metric(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var sum float64
 	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			m := mf.GetMetric()[0]
-			return m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if l := m.GetLabel(); label == "" || len(l) > 0 && l[0].GetValue() == label {
+				sum += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			}
 		}
 	}
-	return -1
+	return sum
 }
 
 // TestSwarmBudgetConcurrentStreams: 50 streamed cloud-only queries at once,
@@ -78,7 +84,7 @@ func TestSwarmBudgetConcurrentStreams(t *testing.T) {
 	sw := budgetSwarm(t, "", nil)
 	claims := func() (sent float64) {
 		for _, reg := range sw.Registries {
-			sent += counterOf(t, reg, "swarmllm_cloud_swarm_messages_total", "sent")
+			sent += metric(t, reg, "swarmllm_cloud_swarm_messages_total", "sent")
 		}
 		return sent
 	}
@@ -147,27 +153,6 @@ func TestSwarmBudgetConcurrentStreams(t *testing.T) {
 		t.Errorf("over the swarm cap: route %s flags %v (%s), want a swarm answer flagged %s",
 			res.Trace.Route, res.Trace.Flags, res.Trace.Reason, router.FlagOverBudget)
 	}
-}
-
-// counterOf sums a counter vector's series whose first label is value.
-func counterOf(t *testing.T, reg *prometheus.Registry, name, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if l := m.GetLabel(); len(l) > 0 && l[0].GetValue() == value {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
 }
 
 // TestSwarmBudgetPartition: once node 3 is cut off from nodes 1 and 2 (their

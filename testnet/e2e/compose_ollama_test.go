@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,18 +44,14 @@ func TestComposeTestnetOllama(t *testing.T) {
 	hasFacts := func(r cms.RecordView) bool {
 		return r.Family == "llama" && r.Quantization == "F16" && slices.Contains(r.Capabilities, "completion") && r.EmbedModel == "tiny-embed"
 	}
-	for deadline := time.Now().Add(convergeTimeout); ; time.Sleep(pollEvery) {
+	waitUntil(t, convergeTimeout, "node1's records lack Ollama's facts after the join", func() (bool, string) {
 		recs, err := tn.records(ctx, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) == len(nodeNames) && !slices.ContainsFunc(recs, func(r cms.RecordView) bool { return !hasFacts(r) }) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node1's records lack Ollama's facts %v after the join (want %d records, each llama F16 with completion and tiny-embed): %+v", convergeTimeout, len(nodeNames), recs)
-		}
-	}
+		ok := len(recs) == len(nodeNames) && !slices.ContainsFunc(recs, func(r cms.RecordView) bool { return !hasFacts(r) })
+		return ok, fmt.Sprintf("want %d records, each llama F16 with completion and tiny-embed: %+v", len(nodeNames), recs)
+	})
 
 	// The geography question is in node2's declared domains, so every other
 	// node sends it to the peers whatever its confidence (a small model is

@@ -499,18 +499,7 @@ func (tn *testnet) partitionAndHeal(t *testing.T) {
 	tn.script(t, "heal", "node3")
 	healed = true
 	start := time.Now()
-	var why string
-	for deadline := start.Add(convergeTimeout); ; {
-		ok, w := tn.converged(ctx)
-		if ok {
-			break
-		}
-		why = w
-		if time.Now().After(deadline) {
-			t.Fatalf("the CMS did not converge within %v of healing: %s", convergeTimeout, why)
-		}
-		time.Sleep(pollEvery)
-	}
+	waitUntil(t, convergeTimeout, "the CMS did not converge after healing", func() (bool, string) { return tn.converged(ctx) })
 	t.Logf("BENCH cms converged %v after heal (every node holds every node's current record)", time.Since(start).Round(time.Millisecond))
 	for i := range nodeNames {
 		if a := tn.ask(ctx, i, "What is 17 * 23?", string(router.PolicyAlwaysSwarm)); a.err != nil {
@@ -557,10 +546,24 @@ func (tn *testnet) seenSeq(t *testing.T, i, j int) uint64 {
 
 func (tn *testnet) waitOwnRecord(t *testing.T, i int, ok func(cms.RecordView) bool) {
 	t.Helper()
-	deadline := time.Now().Add(convergeTimeout)
-	for !ok(tn.ownRecord(t, i)) {
+	waitUntil(t, convergeTimeout, nodeNames[i]+"'s own record never changed as expected", func() (bool, string) {
+		rec := tn.ownRecord(t, i)
+		return ok(rec), fmt.Sprintf("%+v", rec)
+	})
+}
+
+// waitUntil polls check every pollEvery until it holds, and fails the test
+// with what and check's last word on why not once timeout has passed.
+func waitUntil(t *testing.T, timeout time.Duration, what string, check func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := check()
+		if ok {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s's own record never changed as expected: %+v", nodeNames[i], tn.ownRecord(t, i))
+			t.Fatalf("%s (waited %v): %s", what, timeout, why)
 		}
 		time.Sleep(pollEvery)
 	}

@@ -266,9 +266,7 @@ func (tn *testnet) faultRun(t *testing.T, fr faultRun, sample []string) faultRes
 func (tn *testnet) waitWhole(t *testing.T, withSwarm bool) {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(recoverTimeout)
-	why := ""
-	for {
+	waitUntil(t, recoverTimeout, "the testnet is not whole after the fault", func() (bool, string) {
 		ok, w := tn.converged(ctx)
 		if ok {
 			ok, w = tn.allHealthy(ctx)
@@ -293,15 +291,8 @@ func (tn *testnet) waitWhole(t *testing.T, withSwarm bool) {
 				ok, w = false, fmt.Sprintf("a cloud-only query went %s (%s)", a.res.Trace.Route, a.res.Trace.Reason)
 			}
 		}
-		if ok {
-			return
-		}
-		why = w
-		if time.Now().After(deadline) {
-			t.Fatalf("the testnet is not whole %v after the fault: %s", recoverTimeout, why)
-		}
-		time.Sleep(pollEvery)
-	}
+		return ok, w
+	})
 }
 
 // allHealthy reports whether every record the queried node holds says its
