@@ -1,7 +1,8 @@
 // Package p2p owns who may reach a node over libp2p and how much they may
 // take: the private-network swarm key (go-libp2p's v1 PSK file, as IPFS's
 // swarm.key), the allow-peers connection gater, the resource manager's limits
-// (limits.go: sized for an edge device), gossipsub v1.1 peer scoring for the
+// and the connection manager's watermarks under them (limits.go: sized for an
+// edge device), gossipsub v1.1 peer scoring for the
 // swarm's topics (score.go), reach across sites behind NATs (reach.go:
 // AutoNAT, circuit relay v2 and its limits, hole punching), and the libp2p
 // host options built from them. It builds no host itself (node does) and

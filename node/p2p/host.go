@@ -82,14 +82,19 @@ func HostOptions(hc HostConfig) ([]libp2p.Option, error) {
 	if hc.Registerer != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(hc.Registerer))
 	}
-	// Last, so the manager (which runs a goroutine) exists only once every
-	// other option applied: libp2p closes it if the host then fails to start.
+	// Last, so the managers (which run goroutines) exist only once every
+	// other option applied: libp2p closes them if the host then fails to start.
 	opts = append(opts, func(cfg *libp2p.Config) error {
 		rm, err := newResourceManager()
 		if err != nil {
 			return err
 		}
-		return cfg.Apply(libp2p.ResourceManager(rm))
+		cm, err := newConnManager()
+		if err != nil {
+			_ = rm.Close()
+			return err
+		}
+		return cfg.Apply(libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm))
 	})
 	return opts, nil
 }

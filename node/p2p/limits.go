@@ -2,11 +2,13 @@ package p2p
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
 	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/swarmllm/swarmllm/protocol"
@@ -50,6 +52,17 @@ const (
 	limitTransientConns   = 32 // connections and streams not yet tied to a peer or protocol
 	limitTransientStreams = 128
 	limitTransientMemory  = 16 << 20
+
+	// The connection manager closes the connections no protocol values
+	// (gossipsub protects its mesh peers, the DHT tags its routing table)
+	// once there are more than connHigh, down to connLow, sparing those
+	// younger than connGrace. Below the limits above, so that in a swarm of
+	// hundreds a node trims idle connections before the limits refuse the
+	// dials and asks it still needs; libp2p's default (160–192, 1 min) sat
+	// at the limit itself and would trim only once dials were refused.
+	connLow   = 80
+	connHigh  = 120 // below limitConnsIn: inbound dials are refused past that
+	connGrace = 20 * time.Second
 )
 
 // Limits returns the resource manager's limits (see the constants above).
@@ -99,4 +112,13 @@ func newResourceManager() (network.ResourceManager, error) {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}
 	return rm, nil
+}
+
+// newConnManager builds the connection manager (connLow, connHigh, connGrace).
+func newConnManager() (*connmgr.BasicConnMgr, error) {
+	cm, err := connmgr.NewConnManager(connLow, connHigh, connmgr.WithGracePeriod(connGrace))
+	if err != nil {
+		return nil, fmt.Errorf("connection manager: %w", err)
+	}
+	return cm, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/swarmllm/swarmllm/protocol"
@@ -33,6 +34,23 @@ func TestLimitsAreTheEdgeBudget(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("%s = %d, want %d", tt.name, tt.got, tt.want)
 		}
+	}
+}
+
+// The host trims idle connections before its resource limits refuse dials:
+// the connection manager's high watermark is under the inbound limit.
+func TestConnManagerTrimsBelowTheLimits(t *testing.T) {
+	h := newHost(t, nil, nil)
+	cm, ok := h.ConnManager().(*connmgr.BasicConnMgr)
+	if !ok {
+		t.Fatalf("connection manager is %T, want *connmgr.BasicConnMgr", h.ConnManager())
+	}
+	info := cm.GetInfo()
+	if info.LowWater != connLow || info.HighWater != connHigh || info.GracePeriod != connGrace {
+		t.Errorf("watermarks %d–%d, grace %s; want %d–%d, %s", info.LowWater, info.HighWater, info.GracePeriod, connLow, connHigh, connGrace)
+	}
+	if info.HighWater >= limitConnsIn || info.LowWater >= info.HighWater {
+		t.Errorf("watermarks %d–%d not under the inbound limit %d", info.LowWater, info.HighWater, limitConnsIn)
 	}
 }
 
