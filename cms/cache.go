@@ -25,7 +25,8 @@ var errStale = errors.New("capability record older than cached")
 //     at most maxPerSource records, so one connection cannot add more than
 //     that many strangers.
 //   - Records of peers this node has never been connected to are dropped
-//     strangerGrace after they arrived, unless their owner connects.
+//     strangerGrace after they arrived, unless their owner connects or
+//     answers this node's dial (meet.go).
 //   - At most maxRecords in all; when full, a met peer's new record evicts
 //     the oldest stranger's, and a stranger's is refused.
 //
@@ -51,6 +52,7 @@ type entry struct {
 	met    bool      // the owner has been connected to this node
 	since  time.Time // when the first record of this owner in a row was cached
 	order  uint64    // admission order of that first record
+	tried  time.Time // when the owner was last queued for a meeting (meet.go)
 }
 
 func newCache(s *Store) *cache {
@@ -189,7 +191,7 @@ func (c *cache) admit(rec *Record, source peer.ID, now time.Time) (e *entry, evi
 	}
 	e = &entry{rec: rec, source: source, since: now, order: c.admitted + 1}
 	if old != nil && !old.rec.Expired(now) {
-		e.since, e.order = old.since, old.order // a stranger's grace runs from its first record
+		e.since, e.order, e.tried = old.since, old.order, old.tried // a stranger's grace runs from its first record
 	}
 	if e.met = (old != nil && old.met) || c.met(rec.Peer, source); e.met {
 		e.source = rec.Peer
@@ -242,6 +244,18 @@ func (c *cache) evictStranger() {
 	}
 }
 
+// credit counts p's stranger record against p itself, now that p has been
+// met: it is no longer dropped after the grace. Run by the loop.
+func (c *cache) credit(p peer.ID) {
+	e := c.peers[p]
+	if e == nil || e.met {
+		return
+	}
+	c.drop(p)
+	c.peers[p] = &entry{rec: e.rec, source: p, met: true, since: e.since, order: e.order}
+	c.perSource[p]++
+}
+
 func (c *cache) drop(p peer.ID) {
 	e := c.peers[p]
 	delete(c.peers, p)
@@ -262,14 +276,13 @@ func (c *cache) sweep() {
 			expired++
 		case e.met:
 		case c.met(p, ""):
-			c.drop(p)
-			c.peers[p] = &entry{rec: e.rec, source: p, met: true, since: e.since, order: e.order}
-			c.perSource[p]++
+			c.credit(p)
 		case now.Sub(e.since) >= c.s.cfg.strangerGrace:
 			c.drop(p)
 			strangers++
 		}
 	}
+	c.queueMeetings(now)
 	if expired > 0 {
 		c.s.m.expired.Add(float64(expired))
 	}

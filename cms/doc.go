@@ -9,13 +9,14 @@
 // is a record as GET /swarm/v1/cms serves it; node/api serves it unchanged.
 //
 // The Store runs one goroutine per job (cache, publish, DHT writer, DHT
-// fetcher, gossip receiver, topic events); each piece of state has one owning
+// fetcher, gossip receiver, topic events, and a few that meet strangers); each piece of state has one owning
 // goroutine and the others reach it through channels (see Store).
 //
 // A record is a claim, not trust: the cache is capped in all and per source
 // (a record's source is its owner once the owner has connected, else the
 // relay that delivered it), records of peers that never connect go after a
-// short grace, and records live minutes (MaxTTL), refreshed every TTL/3. What
+// short grace (the store dials their owners within it: one that answers and
+// identifies itself has been met, meet.go), and records live minutes (MaxTTL), refreshed every TTL/3. What
 // the cache refuses the gossip validator ignores, so it is not relayed.
 //
 // Wiring (the node does this):
@@ -30,7 +31,8 @@
 //	defer store.Close()
 //
 // cms must not open streams or call models: it reaches other peers only
-// through the Routing and Topic it is given, and embeds text only through the
+// through the Routing and Topic it is given, and the host's dial of a
+// stranger's owner (bounded, meet.go), and embeds text only through the
 // Embedder it is given (the node adapts Ollama /api/embed; LexicalEmbedder is
 // the built-in fallback).
 package cms

@@ -25,6 +25,7 @@ type metrics struct {
 	publish  *prometheus.CounterVec
 	received *prometheus.CounterVec
 	expired  prometheus.Counter
+	meetings *prometheus.CounterVec
 	lookup   *prometheus.HistogramVec
 }
 
@@ -46,6 +47,10 @@ func newMetrics() *metrics {
 			Name: "swarmllm_cms_expired_total",
 			Help: "Cached records dropped because they expired.",
 		}),
+		meetings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "swarmllm_cms_meetings_total",
+			Help: "Dials of the owners of cached records they had never connected to (strangers), by result (ok: met, error: unreachable).",
+		}, []string{"result"}),
 		lookup: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "swarmllm_cms_lookup_duration_seconds",
 			Help:    "DHT lookups of a record by peer id or of providers by domain.",
@@ -58,7 +63,7 @@ func newMetrics() *metrics {
 // store registers nothing itself).
 func (s *Store) Collectors() []prometheus.Collector {
 	m := s.m
-	return []prometheus.Collector{m.records, m.publish, m.received, m.expired, m.lookup}
+	return []prometheus.Collector{m.records, m.publish, m.received, m.expired, m.meetings, m.lookup}
 }
 
 // checkResult labels a provide check.

@@ -100,6 +100,7 @@ type Store struct {
 	pub     *publisher
 	writer  *dhtWriter
 	fetcher *fetcher
+	meet    *meeter
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -153,7 +154,12 @@ func New(h host.Host, d Routing, t Topic, self SelfSource, opts ...Option) (*Sto
 	s.pub = newPublisher(s)
 	s.writer = newDHTWriter(s)
 	s.fetcher = newFetcher(s)
-	for _, run := range []func(){s.cache.run, s.pub.run, s.writer.run, s.fetcher.run, s.receiveLoop, s.eventLoop} {
+	s.meet = newMeeter(s)
+	runs := []func(){s.cache.run, s.pub.run, s.writer.run, s.fetcher.run, s.receiveLoop, s.eventLoop}
+	for range meetWorkers {
+		runs = append(runs, s.meet.run)
+	}
+	for _, run := range runs {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
