@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -156,10 +157,8 @@ func Start(ctx context.Context, spec Spec) (_ *Swarm, err error) {
 		}
 	}
 
-	for _, ns := range spec.Nodes {
-		if _, err := s.Add(ns); err != nil {
-			return nil, fmt.Errorf("start swarm: %w", err)
-		}
+	if err := s.startNodes(spec.Nodes); err != nil {
+		return nil, fmt.Errorf("start swarm: %w", err)
 	}
 	if err := s.WaitJoined(ctx); err != nil {
 		return nil, fmt.Errorf("start swarm: %w", err)
@@ -173,6 +172,72 @@ func Start(ctx context.Context, spec Spec) (_ *Swarm, err error) {
 // Add or Close.
 func (s *Swarm) Add(ns NodeSpec) (int, error) {
 	i := len(s.Nodes)
+	if err := s.addWave([]NodeSpec{ns}); err != nil {
+		return 0, err
+	}
+	return i, nil
+}
+
+// startNodes starts specs. With Spec.Bootstrap set they start in waves, as
+// devices boot independently rather than one after another: a wave's nodes
+// start at once, each bootstrapping from nodes of earlier waves (listening
+// already), and each wave is as large as all before it, so 100 nodes start in
+// 8 waves. One at a time, a large swarm's start took longer than its gossip.
+// Without Spec.Bootstrap each node dials every earlier one, a full mesh, so
+// they start one at a time.
+func (s *Swarm) startNodes(specs []NodeSpec) error {
+	for len(specs) > 0 {
+		k := 1
+		if s.spec.Bootstrap > 0 {
+			k = min(len(specs), max(1, len(s.Nodes)))
+		}
+		if err := s.addWave(specs[:k]); err != nil {
+			return err
+		}
+		specs = specs[k:]
+	}
+	return nil
+}
+
+// addWave starts the nodes of specs at once, each bootstrapping from nodes
+// already started.
+func (s *Swarm) addWave(specs []NodeSpec) error {
+	first := len(s.Nodes)
+	cfgs := make([]config.Config, len(specs))
+	for j, ns := range specs {
+		cfgs[j] = s.config(first+j, ns)
+	}
+	nodes := make([]*node.Node, len(specs))
+	regs := make([]*prometheus.Registry, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for j := range specs {
+		wg.Go(func() {
+			// A registry per node, kept so tools can read each node's metrics.
+			regs[j] = prometheus.NewRegistry()
+			opts := append([]node.Option{node.WithLogger(s.log.With("node", cfgs[j].Name)), node.WithRegistry(regs[j])}, s.spec.NodeOptions...)
+			if nodes[j], errs[j] = node.New(cfgs[j], opts...); errs[j] != nil {
+				errs[j] = fmt.Errorf("node %d: %w", first+j+1, errs[j])
+			}
+		})
+	}
+	wg.Wait()
+	for j, n := range nodes {
+		if n == nil {
+			continue // Close has nothing of it to stop
+		}
+		s.Nodes = append(s.Nodes, n)
+		s.Registries = append(s.Registries, regs[j])
+		done := make(chan error, 1)
+		s.runDone = append(s.runDone, done)
+		go func() { done <- n.Run(s.runCtx) }()
+	}
+	return errors.Join(errs...)
+}
+
+// config is node i's configuration: its spec, the backends, and the
+// addresses of the nodes it bootstraps from.
+func (s *Swarm) config(i int, ns NodeSpec) config.Config {
 	cfg := config.Default()
 	cfg.Model = ns.Model
 	cfg.OllamaURL = s.slmSrv.URL()
@@ -190,7 +255,7 @@ func (s *Swarm) Add(ns NodeSpec) (int, error) {
 	if s.cloudSrv != nil {
 		cfg.CloudURL, cfg.CloudModel = s.cloudSrv.URL(), sim.ProfileCloudFM
 	}
-	for _, prev := range s.bootstrapFor(i) {
+	for _, prev := range s.bootstrapFor() {
 		for _, a := range prev.Addrs() {
 			cfg.Bootstrap = append(cfg.Bootstrap, a.String())
 		}
@@ -198,29 +263,18 @@ func (s *Swarm) Add(ns NodeSpec) (int, error) {
 	if s.spec.Configure != nil {
 		s.spec.Configure(i, &cfg)
 	}
-	// A registry per node, kept so tools can read each node's metrics.
-	reg := prometheus.NewRegistry()
-	opts := append([]node.Option{node.WithLogger(s.log.With("node", cfg.Name)), node.WithRegistry(reg)}, s.spec.NodeOptions...)
-	n, err := node.New(cfg, opts...)
-	if err != nil {
-		return 0, fmt.Errorf("node %d: %w", i+1, err)
-	}
-	s.Nodes = append(s.Nodes, n)
-	s.Registries = append(s.Registries, reg)
-	done := make(chan error, 1)
-	s.runDone = append(s.runDone, done)
-	go func() { done <- n.Run(s.runCtx) }()
-	return i, nil
+	return cfg
 }
 
-// bootstrapFor picks the earlier nodes node i bootstraps from (Spec.Bootstrap).
-func (s *Swarm) bootstrapFor(i int) []*node.Node {
-	k := s.spec.Bootstrap
-	if k <= 0 || k >= i {
-		return s.Nodes[:i]
+// bootstrapFor picks the started nodes a new node bootstraps from
+// (Spec.Bootstrap).
+func (s *Swarm) bootstrapFor() []*node.Node {
+	k, n := s.spec.Bootstrap, len(s.Nodes)
+	if k <= 0 || k >= n {
+		return s.Nodes
 	}
 	out := make([]*node.Node, 0, k)
-	for _, j := range s.rng.Perm(i)[:k] {
+	for _, j := range s.rng.Perm(n)[:k] {
 		out = append(out, s.Nodes[j])
 	}
 	return out
