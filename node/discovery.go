@@ -127,6 +127,13 @@ func (c *connector) connect(ai peer.AddrInfo, via string) error {
 // reason the first time and whenever the reason changes (a retry loop must
 // not flood the log), and /healthz reports it until a dial succeeds.
 func (c *connector) dialBootstrap(ai peer.AddrInfo, addr string) bool {
+	// After failed dials libp2p refuses to dial a peer again for 5 s,
+	// growing to 5 min; keepBootstrapped paces its own retries, so a
+	// bootstrap peer that was down or overloaded while this node started is
+	// dialled again when due, not minutes later ("dial backoff").
+	if sw, ok := c.h.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(ai.ID)
+	}
 	err := c.connect(ai, "bootstrap")
 	c.mu.Lock()
 	prev, failed := c.bootFail[ai.ID]
