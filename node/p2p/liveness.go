@@ -35,7 +35,8 @@ import (
 // are cut off.)
 //
 // A ping waits Timeout, or longer while answered pings take long (see
-// rttEstimate).
+// rttEstimate). A round that ends far past its timeout says this node is
+// starved, not its peers silent: its misses are not counted (ranLate).
 //
 // Its loop owns misses, lost, pinged and rtt; Close stops it and waits.
 type Liveness struct {
@@ -118,6 +119,20 @@ func (c LivenessConfig) withDefaults() LivenessConfig {
 	}
 	return c
 }
+
+// ranLate reports whether a ping round whose pings each waited at most
+// timeout took so much longer that this node's own goroutines and timers
+// ran late: a starved node (its CPU taken by its model, or by a hundred
+// simulated nodes) misses its peers' answers however alive they are, and
+// cutting them all off only adds the redials and handshakes to its load.
+// A peer cut off by a partition still misses rounds that end on time.
+func ranLate(took, timeout time.Duration) bool {
+	return took > timeout+timeout/2+lateSlack
+}
+
+// lateSlack is what a round may take past its pings' timeout on a busy but
+// healthy node (scheduling, stream setup).
+const lateSlack = 250 * time.Millisecond
 
 // maxLostPeers bounds the cut-off peers remembered for redialling.
 const maxLostPeers = 1024
@@ -226,6 +241,10 @@ func (l *Liveness) round() {
 	if l.ctx.Err() != nil {
 		return
 	}
+	late := ranLate(time.Since(now), max(timeout, l.cfg.Timeout))
+	if late {
+		l.log.Debug("liveness round ran late: this node is starved, its missed pings are not counted", "took", time.Since(now))
+	}
 	for i, p := range peers {
 		if streams[i] != nil {
 			l.streams[p] = streams[i]
@@ -233,6 +252,9 @@ func (l *Liveness) round() {
 		if pinged[i] == nil {
 			l.rtt.observe(rtts[i])
 			delete(l.misses, p)
+			continue
+		}
+		if late {
 			continue
 		}
 		l.misses[p]++

@@ -58,3 +58,24 @@ func TestRTTEstimateTimeout(t *testing.T) {
 		})
 	}
 }
+
+func TestRanLate(t *testing.T) {
+	const timeout = 2 * time.Second
+	tests := []struct {
+		name string
+		took time.Duration
+		want bool
+	}{
+		{"every peer answered at once", 5 * time.Millisecond, false},
+		{"a silent peer: the round ends at its timeout", timeout + 20*time.Millisecond, false},
+		{"a busy node: a little past the timeout", timeout + 400*time.Millisecond, false},
+		{"a starved node: seconds past it", 2 * timeout, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ranLate(tt.took, timeout); got != tt.want {
+				t.Errorf("ranLate(%v, %v) = %v, want %v", tt.took, timeout, got, tt.want)
+			}
+		})
+	}
+}
