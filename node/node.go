@@ -163,7 +163,10 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 		n.allow.Start(n.host.Network())
 	}
 	n.log = n.log.With("node", n.host.ID().ShortString())
-	if n.live, err = p2p.NewLiveness(n.host, p2p.DefaultLiveness(), n.log); err != nil {
+	heard := p2p.NewHeard()
+	live := p2p.DefaultLiveness()
+	live.Heard = heard
+	if n.live, err = p2p.NewLiveness(n.host, live, n.log); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 
@@ -184,6 +187,7 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		// Without flood publish a message sent before the mesh forms (~1 s) is lost.
 		pubsub.WithFloodPublish(true),
+		pubsub.WithRawTracer(heard.Tracer()), // gossip from a peer is proof of life
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("new node: start gossipsub: %w", err)

@@ -36,7 +36,8 @@ import (
 //
 // A ping waits Timeout, or longer while answered pings take long (see
 // rttEstimate). A round that ends far past its timeout says this node is
-// starved, not its peers silent: its misses are not counted (ranLate).
+// starved, not its peers silent: its misses are not counted (ranLate). Nor
+// is the miss of a peer whose gossip arrived meanwhile (LivenessConfig.Heard).
 //
 // Its loop owns misses, lost, pinged and rtt; Close stops it and waits.
 type Liveness struct {
@@ -91,6 +92,9 @@ type LivenessConfig struct {
 	Misses   int           // pings missed in a row that cut a peer off
 	Remember time.Duration // how long a cut-off peer is redialled
 	Pings    int           // peers pinged per round at most
+	// Heard, if set, tells when a peer last sent gossip: a peer heard from
+	// within a ping's timeout has not missed that ping (see Heard).
+	Heard *Heard
 }
 
 // DefaultLiveness detects a silent peer in 2–3 intervals plus two timeouts
@@ -118,6 +122,11 @@ func (c LivenessConfig) withDefaults() LivenessConfig {
 		c.Pings = d.Pings
 	}
 	return c
+}
+
+// heardSince reports whether p sent gossip after t (LivenessConfig.Heard).
+func (l *Liveness) heardSince(p peer.ID, t time.Time) bool {
+	return l.cfg.Heard != nil && l.cfg.Heard.Last(p).After(t)
 }
 
 // ranLate reports whether a ping round whose pings each waited at most
@@ -254,7 +263,8 @@ func (l *Liveness) round() {
 			delete(l.misses, p)
 			continue
 		}
-		if late {
+		if late || l.heardSince(p, now.Add(-timeout)) {
+			delete(l.misses, p)
 			continue
 		}
 		l.misses[p]++
@@ -267,6 +277,9 @@ func (l *Liveness) round() {
 		if len(l.lost) < maxLostPeers {
 			l.lost[p] = time.Now()
 		}
+	}
+	if l.cfg.Heard != nil {
+		l.cfg.Heard.forget(func(p peer.ID) bool { return l.h.Network().Connectedness(p) == network.Connected })
 	}
 	for p := range l.misses {
 		if l.h.Network().Connectedness(p) != network.Connected {
