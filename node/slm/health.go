@@ -78,6 +78,9 @@ type Monitor struct {
 
 	mu     sync.Mutex // owns status
 	status Status
+	// slow says the last probe of a healthy backend timed out (owned by
+	// the loop; see probe).
+	slow bool
 
 	kick      chan struct{}
 	stop      chan struct{}
@@ -189,6 +192,19 @@ func (m *Monitor) probe() {
 		return
 	default:
 	}
+	// One timed-out probe of a healthy backend is not enough to call it
+	// unreachable: a timeout says it (or this device) is slow for now, and
+	// each flip of the state is a new capability record every node of the
+	// swarm checks (a 50-node start in one process flipped 60-180 times).
+	// The second in a row is; a refused connection or a missing model counts
+	// at once.
+	timedOut := errors.Is(err, context.DeadlineExceeded) && m.Status().Healthy()
+	if timedOut && !m.slow {
+		m.slow = true
+		m.log.Info("model backend slow to answer a health check; unreachable if the next one times out too", "model", m.backend.Model(), "err", err)
+		return
+	}
+	m.slow = false
 	if err != nil {
 		next.State = StateUnreachable
 		if errors.Is(err, ErrModelMissing) {
