@@ -113,10 +113,7 @@ func BenchmarkSilentVoter(b *testing.B) {
 	const voteTimeout = 3 * time.Second
 	round := func() time.Duration {
 		req := newRequest(protocol.NewID(), time.Now().Add(10*time.Second))
-		var props []router.Proposal
-		for _, p := range []peer.ID{n1.id(), n2.id(), silent.ID()} { // one at a time: none cut as a straggler
-			props = append(props, a.c.AskAll(context.Background(), []peer.ID{p}, req)...)
-		}
+		props := a.askEach(context.Background(), req, n1.id(), n2.id(), silent.ID()) // one at a time: none cut as a straggler
 		res, err := a.c.RunRound(context.Background(), RoundSpec{Request: req, Proposals: props,
 			Local: router.Proposal{Model: "fake:1", Answer: "Paris", Confidence: 0.9}, Deadline: time.Now().Add(voteTimeout)})
 		if err != nil {

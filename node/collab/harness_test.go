@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/swarmllm/swarmllm/protocol"
+	"github.com/swarmllm/swarmllm/router"
 	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
@@ -62,10 +64,11 @@ type testNode struct {
 func (n *testNode) id() peer.ID { return n.h.ID() }
 
 type nodeOpts struct {
-	ans    *fakeAnswerer
-	local  Answerer // replaces ans when set
-	opts   []Option
-	psOpts []pubsub.Option
+	ans      *fakeAnswerer
+	local    Answerer // replaces ans when set
+	opts     []Option
+	psOpts   []pubsub.Option
+	hostOpts []libp2p.Option
 }
 
 func newNode(t testing.TB, o nodeOpts) *testNode {
@@ -73,7 +76,7 @@ func newNode(t testing.TB, o nodeOpts) *testNode {
 	if o.ans == nil {
 		o.ans = &fakeAnswerer{answer: "Paris", confidence: 0.9}
 	}
-	h := p2ptest.NewHost(t)
+	h := p2ptest.NewHost(t, o.hostOpts...)
 	ps := p2ptest.GossipSub(t.Context(), t, h, o.psOpts...)
 	var local Answerer = o.ans
 	if o.local != nil {
@@ -100,18 +103,26 @@ func testLogger() *slog.Logger {
 // publish reaches them from the first message.
 func mesh(t testing.TB, nodes ...meshMember) {
 	t.Helper()
+	var links [][2]meshMember
 	for i := range nodes {
 		for j := i + 1; j < len(nodes); j++ {
-			p2ptest.Connect(t, nodes[i].host(), nodes[j].host())
+			links = append(links, [2]meshMember{nodes[i], nodes[j]})
 		}
 	}
-	for _, n := range nodes {
-		for _, o := range nodes {
-			if o == n {
-				continue
-			}
-			for _, topic := range o.homeTopics() {
-				p2ptest.WaitTopicPeers(t, n.pubsub(), topic, o.host().ID())
+	link(t, links...)
+}
+
+// link connects each pair (the first dials) and waits until each end's
+// pubsub knows the other listens on its home round topics.
+func link(t testing.TB, pairs ...[2]meshMember) {
+	t.Helper()
+	for _, p := range pairs {
+		p2ptest.Connect(t, p[0].host(), p[1].host())
+	}
+	for _, p := range pairs {
+		for _, ends := range [][2]meshMember{p, {p[1], p[0]}} {
+			for _, topic := range ends[1].homeTopics() {
+				p2ptest.WaitTopicPeers(t, ends[0].pubsub(), topic, ends[1].host().ID())
 			}
 		}
 	}
@@ -133,6 +144,22 @@ func (n *testNode) homeTopics() []string {
 		out = append(out, sub.Topic())
 	}
 	return out
+}
+
+// askEach asks peers one at a time for req: asked together, two agreeing
+// answers would end the asks early (router.EnoughProposals) and leave a
+// peer out of the round that follows.
+func (n *testNode) askEach(ctx context.Context, req *protocol.AskRequest, peers ...peer.ID) []router.Proposal {
+	var props []router.Proposal
+	for _, p := range peers {
+		props = append(props, n.c.AskAll(ctx, []peer.ID{p}, req)...)
+	}
+	return props
+}
+
+// local is the node's own proposal, its fake model's answer.
+func (n *testNode) local() router.Proposal {
+	return router.Proposal{Model: "fake:1", Answer: n.ans.answer, Confidence: n.ans.confidence}
 }
 
 // newRequest is an ask for a round with the given deadline.

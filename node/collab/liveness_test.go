@@ -142,12 +142,9 @@ func TestSilentVoterHoldsOneRoundOnly(t *testing.T) {
 		t.Helper()
 		req := newRequest(protocol.NewID(), time.Now().Add(p2ptest.Patience))
 		// Each peer asked on its own, so none is cut as a straggler.
-		var props []router.Proposal
-		for _, p := range []peer.ID{b.id(), c.id(), silent.ID()} {
-			props = append(props, a.c.AskAll(context.Background(), []peer.ID{p}, req)...)
-		}
+		props := a.askEach(context.Background(), req, b.id(), c.id(), silent.ID())
 		res, err := a.c.RunRound(context.Background(), RoundSpec{Request: req, Proposals: props, Deadline: time.Now().Add(time.Second),
-			Local: router.Proposal{Model: "fake:1", Answer: a.ans.answer, Confidence: a.ans.confidence}})
+			Local: a.local()})
 		if err != nil {
 			t.Fatal(err)
 		}

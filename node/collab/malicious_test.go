@@ -370,10 +370,7 @@ func TestRogueThatNeverVotes(t *testing.T) {
 	req := newRequest(protocol.NewID(), time.Now().Add(time.Minute))
 	// Each peer asked on its own, so no majority cuts the rogue before its
 	// answer is in: it must take part in the round.
-	var props []router.Proposal
-	for _, p := range []peer.ID{b.id(), r.h.ID(), c.id()} {
-		props = append(props, o.c.AskAll(t.Context(), []peer.ID{p}, req)...)
-	}
+	props := o.askEach(t.Context(), req, b.id(), r.h.ID(), c.id())
 	if props[1].Err != "" || props[1].Answer != "London" {
 		t.Fatalf("the rogue's proposal %+v", props[1])
 	}

@@ -23,7 +23,7 @@ func round(t *testing.T, origin *testNode, peers []peer.ID, askFor, voteFor time
 	props := origin.c.AskAll(context.Background(), peers, req)
 	return origin.c.RunRound(context.Background(), RoundSpec{
 		Request:   req,
-		Local:     router.Proposal{Model: "fake:1", Answer: origin.ans.answer, Confidence: origin.ans.confidence},
+		Local:     origin.local(),
 		Proposals: props,
 		Deadline:  time.Now().Add(voteFor),
 	})
@@ -169,12 +169,9 @@ func TestRoundEnds(t *testing.T) {
 			// answers would end the asks early (router.EnoughProposals) and
 			// leave the third peer out of the round this test is about.
 			req := newRequest(protocol.NewID(), time.Now().Add(5*time.Second))
-			var props []router.Proposal
-			for _, p := range []peer.ID{b.id(), c.id(), silent.ID()} {
-				props = append(props, a.c.AskAll(context.Background(), []peer.ID{p}, req)...)
-			}
+			props := a.askEach(context.Background(), req, b.id(), c.id(), silent.ID())
 			res, err := a.c.RunRound(context.Background(), RoundSpec{Request: req, Proposals: props, Deadline: time.Now().Add(vote),
-				Local: router.Proposal{Model: "fake:1", Answer: a.ans.answer, Confidence: a.ans.confidence}})
+				Local: a.local()})
 			if err != nil {
 				t.Fatal(err)
 			}

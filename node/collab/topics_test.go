@@ -76,12 +76,9 @@ func TestRoundScopedToHomeTopics(t *testing.T) {
 
 	// Each peer asked on its own, so no early majority leaves one out.
 	req := newRequest(protocol.NewID(), time.Now().Add(5*time.Second))
-	var props []router.Proposal
-	for _, p := range peers {
-		props = append(props, origin.c.AskAll(t.Context(), []peer.ID{p}, req)...)
-	}
+	props := origin.askEach(t.Context(), req, peers...)
 	res, err := origin.c.RunRound(t.Context(), RoundSpec{Request: req, Proposals: props, Deadline: time.Now().Add(5 * time.Second),
-		Local: router.Proposal{Model: "fake:1", Answer: origin.ans.answer, Confidence: origin.ans.confidence}})
+		Local: origin.local()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,10 +174,7 @@ func TestRoundWithPeersJustDialled(t *testing.T) {
 				o.h.Peerstore().AddAddrs(n.id(), n.h.Addrs(), time.Hour)
 			}
 			req := newRequest(protocol.NewID(), time.Now().Add(5*time.Second))
-			var props []router.Proposal
-			for _, p := range []peer.ID{b.id(), c.id()} {
-				props = append(props, o.c.AskAll(t.Context(), []peer.ID{p}, req)...)
-			}
+			props := o.askEach(t.Context(), req, b.id(), c.id())
 			res, err := o.c.RunRound(t.Context(), RoundSpec{Request: req, Proposals: props, Deadline: time.Now().Add(5 * time.Second),
 				Local: router.Proposal{Model: "fake:1", Answer: "Paris", Confidence: 0.9}})
 			if err != nil {
