@@ -177,33 +177,38 @@ func BenchmarkBusyPeer(b *testing.B) {
 // BenchmarkRoundScale is a round's cost as the swarm grows (issue 15: the
 // messages validated swarm-wide and the wall time per round within 1.5× of
 // their 10-node values at 200 nodes), in a scale swarm of each size: bare
-// nodes on their home topics, each dialled to a few random others, so
-// nothing but rounds runs. Each iteration is one round (run it with
-// -benchtime=Nx); it reports medians over them: msgs/round (round messages
-// validated by all nodes together, counted once gossip has gone quiet),
-// open-tally-ms, ballots/round, and reach/round (what the round would cost
-// were every node of its topics reached, as in a swarm whose nodes are
-// connected to most others).
+// nodes on their home topics, so nothing but rounds runs, each dialled to a
+// few random others (sparse) or to about 80 (dense, where the nodes of a
+// home topic are mostly connected to one another). Each iteration is one
+// round (run it with -benchtime=Nx); it reports medians over them:
+// msgs/round (round messages validated by all nodes together, counted once
+// gossip has gone quiet), open-tally-ms, ballots/round, and reach/round
+// (what the round would cost were every node of its topics reached).
 func BenchmarkRoundScale(b *testing.B) {
 	for _, n := range []int{10, 50, 100, 200} {
-		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
-			s := newScaleSwarm(b, n, rand.New(rand.NewPCG(uint64(n), 15)), nil)
-			var msgs, ms, ballots, reach []float64
-			before := s.validatedAll(b)
-			for b.Loop() {
-				res, r := s.round(b)
-				after := s.validatedAll(b)
-				msgs = append(msgs, after-before)
-				ms = append(ms, float64(res.Elapsed)/float64(time.Millisecond))
-				ballots = append(ballots, float64(len(res.Ballots)))
-				reach = append(reach, float64(r))
-				before = after
-			}
-			b.ReportMetric(median(msgs), "msgs/round")
-			b.ReportMetric(median(ms), "open-tally-ms")
-			b.ReportMetric(median(ballots), "ballots/round")
-			b.ReportMetric(median(reach), "reach/round")
-		})
+		for _, conns := range []struct {
+			name  string
+			dials int
+		}{{"sparse", sparseDials}, {"dense", denseDials}} {
+			b.Run(fmt.Sprintf("nodes=%d/conns=%s", n, conns.name), func(b *testing.B) {
+				s := newScaleSwarm(b, n, conns.dials, rand.New(rand.NewPCG(uint64(n), 15)), nil)
+				var msgs, ms, ballots, reach []float64
+				before := s.validatedAll(b)
+				for b.Loop() {
+					res, r := s.round(b)
+					after := s.validatedAll(b)
+					msgs = append(msgs, after-before)
+					ms = append(ms, float64(res.Elapsed)/float64(time.Millisecond))
+					ballots = append(ballots, float64(len(res.Ballots)))
+					reach = append(reach, float64(r))
+					before = after
+				}
+				b.ReportMetric(median(msgs), "msgs/round")
+				b.ReportMetric(median(ms), "open-tally-ms")
+				b.ReportMetric(median(ballots), "ballots/round")
+				b.ReportMetric(median(reach), "reach/round")
+			})
+		}
 	}
 }
 

@@ -17,11 +17,16 @@ import (
 	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
-// scaleDials is how many random others each node of a scale swarm dials:
-// about twice as many connections each, enough for gossipsub's meshes
-// (D = 6) and far from every node, as in a swarm whose nodes meet through
-// a few bootstrap peers and the DHT.
-const scaleDials = 4
+// sparseDials is how many random others each node of a sparse scale swarm
+// dials: about twice as many connections each, enough for gossipsub's
+// meshes (D = 6) and far from every node, as in a swarm whose nodes meet
+// through a few bootstrap peers and the DHT. denseDials gives about 80, the
+// connection manager's low water mark (node/p2p): a swarm whose nodes met
+// most others, as on one LAN.
+const (
+	sparseDials = 4
+	denseDials  = 40
+)
 
 // scaleParticipants is how many peers an origin asks for a round.
 const scaleParticipants = 3
@@ -36,10 +41,10 @@ type scaleSwarm struct {
 	rng   *rand.Rand
 }
 
-// newScaleSwarm starts n nodes, each dialling scaleDials random others, and
-// waits until each knows the home topics of those it is connected to.
-// identity gives each node's key (nil: a random one).
-func newScaleSwarm(t testing.TB, n int, rng *rand.Rand, identity func() crypto.PrivKey) *scaleSwarm {
+// newScaleSwarm starts n nodes, each dialling dials random others (all of
+// them if fewer), and waits until each knows the home topics of those it is
+// connected to. identity gives each node's key (nil: a random one).
+func newScaleSwarm(t testing.TB, n, dials int, rng *rand.Rand, identity func() crypto.PrivKey) *scaleSwarm {
 	t.Helper()
 	s := &scaleSwarm{rng: rng}
 	for range n {
@@ -55,7 +60,7 @@ func newScaleSwarm(t testing.TB, n int, rng *rand.Rand, identity func() crypto.P
 	for i := range s.nodes {
 		dialled := 0
 		for _, j := range rng.Perm(n) {
-			if dialled == scaleDials {
+			if dialled == dials {
 				break
 			}
 			if j == i || linked[[2]int{min(i, j), max(i, j)}] {
@@ -194,7 +199,7 @@ func TestRoundCostFlat(t *testing.T) {
 	perRound := map[int]float64{}
 	for _, n := range []int{10, 30} {
 		t.Run(fmt.Sprintf("nodes=%d", n), func(t *testing.T) {
-			s := newScaleSwarm(t, n, rng, evenHomes(t, n))
+			s := newScaleSwarm(t, n, sparseDials, rng, evenHomes(t, n))
 			before := s.validatedAll(t)
 			for range rounds {
 				s.round(t)
