@@ -84,8 +84,11 @@ type ScaleReport struct {
 	// every other node's capability record.
 	Converge time.Duration
 	// Settle is how long the swarm then took to calm down (process CPU
-	// under settleCores) before anything else was measured.
-	Settle time.Duration
+	// under settleCores) before anything else was measured, at most
+	// settleLimit; SettleCores is the CPU it used then (over settleCores:
+	// it never calmed down, and was measured as it was).
+	Settle      time.Duration
+	SettleCores float64
 	// JoinConnect runs from starting one more node until it is connected
 	// to a first peer; JoinToAll until every other node holds its record;
 	// JoinLearnAll until it holds all of theirs.
@@ -148,10 +151,10 @@ func RunScale(ctx context.Context, spec ScaleSpec) (ScaleReport, error) {
 	rep.phase("%d nodes converged in %v", len(sw.Nodes), rep.Converge.Round(time.Millisecond))
 	// Converged is not quiet: DHT puts, provider records and re-announcements
 	// still run for a while, and on a small machine they starve handshakes.
-	if rep.Settle, err = settleCPU(startCtx); err != nil {
+	if rep.Settle, rep.SettleCores, err = settleCPU(startCtx); err != nil {
 		return rep, fmt.Errorf("scale: settle: %w", err)
 	}
-	rep.phase("settled in %v", rep.Settle.Round(time.Millisecond))
+	rep.phase("settled in %v (%.2f cores)", rep.Settle.Round(time.Millisecond), rep.SettleCores)
 
 	start = time.Now()
 	late, err := sw.Add(profiles[(spec.Nodes-1)%len(profiles)])
@@ -190,7 +193,7 @@ func RunScale(ctx context.Context, spec ScaleSpec) (ScaleReport, error) {
 		return rep, err
 	}
 	rep.phase("DHT lookups done")
-	if _, err := settleCPU(startCtx); err != nil {
+	if _, _, err := settleCPU(startCtx); err != nil {
 		return rep, fmt.Errorf("scale: settle: %w", err)
 	}
 	if err := measureRounds(ctx, sw, &rep); err != nil {
@@ -202,25 +205,32 @@ func RunScale(ctx context.Context, spec ScaleSpec) (ScaleReport, error) {
 }
 
 // settleCores is the process CPU use (in cores, over settleWindow) under
-// which the swarm counts as settled.
+// which the swarm counts as settled. settleLimit bounds the wait: a swarm of
+// a hundred nodes in one process on a small machine may never idle under it
+// (a 100-node run converged in 33 s, then used over 0.5 cores for the 4.5
+// minutes its start timeout had left), and is then measured as it is, the
+// report giving the cores it used.
 const (
 	settleCores  = 0.5
 	settleWindow = time.Second
+	settleLimit  = time.Minute
 )
 
 // settleCPU waits until the process uses less than settleCores over a
-// settleWindow, and returns how long that took.
-func settleCPU(ctx context.Context) (time.Duration, error) {
+// settleWindow, or settleLimit has passed, and returns how long it waited
+// and the cores used over the last window.
+func settleCPU(ctx context.Context) (time.Duration, float64, error) {
 	start := time.Now()
 	for {
 		c0, t0 := processCPU(), time.Now()
 		select {
 		case <-ctx.Done():
-			return time.Since(start), ctx.Err()
+			return time.Since(start), 0, ctx.Err()
 		case <-time.After(settleWindow):
 		}
-		if cores := float64(processCPU()-c0) / float64(time.Since(t0)); cores < settleCores {
-			return time.Since(start), nil
+		cores := float64(processCPU()-c0) / float64(time.Since(t0))
+		if cores < settleCores || time.Since(start) >= settleLimit {
+			return time.Since(start), cores, nil
 		}
 	}
 }
@@ -484,7 +494,11 @@ func (r ScaleReport) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "| %d-node in-process swarm (each node bootstraps from %d random earlier ones) | |\n|---|---|\n",
 		r.Spec.Nodes, r.Spec.Bootstrap)
 	fmt.Fprintf(&b, "| start %d nodes until every node holds every other's record | %v |\n", r.Spec.Nodes-1, r.Converge.Round(time.Millisecond))
-	fmt.Fprintf(&b, "| then until the process uses under %.1f cores (over %v) | %v |\n", settleCores, settleWindow, r.Settle.Round(time.Millisecond))
+	settled := r.Settle.Round(time.Millisecond).String()
+	if r.SettleCores >= settleCores {
+		settled = fmt.Sprintf("**not within %v: %.2f cores**, measured as it was", r.Settle.Round(time.Second), r.SettleCores)
+	}
+	fmt.Fprintf(&b, "| then until the process uses under %.1f cores (over %v) | %s |\n", settleCores, settleWindow, settled)
 	fmt.Fprintf(&b, "| one more node: connected to a first bootstrap peer | %v |\n", r.JoinConnect.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| one more node: its record reaches all %d others | %v |\n", r.Spec.Nodes-1, r.JoinToAll.Round(time.Millisecond))
 	fmt.Fprintf(&b, "| one more node: it holds all %d others' records | %v |\n", r.Spec.Nodes-1, r.JoinLearnAll.Round(time.Millisecond))
