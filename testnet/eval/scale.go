@@ -18,6 +18,7 @@ import (
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	lpswarm "github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -366,8 +367,11 @@ func getAll(ctx context.Context, kad *dht.IpfsDHT, providers []peer.AddrInfo) {
 // newObserver is a loopback libp2p host with a client-mode DHT under the
 // swarm's prefix and validator: it asks, but serves and hears nothing.
 func newObserver() (host.Host, *dht.IpfsDHT, error) {
+	// The observer is the instrument: on a machine a large swarm keeps busy
+	// its dials get scaleOpTimeout, not libp2p's 5 s for local addresses.
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.DisableRelay())
+		libp2p.DisableRelay(), libp2p.WithDialTimeout(scaleOpTimeout),
+		libp2p.SwarmOpts(lpswarm.WithDialTimeoutLocal(scaleOpTimeout)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("observer host: %w", err)
 	}
