@@ -2,9 +2,6 @@ package cms
 
 import (
 	"context"
-	"crypto/rand"
-	"net"
-	"strconv"
 	"testing"
 	"time"
 
@@ -28,14 +25,7 @@ func TestMeetStrangers(t *testing.T) {
 	// ever connects a to it.
 	live := p2ptest.NewHost(t)
 	livePriv := live.Peerstore().PrivKey(live.ID())
-	deadPriv, _, err := crypto.GenerateEd25519Key(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead, err := peer.IDFromPrivateKey(deadPriv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dead := newIdentity(t)
 
 	relay := newFlooder(t)
 	defer relay.close()
@@ -57,10 +47,10 @@ func TestMeetStrangers(t *testing.T) {
 		}
 	}
 	announce(livePriv, live.ID(), live.Addrs())
-	announce(deadPriv, dead, []ma.Multiaddr{closedAddr(t)})
-	p2ptest.Eventually(t, func() bool { return a.holds(live.ID(), nil) && a.holds(dead, nil) }, 10*time.Second)
+	announce(dead.priv, dead.id, []ma.Multiaddr{p2ptest.ClosedAddr(t)})
+	p2ptest.Eventually(t, func() bool { return a.holds(live.ID(), nil) && a.holds(dead.id, nil) }, 10*time.Second)
 
-	p2ptest.Eventually(t, func() bool { return !a.holds(dead, nil) }, 10*grace)
+	p2ptest.Eventually(t, func() bool { return !a.holds(dead.id, nil) }, 10*grace)
 	if !a.holds(live.ID(), nil) {
 		t.Fatal("the reachable stranger's record was dropped with the unreachable one's")
 	}
@@ -75,18 +65,4 @@ func TestMeetStrangers(t *testing.T) {
 	if got := metricValue(t, a.reg, "swarmllm_cms_meetings_total", map[string]string{"result": resultError}); got < 1 {
 		t.Errorf("meetings error = %v, want at least 1", got)
 	}
-}
-
-// closedAddr is a loopback TCP address nothing listens on.
-func closedAddr(t *testing.T) ma.Multiaddr {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().(*net.TCPAddr)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return ma.StringCast("/ip4/127.0.0.1/tcp/" + strconv.Itoa(addr.Port))
 }

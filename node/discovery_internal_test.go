@@ -1,14 +1,11 @@
 package node
 
 import (
-	"crypto/rand"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -19,23 +16,8 @@ import (
 // the connector's retries: libp2p's own dial backoff (5 s growing to 5 min)
 // must not turn them into "dial backoff" failures that never reach the peer.
 func TestBootstrapRetriesAreNotBackedOff(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := ma.NewMultiaddr("/ip4/127.0.0.1/tcp/" + strings.TrimPrefix(l.Addr().String(), "127.0.0.1:"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Close() // nothing listens there now: each dial is refused
-	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr := p2ptest.ClosedAddr(t) // each dial is refused
+	_, id := p2ptest.NewIdentity(t)
 
 	c := newConnector(p2ptest.NewHost(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer c.Close()

@@ -3,19 +3,15 @@ package node_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 	"github.com/openai/openai-go"
 	"github.com/openai/openai-go/option"
@@ -24,6 +20,7 @@ import (
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
 	"github.com/swarmllm/swarmllm/node/config"
 	"github.com/swarmllm/swarmllm/router"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 	"github.com/swarmllm/swarmllm/testnet/swarm"
 )
 
@@ -87,21 +84,8 @@ func (s *syncBuffer) String() string {
 // A bootstrap peer that never answers is a warning with its reason, and
 // /healthz says why the node has no peers, instead of "healthy, 0 peers".
 func TestUnreachableBootstrapIsReported(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close() // nothing listens there now
-	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	boot := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", port, id)
+	_, id := p2ptest.NewIdentity(t)
+	boot := fmt.Sprintf("%s/p2p/%s", p2ptest.ClosedAddr(t), id)
 
 	cfg := quietConfig(t.TempDir())
 	cfg.Bootstrap = []string{boot}

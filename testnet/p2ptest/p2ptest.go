@@ -17,6 +17,7 @@ package p2ptest
 
 import (
 	"context"
+	"crypto/rand"
 	"net"
 	"slices"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -283,4 +285,36 @@ func (l *Link) close() {
 	_ = l.ln.Close()
 	l.Heal() // closes every carried connection
 	l.wg.Wait()
+}
+
+// NewIdentity makes a fresh libp2p identity: its key and peer id.
+func NewIdentity(t testing.TB) (crypto.PrivKey, peer.ID) {
+	t.Helper()
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, id
+}
+
+// ClosedAddr is a loopback TCP address nothing listens on (it did a moment
+// ago): a dial there is refused at once.
+func ClosedAddr(t testing.TB) ma.Multiaddr {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := manet.FromNetAddr(l.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
