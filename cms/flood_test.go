@@ -3,7 +3,6 @@ package cms
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -112,14 +110,7 @@ func floodPeer(t testing.TB, target peer.AddrInfo, received func() float64, n in
 	base := received()
 	const batch = 16 // below pubsub's per-peer outbound queue (32)
 	for i := 0; i < n; i++ {
-		priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := peer.IDFromPrivateKey(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		priv, id := p2ptest.NewIdentity(t)
 		issued := now()
 		fields := testFields(id, 1, issued)
 		fields.ExpiresUnixMs = issued.Add(MaxTTL).UnixMilli()

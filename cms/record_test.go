@@ -2,7 +2,6 @@ package cms
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"math"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/swarmllm/swarmllm/cms/cmspb"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -25,14 +25,7 @@ type identity struct {
 
 func newIdentity(t testing.TB) identity {
 	t.Helper()
-	priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv, id := p2ptest.NewIdentity(t)
 	return identity{priv, id}
 }
 

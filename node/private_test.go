@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/swarmllm/swarmllm/node/config"
 	"github.com/swarmllm/swarmllm/node/p2p"
+	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 	"github.com/swarmllm/swarmllm/testnet/swarm"
 )
 
@@ -79,10 +79,8 @@ func TestAllowPeersRemovesAMember(t *testing.T) {
 	// in advance, so node1's allow file can name them before they start.
 	ids := make([]peer.ID, 3)
 	for i := 1; i < 3; i++ {
-		priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
+		var priv crypto.PrivKey
+		priv, ids[i] = p2ptest.NewIdentity(t)
 		raw, err := crypto.MarshalPrivateKey(priv)
 		if err != nil {
 			t.Fatal(err)
@@ -92,9 +90,6 @@ func TestAllowPeersRemovesAMember(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(nodeDir, "identity.key"), raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if ids[i], err = peer.IDFromPrivateKey(priv); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -250,9 +250,10 @@ func (l *Liveness) round() {
 	if l.ctx.Err() != nil {
 		return
 	}
-	late := ranLate(time.Since(now), max(timeout, l.cfg.Timeout))
+	took := time.Since(now)
+	late := ranLate(took, max(timeout, l.cfg.Timeout))
 	if late {
-		l.log.Debug("liveness round ran late: this node is starved, its missed pings are not counted", "took", time.Since(now))
+		l.log.Debug("liveness round ran late: this node is starved, its missed pings are not counted", "took", took)
 	}
 	for i, p := range peers {
 		if streams[i] != nil {
