@@ -152,3 +152,37 @@ func FuzzDecodeAskResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadCMSSync reads a sync stream as either side would: a request, or
+// record frames until the end.
+func FuzzReadCMSSync(f *testing.F) {
+	f.Add(mustFrame(f, validCMSSyncRequest()))
+	f.Add(append(mustFrame(f, &CMSSyncRecord{Envelope: []byte("a")}), mustFrame(f, &CMSSyncRecord{Envelope: []byte("bc")})...))
+	f.Add(mustFrame(f, &CMSSyncRequest{MaxRecords: 1, Held: []*CMSHeld{{Peer: []byte{0, 1}}}}))
+	f.Add([]byte{0x02, 0x10, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if req, err := ReadCMSSyncRequest(bytes.NewReader(data)); err == nil {
+			var buf bytes.Buffer
+			if err := WriteCMSSyncRequest(&buf, req); err != nil {
+				t.Fatalf("re-send accepted request: %v", err)
+			}
+			again, err := ReadCMSSyncRequest(&buf)
+			if err != nil || !proto.Equal(req, again) {
+				t.Fatalf("accepted request changed on a second trip (%v):\n%v\n%v", err, req, again)
+			}
+		}
+		r := bytes.NewReader(data)
+		for {
+			env, err := ReadCMSSyncRecord(r)
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
+					t.Fatalf("error from a byte slice is neither EOF, malformed nor too large: %v", err)
+				}
+				return
+			}
+			if len(env) == 0 || len(env) > MaxCMSSyncRecordBytes {
+				t.Fatalf("accepted an envelope of %d bytes", len(env))
+			}
+		}
+	})
+}

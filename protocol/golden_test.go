@@ -32,6 +32,8 @@ func TestGoldenWire(t *testing.T) {
 		{"ask_response", validAskResponse(), func() proto.Message { return new(AskResponse) }},
 		{"ask_response_failed", failed, func() proto.Message { return new(AskResponse) }},
 		{"round_open", openMsg(validRoundOpen()), func() proto.Message { return new(RoundMessage) }},
+		{"cms_sync_request", validCMSSyncRequest(), func() proto.Message { return new(CMSSyncRequest) }},
+		{"cms_sync_record", &CMSSyncRecord{Envelope: []byte("signed capability record envelope")}, func() proto.Message { return new(CMSSyncRecord) }},
 		{"round_ballot_escalate", ballotMsg(&Ballot{RoundId: "fedcba9876543210fedcba9876543210", Choice: Escalate, Confidence: 0.6}), func() proto.Message { return new(RoundMessage) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -130,3 +130,11 @@ func mustFrame(t testing.TB, m proto.Message) []byte {
 	b := mustMarshal(t, m)
 	return append(protowire.AppendVarint(nil, uint64(len(b))), b...)
 }
+
+func validCMSSyncRequest() *CMSSyncRequest {
+	ids := testPeers()
+	return &CMSSyncRequest{
+		Held:       []*CMSHeld{{Peer: []byte(ids[0]), Seq: 1764490000000}, {Peer: []byte(ids[1]), Seq: 1764490000123}},
+		MaxRecords: 1024,
+	}
+}

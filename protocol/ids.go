@@ -15,6 +15,9 @@ const (
 	// AskProtocol is the stream protocol for asking a peer's SLM to answer:
 	// one AskRequest in, one AskResponse out (framed by WriteMsg/ReadMsg).
 	AskProtocol = p2pprotocol.ID("/swarmllm/ask/1.0.0")
+	// CMSSyncProtocol is the stream protocol for pulling capability records
+	// from a peer: one CMSSyncRequest in, CMSSyncRecord frames out.
+	CMSSyncProtocol = p2pprotocol.ID("/swarmllm/cms-sync/1.0.0")
 
 	// TopicCMS is the gossipsub topic of capability announcements.
 	TopicCMS = "/swarmllm/v1/cms"

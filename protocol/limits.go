@@ -21,6 +21,13 @@ const (
 	// MaxBudgetClaimBytes bounds one gossip payload on TopicBudget: a claim
 	// is a few dozen varints, so this leaves room for appended fields.
 	MaxBudgetClaimBytes = 1 << 10
+	// MaxCMSSyncRequestBytes bounds one CMSSyncRequest: MaxSyncRecords held
+	// entries of an RSA-sized peer id (the largest libp2p peer ids are
+	// 38-byte identity multihashes) and a time-based seq take under 56 KiB.
+	MaxCMSSyncRequestBytes = 64 << 10
+	// MaxCMSSyncRecordBytes bounds one CMSSyncRecord: a capability record
+	// envelope (cms.MaxRecordBytes, 32 KiB) and its field tag, with room.
+	MaxCMSSyncRecordBytes = 33 << 10
 )
 
 // Field caps that validation enforces inside those frames.
@@ -54,6 +61,10 @@ const (
 	// MaxSourceBytes each name (a path under the peer's knowledge directory).
 	MaxSources     = 16
 	MaxSourceBytes = 256
+	// MaxSyncRecords bounds both the held records a CMSSyncRequest lists
+	// and the records one sync answer carries: cms caches at most
+	// cms.DefaultMaxRecords (1024) other peers' records.
+	MaxSyncRecords = 1024
 	// DigestBytes is the length of RoundOpen.query_digest (SHA-256).
 	DigestBytes = 32
 )

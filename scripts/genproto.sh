@@ -17,7 +17,7 @@ if [[ "$have" != "$want" ]]; then
 	exit 1
 fi
 
-protoc --proto_path=protocol --go_out=protocol --go_opt=paths=source_relative protocol/swarm.proto protocol/budget.proto
+protoc --proto_path=protocol --go_out=protocol --go_opt=paths=source_relative protocol/swarm.proto protocol/budget.proto protocol/cmssync.proto
 gofmt -l protocol/*.pb.go | (! grep .) || { echo "genproto: generated code is not gofmt-clean" >&2; exit 1; }
 protoc --proto_path=cms/cmspb --go_out=cms/cmspb --go_opt=paths=source_relative cms/cmspb/capability.proto
 gofmt -l cms/cmspb/*.pb.go | (! grep .) || { echo "genproto: generated cms code is not gofmt-clean" >&2; exit 1; }

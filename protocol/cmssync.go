@@ -1,0 +1,89 @@
+package protocol
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// The capability-record sync stream (CMSSyncProtocol). The asker writes one
+// CMSSyncRequest naming the records it holds; the server writes one
+// CMSSyncRecord frame per record the asker lacks, at most the request's
+// max_records, and closes its side. The envelopes are the owners' signed
+// bytes: the asker verifies each (cms.Open) as it would a gossip message.
+
+// WriteCMSSyncRequest validates req and writes it as one frame.
+func WriteCMSSyncRequest(w io.Writer, req *CMSSyncRequest) error {
+	if err := req.Validate(); err != nil {
+		return fmt.Errorf("write cms sync request: %w", err)
+	}
+	if err := WriteMsg(w, req, MaxCMSSyncRequestBytes); err != nil {
+		return fmt.Errorf("write cms sync request: %w", err)
+	}
+	return nil
+}
+
+// ReadCMSSyncRequest reads one frame of at most MaxCMSSyncRequestBytes and
+// validates it.
+func ReadCMSSyncRequest(r io.Reader) (*CMSSyncRequest, error) {
+	req := new(CMSSyncRequest)
+	if err := ReadMsg(r, req, MaxCMSSyncRequestBytes); err != nil {
+		return nil, fmt.Errorf("read cms sync request: %w", err)
+	}
+	if err := req.Validate(); err != nil {
+		return nil, fmt.Errorf("read cms sync request: %w", err)
+	}
+	return req, nil
+}
+
+// WriteCMSSyncRecord writes one record envelope as a frame.
+func WriteCMSSyncRecord(w io.Writer, envelope []byte) error {
+	rec := &CMSSyncRecord{Envelope: envelope}
+	if err := rec.Validate(); err != nil {
+		return fmt.Errorf("write cms sync record: %w", err)
+	}
+	if err := WriteMsg(w, rec, MaxCMSSyncRecordBytes); err != nil {
+		return fmt.Errorf("write cms sync record: %w", err)
+	}
+	return nil
+}
+
+// ReadCMSSyncRecord reads one record frame of at most MaxCMSSyncRecordBytes
+// and returns its envelope (unverified). A clean end of stream matches io.EOF:
+// the server has sent everything.
+func ReadCMSSyncRecord(r io.Reader) ([]byte, error) {
+	rec := new(CMSSyncRecord)
+	if err := ReadMsg(r, rec, MaxCMSSyncRecordBytes); err != nil {
+		return nil, fmt.Errorf("read cms sync record: %w", err)
+	}
+	if err := rec.Validate(); err != nil {
+		return nil, fmt.Errorf("read cms sync record: %w", err)
+	}
+	return rec.GetEnvelope(), nil
+}
+
+// Validate checks the caps of a sync request: at most MaxSyncRecords held
+// records, each a decodable peer id, and max_records within 1..MaxSyncRecords.
+func (r *CMSSyncRequest) Validate() error {
+	if n := r.GetMaxRecords(); n == 0 || n > MaxSyncRecords {
+		return malformed("max_records %d outside 1..%d", n, MaxSyncRecords)
+	}
+	if len(r.GetHeld()) > MaxSyncRecords {
+		return malformed("%d held records, over %d", len(r.GetHeld()), MaxSyncRecords)
+	}
+	for i, h := range r.GetHeld() {
+		if _, err := peer.IDFromBytes(h.GetPeer()); err != nil {
+			return malformed("held[%d].peer is not a peer id: %v", i, err)
+		}
+	}
+	return nil
+}
+
+// Validate checks that a sync record carries an envelope.
+func (r *CMSSyncRecord) Validate() error {
+	if len(r.GetEnvelope()) == 0 {
+		return malformed("record envelope is empty")
+	}
+	return nil
+}
