@@ -3,7 +3,6 @@ package cms
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -41,9 +40,6 @@ type cache struct {
 	perSource map[peer.ID]int    // source → entries counted against it
 	admitted  uint64             // entries admitted so far, to order them
 
-	// size is the unexpired records as of the last change: written by the
-	// loop, read by anyone (the publish loop paces re-announcements by it).
-	size atomic.Int64
 }
 
 type entry struct {
@@ -135,10 +131,9 @@ func (c *cache) check(rec *Record, source peer.ID) error {
 	return err
 }
 
-// put caches rec, delivered by source via gossip or the DHT, unless the
-// cache holds one at least as good or the caps refuse it; it has the publish
-// loop re-announce this node's record when rec's peer was unknown, so a node
-// that just joined learns every record within one round of gossip.
+// put caches rec, delivered by source via gossip, a pull or the DHT, unless
+// the cache holds one at least as good or the caps refuse it. This node's
+// own record is ignored.
 func (c *cache) put(rec *Record, via string, source peer.ID) error {
 	if rec.Peer == c.s.h.ID() {
 		return nil
@@ -170,8 +165,7 @@ func (c *cache) put(rec *Record, via string, source peer.ID) error {
 		c.s.m.received.WithLabelValues(via, resultAccepted).Inc()
 		c.updateGauge(now)
 		if fresh {
-			c.s.log.Debug("new capability record", "peer", rec.Peer, "seq", rec.Seq(), "met", e.met, "source", source)
-			signal(c.s.pub.newcomer)
+			c.s.log.Debug("new capability record", "peer", rec.Peer, "seq", rec.Seq(), "met", e.met, "source", source, "via", via)
 		}
 	})
 	return err
@@ -303,5 +297,4 @@ func (c *cache) updateGauge(now time.Time) {
 		}
 	}
 	c.s.m.records.Set(float64(n))
-	c.size.Store(int64(n))
 }

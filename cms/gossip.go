@@ -45,8 +45,8 @@ func (s *Store) checkGossip(msg *pubsub.Message) (*Record, error) {
 	if s.ctx.Err() != nil {
 		return nil, ErrClosed
 	}
-	// Most announcements repeat a record already verified (re-announcements
-	// to newcomers reach everyone): skip the signature check for those.
+	// Many announcements repeat a record already verified (gossip delivers
+	// one through several relays): skip the signature check for those.
 	// pubsub's StrictSign has already authenticated the author.
 	author := msg.GetFrom()
 	old := s.cached(author)
@@ -91,8 +91,8 @@ func (s *Store) receiveLoop() {
 	}
 }
 
-// eventLoop tells the publish loop (for a peer it holds no record of), the
-// DHT writer and the fetcher when a peer joins the topic.
+// eventLoop tells the syncer and the publish loop (for a peer it holds no
+// record of), the DHT writer and the fetcher when a peer joins the topic.
 func (s *Store) eventLoop() {
 	for {
 		ev, err := s.events.NextPeerEvent(s.ctx)
@@ -101,15 +101,16 @@ func (s *Store) eventLoop() {
 		}
 		if ev.Type == pubsub.PeerJoin {
 			// A peer whose record we hold learnt ours as we learnt its (or,
-			// restarted, fetches it from the DHT as a joined peer): only an
-			// unknown one, new to the swarm, needs ours announced. In a
-			// forming swarm most joins are known peers meeting through the
-			// DHT, and each announcement reaches every node.
+			// restarted, fetches it from the DHT as a joined peer). An
+			// unknown one is new to the swarm or to our part of it: pull
+			// what it holds, and it pulls from us. In a forming swarm most
+			// joins are known peers meeting through the DHT.
 			if s.cached(ev.Peer) == nil {
-				signal(s.pub.joined) // it can hear flood-published announcements now
+				s.sync.joined(ev.Peer)
+				signal(s.pub.joined) // it can hear an announcement nobody heard
 			}
 			signal(s.writer.kick)     // and may be the DHT peer a failed write lacked
-			s.fetcher.joined(ev.Peer) // and its own announcement may be lost
+			s.fetcher.joined(ev.Peer) // and may serve no pulls (an older build): look it up
 		}
 	}
 }

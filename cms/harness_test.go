@@ -2,6 +2,7 @@ package cms
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
@@ -59,6 +61,7 @@ type testNode struct {
 type nodeConfig struct {
 	topic  string // gossip topic (default protocol.TopicCMS)
 	mute   bool   // the store's announcements are lost
+	noPull bool   // the store pulls no records (WithPuller unset)
 	opts   []Option
 	domain string
 	desc   string
@@ -98,10 +101,15 @@ func newTestNode(t testing.TB, cfg nodeConfig) *testNode {
 	if cfg.mute {
 		st = mutedTopic{topic}
 	}
-	store, err := New(h, kad, st, self, cfg.opts...)
+	opts := cfg.opts
+	if !cfg.noPull {
+		opts = append([]Option{WithPuller(pullFrom{h})}, opts...)
+	}
+	store, err := New(h, kad, st, self, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	stores.Store(h.ID(), store)
 	if err := ps.RegisterTopicValidator(name, store.GossipValidator()); err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +118,24 @@ func newTestNode(t testing.TB, cfg nodeConfig) *testNode {
 	n := &testNode{h: h, kad: kad, ps: ps, store: store, self: self, reg: reg, cancel: cancel}
 	t.Cleanup(n.close)
 	return n
+}
+
+// stores are the running test nodes' stores by peer, which pullFrom reads.
+var stores sync.Map // peer.ID → *Store
+
+// pullFrom is the node's sync client without the stream: it calls the
+// peer's store's Missing directly, if the two hosts are connected (the
+// stream itself is node/cmssync's, tested there).
+type pullFrom struct{ h host.Host }
+
+var _ Puller = pullFrom{}
+
+func (f pullFrom) Pull(_ context.Context, p peer.ID, held []Held, max int) ([][]byte, error) {
+	s, ok := stores.Load(p)
+	if !ok || f.h.Network().Connectedness(p) != network.Connected {
+		return nil, fmt.Errorf("pull from %s: not connected", p)
+	}
+	return s.(*Store).Missing(held, max), nil
 }
 
 // mutedTopic loses everything the store publishes.
@@ -122,6 +148,7 @@ func (n *testNode) close() {
 		return
 	}
 	n.closed = true
+	stores.Delete(n.h.ID())
 	_ = n.store.Close()
 	n.cancel()
 	_ = n.kad.Close()

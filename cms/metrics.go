@@ -26,6 +26,7 @@ type metrics struct {
 	received *prometheus.CounterVec
 	expired  prometheus.Counter
 	meetings *prometheus.CounterVec
+	syncs    *prometheus.CounterVec
 	lookup   *prometheus.HistogramVec
 }
 
@@ -41,7 +42,7 @@ func newMetrics() *metrics {
 		}, []string{"via", "result"}),
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "swarmllm_cms_received_total",
-			Help: "Records received from peers, by channel (gossip, dht) and result (accepted, stale, invalid).",
+			Help: "Records received from peers, by channel (gossip, sync, dht) and result (accepted, stale, refused, invalid).",
 		}, []string{"via", "result"}),
 		expired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "swarmllm_cms_expired_total",
@@ -50,6 +51,10 @@ func newMetrics() *metrics {
 		meetings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "swarmllm_cms_meetings_total",
 			Help: "Dials of the owners of cached records they had never connected to (strangers), by result (ok: met, error: unreachable).",
+		}, []string{"result"}),
+		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "swarmllm_cms_syncs_total",
+			Help: "Pulls of the records a peer holds and this node lacks, by result (ok, error: refused, unreachable or cut short).",
 		}, []string{"result"}),
 		lookup: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "swarmllm_cms_lookup_duration_seconds",
@@ -63,7 +68,7 @@ func newMetrics() *metrics {
 // store registers nothing itself).
 func (s *Store) Collectors() []prometheus.Collector {
 	m := s.m
-	return []prometheus.Collector{m.records, m.publish, m.received, m.expired, m.meetings, m.lookup}
+	return []prometheus.Collector{m.records, m.publish, m.received, m.expired, m.meetings, m.syncs, m.lookup}
 }
 
 // checkResult labels a provide check.

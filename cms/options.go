@@ -15,6 +15,8 @@ type config struct {
 	maxRecords      int
 	maxPerSource    int
 	strangerGrace   time.Duration
+	syncInterval    time.Duration
+	puller          Puller
 	now             func() time.Time
 	embedder        Embedder
 	log             *slog.Logger
@@ -30,6 +32,7 @@ func defaultConfig() config {
 		maxRecords:      DefaultMaxRecords,
 		maxPerSource:    DefaultMaxRecordsPerSource,
 		strangerGrace:   DefaultStrangerGrace,
+		syncInterval:    DefaultSyncInterval,
 		now:             time.Now,
 		log:             slog.Default(),
 	}
@@ -51,6 +54,8 @@ func (c config) validate() error {
 		return fmt.Errorf("record limits %d in all, %d per source: not positive", c.maxRecords, c.maxPerSource)
 	case c.strangerGrace <= 0:
 		return fmt.Errorf("stranger grace %s not positive", c.strangerGrace)
+	case c.syncInterval <= 0:
+		return fmt.Errorf("sync interval %s not positive", c.syncInterval)
 	case c.now == nil || c.log == nil:
 		return fmt.Errorf("nil clock or logger")
 	}
@@ -69,11 +74,8 @@ func WithTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
 // interval's end. At most TTL/3.
 func WithMinPublishInterval(d time.Duration) Option { return func(c *config) { c.minInterval = d } }
 
-// WithAnnounceDelay bounds how often the store re-announces its current
-// record when a peer joins the topic or an unknown peer's record arrives
-// (default 100 ms, longer in a large swarm: 20 ms per record cached): the
-// first such event announces at once, a burst after it once more when the
-// delay is up.
+// WithAnnounceDelay bounds how often the store announces again a record
+// it published while the topic had no peers, as peers join (default 100 ms).
 func WithAnnounceDelay(d time.Duration) Option { return func(c *config) { c.announceDelay = d } }
 
 // WithProvideInterval sets how often each declared domain's provider record
@@ -105,6 +107,17 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // it (or with LexicalEmbedder, whose vectors any peer recomputes for free)
 // records carry no embedding.
 func WithEmbedder(e Embedder) Option { return func(c *config) { c.embedder = e } }
+
+// WithPuller lets the store pull the records it lacks from peers it meets
+// and, every sync interval, from one at random (sync.go). The node passes
+// its protocol.CMSSyncProtocol client. Without one, a store learns records
+// published before it joined only from the DHT (a joined peer's own) and at
+// their owners' refreshes (every TTL/3).
+func WithPuller(p Puller) Option { return func(c *config) { c.puller = p } }
+
+// WithSyncInterval sets how often the store pulls from a random topic peer
+// (default DefaultSyncInterval); used only with WithPuller.
+func WithSyncInterval(d time.Duration) Option { return func(c *config) { c.syncInterval = d } }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }

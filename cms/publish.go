@@ -11,16 +11,8 @@ import (
 	"github.com/swarmllm/swarmllm/cms/cmspb"
 )
 
-// announcePerPeer paces re-announcements by the swarm's size: at most one
-// per announceDelay or per announcePerPeer × the records cached, whichever
-// is longer (2 s at 100 peers). Every re-announcement reaches every node,
-// which checks its signature, so while a swarm forms (every node joining
-// and announcing at once) each node re-announcing at a fixed rate would
-// cost the swarm work growing with the cube of its size.
-const announcePerPeer = 20 * time.Millisecond
-
 // joinSettle is how long after a peer joins the topic the store announces
-// its record to it (see publisher.run).
+// a record nobody heard (see publisher.run).
 const joinSettle = 20 * time.Millisecond
 
 // publisher builds, signs and announces this node's records. Its loop (run)
@@ -31,11 +23,11 @@ type publisher struct {
 
 	changed  chan struct{}   // Changed → run (cap 1)
 	joined   chan struct{}   // a peer joined the topic → run (cap 1)
-	newcomer chan struct{}   // an unknown peer's record was cached → run (cap 1)
 	refreshQ chan refreshReq // Refresh → run
 
 	// Owned by run.
 	lastSeq   uint64
+	unheard   bool // own was last announced when the topic had no peers
 	embedText string
 	embedVec  *cmspb.Embedding
 }
@@ -56,7 +48,6 @@ func newPublisher(s *Store) *publisher {
 		s:        s,
 		changed:  make(chan struct{}, 1),
 		joined:   make(chan struct{}, 1),
-		newcomer: make(chan struct{}, 1),
 		refreshQ: make(chan refreshReq),
 	}
 }
@@ -76,23 +67,22 @@ func (p *publisher) refresh(ctx context.Context) (*Record, error) {
 }
 
 // run publishes on start, every TTL/3, on Changed (throttled) and on
-// Refresh, and re-announces on topic joins and newcomers (throttled). Every
-// new record goes to the DHT writer.
+// Refresh, and announces again the record nobody heard (published while the
+// topic had no peers) when a peer joins. Every new record goes to the DHT
+// writer. Peers that join later pull the record (sync.go): nobody
+// re-announces for them.
 func (p *publisher) run() {
 	s := p.s
 	refresh := time.NewTicker(s.cfg.ttl / 3)
 	defer refresh.Stop()
 	pub := throttle{interval: s.cfg.minInterval}
 	defer pub.stop()
-	// One throttle for re-announcing, whatever the reason, and publishing
-	// counts as announcing: each announcement reaches every node, so a
-	// second within the interval would only repeat the first. The
-	// announcement for a peer that just joined waits joinSettle: pubsub
-	// reports the join when the peer's subscription arrives, possibly
-	// before our stream to it is open, and drops what it cannot send.
-	ann := throttle{}
+	// The announcement of a record nobody heard waits joinSettle after the
+	// join: pubsub reports the join when the peer's subscription arrives,
+	// possibly before our stream to it is open, and drops what it cannot
+	// send. Publishing counts as announcing.
+	ann := throttle{interval: s.cfg.announceDelay, settle: joinSettle}
 	defer ann.stop()
-	annReason := ""
 	var retry <-chan time.Time
 
 	doPublish := func(ctx context.Context) (*Record, error) {
@@ -119,20 +109,14 @@ func (p *publisher) run() {
 			return // the first publication will announce
 		}
 		ann.ran()
-		s.log.Debug("re-announce capability record", "reason", annReason, "seq", rec.Seq())
+		p.unheard = len(s.topic.ListPeers()) == 0
+		s.log.Debug("announce capability record again", "seq", rec.Seq(), "heard", !p.unheard)
 		err := s.topic.Publish(s.ctx, rec.Raw)
 		s.m.publish.WithLabelValues(viaGossip, result(err)).Inc()
 		if err != nil && s.ctx.Err() == nil {
-			s.log.Warn("re-announce capability record", "err", err)
+			s.log.Warn("announce capability record again", "err", err)
 		}
 	}
-	announce := func(settle time.Duration, reason string) {
-		ann.interval, ann.settle, annReason = p.announceInterval(), settle, reason
-		if ann.request() {
-			doAnnounce()
-		}
-	}
-
 	background()
 	for {
 		select {
@@ -153,20 +137,14 @@ func (p *publisher) run() {
 			pub.fired()
 			background()
 		case <-p.joined:
-			announce(joinSettle, "peer joined")
-		case <-p.newcomer:
-			announce(0, "new peer record")
+			if p.unheard && ann.request() {
+				doAnnounce()
+			}
 		case <-ann.C():
 			ann.fired()
 			doAnnounce()
 		}
 	}
-}
-
-// announceInterval is the least time between two announcements now (see
-// announcePerPeer).
-func (p *publisher) announceInterval() time.Duration {
-	return max(p.s.cfg.announceDelay, time.Duration(p.s.cache.size.Load())*announcePerPeer)
 }
 
 // publish builds, signs and stores as own a new record of this node and
@@ -212,6 +190,7 @@ func (p *publisher) publish(ctx context.Context) (*Record, error) {
 	p.lastSeq = seq
 	s.own.Store(rec)
 
+	p.unheard = len(s.topic.ListPeers()) == 0
 	err = s.topic.Publish(ctx, raw)
 	s.m.publish.WithLabelValues(viaGossip, result(err)).Inc()
 	if err != nil {

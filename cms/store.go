@@ -36,6 +36,7 @@ type Topic interface {
 	Publish(ctx context.Context, data []byte, opts ...pubsub.PubOpt) error
 	Subscribe(opts ...pubsub.SubOpt) (*pubsub.Subscription, error)
 	EventHandler(opts ...pubsub.TopicEventHandlerOpt) (*pubsub.TopicEventHandler, error)
+	ListPeers() []peer.ID
 }
 
 // SelfSource describes this node now: model facts (Ollama /api/show),
@@ -72,8 +73,10 @@ const maxParallelGets = 8
 //     is the only writer of own;
 //   - the DHT writer (dht.go) owns what was put and provided in the DHT;
 //     the DHT fetcher (dht.go) owns the queue of joined peers to look up;
+//   - the syncer loop (sync.go) owns when each peer was last pulled from;
+//     its workers pull and feed the cache;
 //   - the gossip receiver and the topic-event loop (gossip.go) own nothing:
-//     they feed the cache and the publish loop.
+//     they feed the cache, the syncer and the publish loop.
 //
 // Callers' goroutines (Get, FindByDomain, the gossip validator) read the DHT
 // themselves and hand what they find to the cache loop. Close stops and
@@ -101,6 +104,7 @@ type Store struct {
 	writer  *dhtWriter
 	fetcher *fetcher
 	meet    *meeter
+	sync    *syncer
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -128,8 +132,8 @@ func New(h host.Host, d Routing, t Topic, self SelfSource, opts ...Option) (*Sto
 		return nil, fmt.Errorf("new cms store: no private key for host %s", h.ID())
 	}
 	m := newMetrics()
-	// Room for a burst of announcements (every peer re-announcing when a
-	// node joins) while the receiver verifies signatures.
+	// Room for a burst of announcements (a forming swarm's members each
+	// announcing once) while the receiver verifies signatures.
 	sub, err := t.Subscribe(pubsub.WithBufferSize(256))
 	if err != nil {
 		return nil, fmt.Errorf("new cms store: subscribe %s: %w", t, err)
@@ -155,9 +159,13 @@ func New(h host.Host, d Routing, t Topic, self SelfSource, opts ...Option) (*Sto
 	s.writer = newDHTWriter(s)
 	s.fetcher = newFetcher(s)
 	s.meet = newMeeter(s)
-	runs := []func(){s.cache.run, s.pub.run, s.writer.run, s.fetcher.run, s.receiveLoop, s.eventLoop}
+	s.sync = newSyncer(s)
+	runs := []func(){s.cache.run, s.pub.run, s.writer.run, s.fetcher.run, s.receiveLoop, s.eventLoop, s.sync.run}
 	for range meetWorkers {
 		runs = append(runs, s.meet.run)
+	}
+	for range syncWorkers {
+		runs = append(runs, s.sync.work)
 	}
 	for _, run := range runs {
 		s.wg.Add(1)
