@@ -19,9 +19,14 @@ import (
 // record is verified once, by the node that pulled it, and counts against
 // the peer that served it until its owner has been met, as a relayed one.
 //
-// Besides, every syncInterval a node pulls from one topic peer at random
-// (anti-entropy, as memberlist's push-pull): what gossip lost reaches it
-// within a few intervals instead of at its owner's next refresh.
+// Besides, a node pulls from one topic peer at random (anti-entropy, as
+// memberlist's push-pull) every syncInterval, and more often in its first
+// seconds: at a sixteenth of it, doubling each time. A newcomer's own pulls
+// reach only what its first peers held then, and a record announced while
+// it was joining the topic's mesh can pass it by; what gossip lost reaches
+// it within a few intervals instead of at its owner's next refresh. In a
+// 100-node start the last missing records took 17 s to arrive at a fixed
+// 15 s interval.
 //
 // Bounded: syncWorkers pulls at a time, each within syncTimeout; a peer is
 // pulled from at most once per syncRepeat; at most maxRecords records a pull.
@@ -123,14 +128,16 @@ func (y *syncer) joined(p peer.ID) {
 	}
 }
 
-// run queues pulls from joined peers and, every syncInterval, from one
-// topic peer at random. Without a Puller it returns at once.
+// run queues pulls from joined peers and from one topic peer at random, at
+// intervals growing from syncInterval/16 to syncInterval. Without a Puller
+// it returns at once.
 func (y *syncer) run() {
 	s := y.s
 	if s.cfg.puller == nil {
 		return
 	}
-	tick := time.NewTicker(s.cfg.syncInterval)
+	every := s.cfg.syncInterval / 16
+	tick := time.NewTimer(every)
 	defer tick.Stop()
 	for {
 		select {
@@ -142,6 +149,8 @@ func (y *syncer) run() {
 			if peers := s.topic.ListPeers(); len(peers) > 0 {
 				y.queue1(peers[rand.IntN(len(peers))])
 			}
+			every = min(2*every, s.cfg.syncInterval)
+			tick.Reset(every)
 		}
 	}
 }

@@ -57,18 +57,12 @@ func TestMissing(t *testing.T) {
 
 // TestLateJoinerPulls: a node joining a formed swarm learns every record by
 // pulling, and every member learns its record, while no member announces
-// its own record again for its sake.
+// its own record again for its sake: a member publishes its record once and
+// announces it at most once more, when its first peer joins (it had none to
+// hear the first), whatever joins later.
 func TestLateJoinerPulls(t *testing.T) {
 	nodes := startSwarm(t, 6, nil)
 	p2ptest.Eventually(t, func() bool { return allHold(nodes) }, p2ptest.Patience)
-	announced := func() float64 {
-		var sum float64
-		for _, n := range nodes {
-			sum += metricValue(t, n.reg, "swarmllm_cms_publish_total", map[string]string{"via": viaGossip})
-		}
-		return sum
-	}
-	before := announced()
 
 	late := newTestNode(t, nodeConfig{})
 	late.connect(t, nodes[0])
@@ -76,8 +70,10 @@ func TestLateJoinerPulls(t *testing.T) {
 	took := p2ptest.Eventually(t, func() bool { return allHold(all) }, p2ptest.Patience)
 	t.Logf("a late joiner and 6 members hold each other's records %s after it connected", took)
 
-	if after := announced(); after != before {
-		t.Errorf("members announced %v times for the newcomer, want 0", after-before)
+	for i, n := range nodes {
+		if got := metricValue(t, n.reg, "swarmllm_cms_publish_total", map[string]string{"via": viaGossip}); got > 2 {
+			t.Errorf("member %d announced its record %v times, want at most 2", i, got)
+		}
 	}
 	if got := metricValue(t, late.reg, "swarmllm_cms_received_total", map[string]string{"via": viaSync, "result": resultAccepted}); got < float64(len(nodes)) {
 		t.Errorf("newcomer pulled %v records, want the %d members'", got, len(nodes))
