@@ -42,6 +42,12 @@ const (
 	// before this stream cap refuses at the transport.
 	limitAskStreamsPerPeer = 16
 
+	// A peer pulls capability records from this node once per meeting and
+	// at most every few seconds after (cms), and node/cmssync serves one
+	// pull per peer at a time; two each way leave room for a stream still
+	// closing when the next pull starts.
+	limitSyncStreamsPerPeer = 2
+
 	// Liveness keeps a ping stream open to every peer it pings (and each
 	// peer one to it): libp2p's ping limit (about 70 streams on this memory
 	// budget) would refuse them past 35 peers, and a refused ping is a
@@ -94,6 +100,9 @@ func Limits() rcmgr.ConcreteLimitConfig {
 		ProtocolPeer: map[libp2pprotocol.ID]rcmgr.ResourceLimits{
 			protocol.AskProtocol: {
 				Streams: limitAskStreamsPerPeer, StreamsInbound: limitAskStreamsPerPeer, StreamsOutbound: limitAskStreamsPerPeer,
+			},
+			protocol.CMSSyncProtocol: {
+				Streams: 2 * limitSyncStreamsPerPeer, StreamsInbound: limitSyncStreamsPerPeer, StreamsOutbound: limitSyncStreamsPerPeer,
 			},
 		},
 	}

@@ -27,6 +27,7 @@ func TestLimitsAreTheEdgeBudget(t *testing.T) {
 		{"peer memory", int64(l.PeerDefault.Memory), limitPeerMemory},
 		{"transient conns", int64(l.Transient.Conns), limitTransientConns},
 		{"ask streams per peer", int64(l.ProtocolPeer[protocol.AskProtocol].StreamsInbound), limitAskStreamsPerPeer},
+		{"cms sync streams per peer", int64(l.ProtocolPeer[protocol.CMSSyncProtocol].StreamsInbound), limitSyncStreamsPerPeer},
 		{"ping streams (service)", int64(l.Service[ping.ServiceName].Streams), limitPingStreams},
 		{"ping streams (protocol)", int64(l.Protocol[ping.ID].StreamsInbound), limitPingStreamsIO},
 	}
