@@ -24,6 +24,7 @@ import (
 
 	"github.com/swarmllm/swarmllm/cms"
 	nodeapi "github.com/swarmllm/swarmllm/node/api"
+	"github.com/swarmllm/swarmllm/node/cmssync"
 	"github.com/swarmllm/swarmllm/node/collab"
 	"github.com/swarmllm/swarmllm/node/config"
 	"github.com/swarmllm/swarmllm/node/internal/metrics"
@@ -64,6 +65,7 @@ type Node struct {
 
 	model     *localModel
 	cms       *cms.Store
+	cmsSync   *cmssync.Service // the store's pulls and the serving of peers' pulls
 	collab    *collab.Collab
 	spend     *spend.Gossip // the swarm-wide cloud budget; nil without a swarm cap
 	engine    *engine
@@ -210,6 +212,7 @@ func New(cfg config.Config, opts ...Option) (_ *Node, err error) {
 	// Every area's metrics, registered in one place, all or none.
 	cs := append(metrics.Runtime(), n.engine.metrics.collectors()...)
 	cs = append(cs, n.cms.Collectors()...)
+	cs = append(cs, n.cmsSync.Collectors()...)
 	cs = append(cs, n.collab.Collectors()...)
 	if n.spend != nil {
 		cs = append(cs, n.spend.Collectors()...)
@@ -339,6 +342,9 @@ func (n *Node) Close() error {
 		if n.knowledge != nil {
 			_ = n.knowledge.Close() // before the store its changes republish through
 		}
+		if n.cmsSync != nil {
+			_ = n.cmsSync.Close() // peers' pulls stop reading the store; its own pulls end
+		}
 		if n.cms != nil {
 			if err := n.cms.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("stop capability store: %w", err))
@@ -372,7 +378,8 @@ func (n *Node) Close() error {
 }
 
 // build wires the parts on top of the host, DHT and gossipsub: the local
-// model, the capability store (which describes the node through the model),
+// model, the capability store (which describes the node through the model,
+// and pulls and serves records through node/cmssync),
 // collaboration (which answers peers with it), the query pipeline and the
 // engine the HTTP API serves. The model's monitor starts once the store
 // exists, so every change of the backend's health reaches the record.
@@ -415,9 +422,16 @@ func (n *Node) build() error {
 	if err != nil {
 		return fmt.Errorf("join %s: %w", protocol.TopicCMS, err)
 	}
-	if n.cms, err = cms.New(n.host, n.dht, topic, n.model, cms.WithEmbedder(emb), cms.WithLogger(n.log)); err != nil {
+	// The store pulls the records it lacks through the service, which then
+	// serves peers' pulls from the store: cms opens no streams itself.
+	if n.cmsSync, err = cmssync.New(n.host, cmssync.WithLogger(n.log)); err != nil {
+		return fmt.Errorf("start capability sync: %w", err)
+	}
+	if n.cms, err = cms.New(n.host, n.dht, topic, n.model, cms.WithEmbedder(emb), cms.WithLogger(n.log),
+		cms.WithPuller(n.cmsSync)); err != nil {
 		return fmt.Errorf("start capability store: %w", err)
 	}
+	n.cmsSync.Serve(n.cms)
 	if err := n.ps.RegisterTopicValidator(protocol.TopicCMS, n.cms.GossipValidator()); err != nil {
 		return fmt.Errorf("register %s validator: %w", protocol.TopicCMS, err)
 	}
