@@ -23,7 +23,7 @@ func (s *Service) handle(str network.Stream, src Source) {
 		s.log.Debug("refuse capability record pull", "peer", from, "err", err)
 		return
 	}
-	defer s.release(from)
+	defer s.wg.Done()
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.serveTimeout)
 	defer cancel()
 	// Close or the timeout resets the stream; the deadline bounds each read
@@ -42,6 +42,8 @@ func (s *Service) handle(str network.Stream, src Source) {
 		result = resultError
 	}
 	s.m.served.WithLabelValues(result).Inc()
+	// The slot is free before the asker sees the end: it may pull again at once.
+	s.free(from)
 	if err != nil {
 		_ = str.Reset()
 		s.log.Debug("serve capability record pull", "peer", from, "err", err)

@@ -106,7 +106,8 @@ func (s *Service) enterPull() bool {
 	return true
 }
 
-// admit takes a serve slot for p, or says why not.
+// admit takes a serve slot for p and counts the serve in wg, or says why
+// not.
 func (s *Service) admit(p peer.ID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,10 +124,10 @@ func (s *Service) admit(p peer.ID) error {
 	return nil
 }
 
-// release gives back p's serve slot.
-func (s *Service) release(p peer.ID) {
+// free gives back p's serve slot; the serve still counts in wg until it
+// returns.
+func (s *Service) free(p peer.ID) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	delete(s.serving, p)
-	s.mu.Unlock()
-	s.wg.Done()
 }
