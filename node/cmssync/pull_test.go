@@ -90,6 +90,7 @@ func TestPullFromHostileServers(t *testing.T) {
 		name    string
 		opts    []Option
 		timeout time.Duration // of the pull's context; 0: none
+		hangs   bool          // the server never answers
 		serve   func(t *testing.T, str network.Stream, done <-chan struct{})
 		want    int
 		wantErr error // nil: none; errAny: any
@@ -110,17 +111,19 @@ func TestPullFromHostileServers(t *testing.T) {
 			_, _ = str.Write(append(recordFrame(t, []byte("one")), append(prefix(10), 1, 2, 3)...))
 		}},
 		{name: "resets", wantErr: errAny, serve: func(_ *testing.T, str network.Stream, _ <-chan struct{}) { _ = str.Reset() }},
-		{name: "never answers: the context's deadline ends it", timeout: 200 * time.Millisecond, wantErr: errAny, serve: hang},
-		{name: "never answers: the pull timeout ends it", opts: []Option{WithPullTimeout(200 * time.Millisecond)}, wantErr: errAny, serve: hang},
+		{name: "never answers: the context's deadline ends it", timeout: 200 * time.Millisecond, hangs: true, wantErr: errAny, serve: hang},
+		{name: "never answers: the pull timeout ends it", opts: []Option{WithPullTimeout(200 * time.Millisecond)}, hangs: true, wantErr: errAny, serve: hang},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			done := make(chan struct{})
-			handled := make(chan struct{})
+			done := make(chan struct{})    // the pull returned
+			started := make(chan struct{}) // the server's handler runs
+			handled := make(chan struct{}) // and returned
+			var reqErr error               // the handler's, before handled
 			server.SetStreamHandler(protocol.CMSSyncProtocol, func(str network.Stream) {
+				close(started)
 				defer close(handled)
-				if _, err := protocol.ReadCMSSyncRequest(str); err != nil {
-					t.Errorf("server reads the request: %v", err)
+				if _, reqErr = protocol.ReadCMSSyncRequest(str); reqErr != nil {
 					_ = str.Reset()
 					return
 				}
@@ -137,7 +140,17 @@ func TestPullFromHostileServers(t *testing.T) {
 			}
 			envs, err := svc.Pull(ctx, server.ID(), nil, 2)
 			close(done)
-			<-handled
+			if tt.hangs {
+				// The pull may end before the server saw its stream; a
+				// handler that starts later finds it reset and returns.
+				select {
+				case <-started:
+					<-handled
+				default:
+				}
+			} else if <-handled; reqErr != nil {
+				t.Errorf("server reads the request: %v", reqErr)
+			}
 			if len(envs) != tt.want {
 				t.Errorf("pulled %d records (%q), want %d", len(envs), envs, tt.want)
 			}
@@ -185,4 +198,18 @@ func TestPullRefusesBadInput(t *testing.T) {
 		t.Error("a stream was opened for a bad request")
 	default:
 	}
+}
+
+// Wired as the node wires it, a newcomer pulls the swarm's records from the
+// first member it meets: nobody re-announces for it.
+func TestNewcomerPullsFromTheMemberItMeets(t *testing.T) {
+	a, b, c := newStoreNode(t), newStoreNode(t), newStoreNode(t)
+	p2ptest.Connect(t, b.h, a.h)
+	p2ptest.Connect(t, c.h, a.h)
+	p2ptest.Eventually(t, func() bool { return a.store.Self() != nil && len(a.store.Records()) == 2 }, p2ptest.Patience)
+
+	n := newStoreNode(t)
+	p2ptest.Connect(t, n.h, a.h)
+	p2ptest.Eventually(t, func() bool { return served(t, a.svc, resultOK) >= 1 }, p2ptest.Patience)
+	p2ptest.Eventually(t, func() bool { return len(n.store.Records()) == 3 }, p2ptest.Patience)
 }
