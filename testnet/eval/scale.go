@@ -150,7 +150,7 @@ func RunScale(ctx context.Context, spec ScaleSpec) (ScaleReport, error) {
 	defer sw.Close()
 	rep.Converge = time.Since(start)
 	rep.phase("%d nodes converged in %v", len(sw.Nodes), rep.Converge.Round(time.Millisecond))
-	// Converged is not quiet: DHT puts, provider records and re-announcements
+	// Converged is not quiet: DHT puts, provider records and their checks
 	// still run for a while, and on a small machine they starve handshakes.
 	if rep.Settle, rep.SettleCores, err = settleCPU(startCtx); err != nil {
 		return rep, fmt.Errorf("scale: settle: %w", err)
