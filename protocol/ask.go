@@ -3,7 +3,6 @@ package protocol
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
 	"io"
 )
 
@@ -12,49 +11,23 @@ import (
 
 // WriteAskRequest validates req and writes it as one frame.
 func WriteAskRequest(w io.Writer, req *AskRequest) error {
-	if err := req.Validate(); err != nil {
-		return fmt.Errorf("write ask request: %w", err)
-	}
-	if err := WriteMsg(w, req, MaxAskRequestBytes); err != nil {
-		return fmt.Errorf("write ask request: %w", err)
-	}
-	return nil
+	return writeChecked(w, req, MaxAskRequestBytes, "ask request")
 }
 
 // ReadAskRequest reads one frame of at most MaxAskRequestBytes and validates it.
 func ReadAskRequest(r io.Reader) (*AskRequest, error) {
-	req := new(AskRequest)
-	if err := ReadMsg(r, req, MaxAskRequestBytes); err != nil {
-		return nil, fmt.Errorf("read ask request: %w", err)
-	}
-	if err := req.Validate(); err != nil {
-		return nil, fmt.Errorf("read ask request: %w", err)
-	}
-	return req, nil
+	return readChecked(r, new(AskRequest), MaxAskRequestBytes, "ask request")
 }
 
 // WriteAskResponse validates resp and writes it as one frame.
 func WriteAskResponse(w io.Writer, resp *AskResponse) error {
-	if err := resp.Validate(); err != nil {
-		return fmt.Errorf("write ask response: %w", err)
-	}
-	if err := WriteMsg(w, resp, MaxAskResponseBytes); err != nil {
-		return fmt.Errorf("write ask response: %w", err)
-	}
-	return nil
+	return writeChecked(w, resp, MaxAskResponseBytes, "ask response")
 }
 
 // ReadAskResponse reads one frame of at most MaxAskResponseBytes and validates
 // it. The caller still checks that its query id is the one it asked.
 func ReadAskResponse(r io.Reader) (*AskResponse, error) {
-	resp := new(AskResponse)
-	if err := ReadMsg(r, resp, MaxAskResponseBytes); err != nil {
-		return nil, fmt.Errorf("read ask response: %w", err)
-	}
-	if err := resp.Validate(); err != nil {
-		return nil, fmt.Errorf("read ask response: %w", err)
-	}
-	return resp, nil
+	return readChecked(r, new(AskResponse), MaxAskResponseBytes, "ask response")
 }
 
 // QueryDigest is the SHA-256 that RoundOpen.query_digest carries: each

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -15,52 +14,26 @@ import (
 
 // WriteCMSSyncRequest validates req and writes it as one frame.
 func WriteCMSSyncRequest(w io.Writer, req *CMSSyncRequest) error {
-	if err := req.Validate(); err != nil {
-		return fmt.Errorf("write cms sync request: %w", err)
-	}
-	if err := WriteMsg(w, req, MaxCMSSyncRequestBytes); err != nil {
-		return fmt.Errorf("write cms sync request: %w", err)
-	}
-	return nil
+	return writeChecked(w, req, MaxCMSSyncRequestBytes, "cms sync request")
 }
 
 // ReadCMSSyncRequest reads one frame of at most MaxCMSSyncRequestBytes and
 // validates it.
 func ReadCMSSyncRequest(r io.Reader) (*CMSSyncRequest, error) {
-	req := new(CMSSyncRequest)
-	if err := ReadMsg(r, req, MaxCMSSyncRequestBytes); err != nil {
-		return nil, fmt.Errorf("read cms sync request: %w", err)
-	}
-	if err := req.Validate(); err != nil {
-		return nil, fmt.Errorf("read cms sync request: %w", err)
-	}
-	return req, nil
+	return readChecked(r, new(CMSSyncRequest), MaxCMSSyncRequestBytes, "cms sync request")
 }
 
 // WriteCMSSyncRecord writes one record envelope as a frame.
 func WriteCMSSyncRecord(w io.Writer, envelope []byte) error {
-	rec := &CMSSyncRecord{Envelope: envelope}
-	if err := rec.Validate(); err != nil {
-		return fmt.Errorf("write cms sync record: %w", err)
-	}
-	if err := WriteMsg(w, rec, MaxCMSSyncRecordBytes); err != nil {
-		return fmt.Errorf("write cms sync record: %w", err)
-	}
-	return nil
+	return writeChecked(w, &CMSSyncRecord{Envelope: envelope}, MaxCMSSyncRecordBytes, "cms sync record")
 }
 
 // ReadCMSSyncRecord reads one record frame of at most MaxCMSSyncRecordBytes
 // and returns its envelope (unverified). A clean end of stream matches io.EOF:
 // the server has sent everything.
 func ReadCMSSyncRecord(r io.Reader) ([]byte, error) {
-	rec := new(CMSSyncRecord)
-	if err := ReadMsg(r, rec, MaxCMSSyncRecordBytes); err != nil {
-		return nil, fmt.Errorf("read cms sync record: %w", err)
-	}
-	if err := rec.Validate(); err != nil {
-		return nil, fmt.Errorf("read cms sync record: %w", err)
-	}
-	return rec.GetEnvelope(), nil
+	rec, err := readChecked(r, new(CMSSyncRecord), MaxCMSSyncRecordBytes, "cms sync record")
+	return rec.GetEnvelope(), err
 }
 
 // Validate checks the caps of a sync request: at most MaxSyncRecords held

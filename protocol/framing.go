@@ -86,3 +86,34 @@ func (r *byteReader) ReadByte() (byte, error) {
 	}
 	return r.b[0], nil
 }
+
+// checked is a wire message with structural validation.
+type checked interface {
+	proto.Message
+	Validate() error
+}
+
+// writeChecked validates m and writes it as one frame of at most max bytes;
+// errors name what was written.
+func writeChecked(w io.Writer, m checked, max int, what string) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("write %s: %w", what, err)
+	}
+	if err := WriteMsg(w, m, max); err != nil {
+		return fmt.Errorf("write %s: %w", what, err)
+	}
+	return nil
+}
+
+// readChecked reads one frame of at most max bytes into m and validates it;
+// errors name what was read.
+func readChecked[M checked](r io.Reader, m M, max int, what string) (M, error) {
+	var none M
+	if err := ReadMsg(r, m, max); err != nil {
+		return none, fmt.Errorf("read %s: %w", what, err)
+	}
+	if err := m.Validate(); err != nil {
+		return none, fmt.Errorf("read %s: %w", what, err)
+	}
+	return m, nil
+}
