@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -23,8 +24,10 @@ import (
 // meet anyway through gossip and the DHT are not dialled) and is tried at
 // most once every quarter; due strangers are queued taking each relay's in
 // turn, so one relay's flood of made-up identities delays the others'
-// meetings but cannot starve them. The connection stays for the connection
-// manager to keep or trim like any other.
+// meetings but cannot starve them. A meeting is a check, not a link: a
+// connection dialled only for it is closed once the owner has identified
+// itself. Kept, they made a 100-node swarm a full mesh: 109 peers a node,
+// whose standing streams took the host's whole stream-buffer budget.
 const (
 	meetWorkers = 4
 	meetQueue   = 64
@@ -58,6 +61,8 @@ func (m *meeter) run() {
 func (m *meeter) meet(ai peer.AddrInfo) {
 	ctx, cancel := context.WithTimeout(m.s.ctx, min(meetTimeout, m.s.cfg.opTimeout))
 	defer cancel()
+	net := m.s.h.Network()
+	dialled := net.Connectedness(ai.ID) != network.Connected
 	// Connect returns once the owner has identified itself, which is what
 	// the cache counts as met.
 	err := m.s.h.Connect(ctx, ai)
@@ -72,6 +77,9 @@ func (m *meeter) meet(ai peer.AddrInfo) {
 			c.credit(ai.ID)
 		}
 	})
+	if dialled {
+		_ = net.ClosePeer(ai.ID) // fails only when already closed
+	}
 }
 
 // queueMeetings queues the strangers due for a meeting, each relay's in turn,

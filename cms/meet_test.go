@@ -7,6 +7,7 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -16,7 +17,8 @@ import (
 // TestMeetStrangers: a node hears two records through a relay whose owners
 // it has never been connected to. It dials both owners: the one that is
 // listening is met and its record outlives the stranger grace; the other's
-// address refuses the dial, and its record is gone after the grace.
+// address refuses the dial, and its record is gone after the grace. The
+// meeting leaves no connection behind.
 func TestMeetStrangers(t *testing.T) {
 	const grace = time.Second
 	a := newTestNode(t, nodeConfig{opts: []Option{WithStrangerGrace(grace)}})
@@ -59,6 +61,7 @@ func TestMeetStrangers(t *testing.T) {
 	if !met {
 		t.Error("the reachable stranger's record is not counted as met")
 	}
+	p2ptest.Eventually(t, func() bool { return a.h.Network().Connectedness(live.ID()) != network.Connected }, 5*time.Second)
 	if got := metricValue(t, a.reg, "swarmllm_cms_meetings_total", map[string]string{"result": resultOK}); got != 1 {
 		t.Errorf("meetings ok = %v, want 1", got)
 	}
