@@ -42,7 +42,7 @@ func (n *Node) hostOptions(key crypto.PrivKey) ([]libp2p.Option, error) {
 // colocation, graylisting, and n.scores as the application score) to base.
 func (n *Node) gossipOptions(base ...pubsub.Option) []pubsub.Option {
 	n.scores = p2p.NewAppScores()
-	return append(base, p2p.GossipOptions(n.scores, n.cfg.Relays...)...)
+	return append(append(base, p2p.GossipQueues()...), p2p.GossipOptions(n.scores, n.cfg.Relays...)...)
 }
 
 // Reload re-reads the files the operator may change while the node runs

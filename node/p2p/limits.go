@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	libp2pprotocol "github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
@@ -66,10 +67,47 @@ const (
 	// hundreds a node trims idle connections before the limits refuse the
 	// dials and asks it still needs; libp2p's default (160–192, 1 min) sat
 	// at the limit itself and would trim only once dials were refused.
-	connLow   = 80
-	connHigh  = 120 // below limitConnsIn: inbound dials are refused past that
+	// The binding limit is memory: every yamux stream reserves its window
+	// (yamuxStreamWindow) from the resource manager, and a connected peer
+	// holds streamsPerPeer open for good, so connHigh peers take 96 MiB of
+	// limitMemory and leave the rest for asks and DHT queries. At 80–120 a
+	// 100-node swarm's nodes held 109 peers and refused their own asks
+	// ("system: resource limit exceeded").
+	connLow   = 48
+	connHigh  = 64
 	connGrace = 20 * time.Second
+
+	// yamuxStreamWindow is what go-yamux reserves for each stream it opens
+	// or accepts (its initial window, 256 KiB).
+	yamuxStreamWindow = 256 << 10
+	// streamsPerPeer are the streams a connected peer keeps open: gossipsub,
+	// liveness pings and the DHT's message sender, one each way.
+	streamsPerPeer = 6
 )
+
+// Gossipsub's queues. A forming swarm sends bursts: every newcomer's record
+// to every node at once, and a node starved for CPU writes and validates
+// late. At gossipsub's defaults (32 RPCs queued per peer, 32 messages
+// awaiting validation) a 100-node start dropped 3,144 outbound RPCs carrying
+// records and 354 records at validation, and a record dropped at its first
+// relay reached nobody until the pulls found it, tens of seconds later. The
+// larger queues bound memory by the message cap, which no topic needs at
+// gossipsub's 1 MiB (a round message is at most 256 KiB): 128 messages of
+// 512 KiB awaiting validation is twice what the defaults allowed.
+const (
+	gossipPeerQueue     = 128
+	gossipValidateQueue = 128
+	gossipMaxMessage    = 512 << 10
+)
+
+// GossipQueues are gossipsub's queue and message-size options (above).
+func GossipQueues() []pubsub.Option {
+	return []pubsub.Option{
+		pubsub.WithPeerOutboundQueueSize(gossipPeerQueue),
+		pubsub.WithValidateQueueSize(gossipValidateQueue),
+		pubsub.WithMaxMessageSize(gossipMaxMessage),
+	}
+}
 
 // Limits returns the resource manager's limits (see the constants above).
 func Limits() rcmgr.ConcreteLimitConfig {

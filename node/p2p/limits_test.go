@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
+	"github.com/swarmllm/swarmllm/cms"
 	"github.com/swarmllm/swarmllm/protocol"
 	"github.com/swarmllm/swarmllm/testnet/p2ptest"
 )
@@ -38,8 +39,10 @@ func TestLimitsAreTheEdgeBudget(t *testing.T) {
 	}
 }
 
-// The host trims idle connections before its resource limits refuse dials:
-// the connection manager's high watermark is under the inbound limit.
+// The host trims idle connections before its resource limits refuse dials
+// or streams: the connection manager's high watermark is under the inbound
+// limit, and its peers' standing streams take at most three quarters of the
+// memory limit.
 func TestConnManagerTrimsBelowTheLimits(t *testing.T) {
 	h := newHost(t, nil, nil)
 	cm, ok := h.ConnManager().(*connmgr.BasicConnMgr)
@@ -52,6 +55,10 @@ func TestConnManagerTrimsBelowTheLimits(t *testing.T) {
 	}
 	if info.HighWater >= limitConnsIn || info.LowWater >= info.HighWater {
 		t.Errorf("watermarks %d–%d not under the inbound limit %d", info.LowWater, info.HighWater, limitConnsIn)
+	}
+	if standing := info.HighWater * streamsPerPeer * yamuxStreamWindow; standing > limitMemory*3/4 {
+		t.Errorf("%d peers' standing streams reserve %d MiB of the %d MiB memory limit, over three quarters",
+			info.HighWater, standing>>20, limitMemory>>20)
 	}
 }
 
@@ -99,5 +106,23 @@ func TestAskStreamsPerPeerAreCapped(t *testing.T) {
 	case <-handled:
 		t.Fatalf("the handler ran for stream %d past the cap", limitAskStreamsPerPeer+1)
 	default:
+	}
+}
+
+// Every topic's largest message, with gossipsub's envelope (signature, key,
+// sender, sequence number, topic), fits the message cap.
+func TestGossipMessageCapFitsEveryTopic(t *testing.T) {
+	const envelope = 4 << 10
+	for _, c := range []struct {
+		topic string
+		max   int
+	}{
+		{"rounds", protocol.MaxRoundMessageBytes},
+		{"budget", protocol.MaxBudgetClaimBytes},
+		{"cms", cms.MaxRecordBytes},
+	} {
+		if c.max+envelope > gossipMaxMessage {
+			t.Errorf("%s messages of %d bytes do not fit the %d-byte cap", c.topic, c.max, gossipMaxMessage)
+		}
 	}
 }
