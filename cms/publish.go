@@ -15,6 +15,16 @@ import (
 // a record nobody heard (see publisher.run).
 const joinSettle = 20 * time.Millisecond
 
+// echoAfter is when a node's first announcement that had peers to reach is
+// announced once more. One announcement can be dropped on its way (a
+// relay's queue full or its validation starved while a swarm forms: 3,144
+// outbound RPCs carrying records and 354 records at validation in one
+// 100-node start), and a record lost at its first relays reached no one
+// else until pulls found it, tens of seconds later. The echo is one more
+// message every node checks, once per node; four echoes (1 to 8 s apart)
+// made the start's floods five times larger and saturated the process.
+const echoAfter = 2 * time.Second
+
 // publisher builds, signs and announces this node's records. Its loop (run)
 // owns every field below the channels and is the only writer of Store.own,
 // so publications never overlap and sequence numbers only grow.
@@ -67,10 +77,11 @@ func (p *publisher) refresh(ctx context.Context) (*Record, error) {
 }
 
 // run publishes on start, every TTL/3, on Changed (throttled) and on
-// Refresh, and announces again the record nobody heard (published while the
-// topic had no peers) when a peer joins. Every new record goes to the DHT
-// writer. Peers that join later pull the record (sync.go): nobody
-// re-announces for them.
+// Refresh, announces again the record nobody heard (published while the
+// topic had no peers) when a peer joins, and echoes the first announcement
+// that had peers (echoAfter). Every new record goes to the DHT writer.
+// Peers that join later pull the record (sync.go): nobody re-announces for
+// them.
 func (p *publisher) run() {
 	s := p.s
 	refresh := time.NewTicker(s.cfg.ttl / 3)
@@ -84,11 +95,25 @@ func (p *publisher) run() {
 	ann := throttle{interval: s.cfg.announceDelay, settle: joinSettle}
 	defer ann.stop()
 	var retry <-chan time.Time
+	var echo *time.Timer // set once, when the first announcement had peers
+	defer func() {
+		if echo != nil {
+			echo.Stop()
+		}
+	}()
+	var echoC <-chan time.Time // echo.C until it fired
+	startEcho := func() {
+		if !p.unheard && echo == nil {
+			echo = time.NewTimer(echoAfter)
+			echoC = echo.C
+		}
+	}
 
 	doPublish := func(ctx context.Context) (*Record, error) {
 		pub.ran()
 		ann.ran()
 		rec, err := p.publish(ctx)
+		startEcho()
 		retry = nil
 		if rec == nil && s.ctx.Err() == nil {
 			retry = time.After(min(s.cfg.ttl/3, 5*time.Second))
@@ -116,6 +141,7 @@ func (p *publisher) run() {
 		if err != nil && s.ctx.Err() == nil {
 			s.log.Warn("announce capability record again", "err", err)
 		}
+		startEcho()
 	}
 	background()
 	for {
@@ -142,6 +168,9 @@ func (p *publisher) run() {
 			}
 		case <-ann.C():
 			ann.fired()
+			doAnnounce()
+		case <-echoC:
+			echoC = nil
 			doAnnounce()
 		}
 	}
