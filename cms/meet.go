@@ -47,16 +47,7 @@ func newMeeter(s *Store) *meeter {
 
 // run dials queued owners until the store closes; the store runs
 // meetWorkers of it.
-func (m *meeter) run() {
-	for {
-		select {
-		case <-m.s.ctx.Done():
-			return
-		case ai := <-m.q:
-			m.meet(ai)
-		}
-	}
-}
+func (m *meeter) run() { serve(m.s.ctx, m.q, m.meet) }
 
 func (m *meeter) meet(ai peer.AddrInfo) {
 	ctx, cancel := context.WithTimeout(m.s.ctx, min(meetTimeout, m.s.cfg.opTimeout))

@@ -177,16 +177,8 @@ func (y *syncer) queue1(p peer.ID) {
 // work pulls from queued peers until the store closes; the store runs
 // syncWorkers of it when it has a Puller.
 func (y *syncer) work() {
-	if y.s.cfg.puller == nil {
-		return
-	}
-	for {
-		select {
-		case <-y.s.ctx.Done():
-			return
-		case p := <-y.queue:
-			y.pull(p)
-		}
+	if y.s.cfg.puller != nil {
+		serve(y.s.ctx, y.queue, y.pull)
 	}
 }
 

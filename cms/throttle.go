@@ -1,6 +1,9 @@
 package cms
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // throttle runs an action at most once per interval, on both edges: a
 // request runs it at once if the last run was at least interval ago, else
@@ -43,6 +46,18 @@ func (t *throttle) C() <-chan time.Time {
 		return nil
 	}
 	return t.timer.C
+}
+
+// serve runs do on each item of q until ctx ends: a worker's loop.
+func serve[T any](ctx context.Context, q <-chan T, do func(T)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case v := <-q:
+			do(v)
+		}
+	}
 }
 
 // signal wakes c's reader without blocking (c has capacity 1).
