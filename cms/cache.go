@@ -39,7 +39,6 @@ type cache struct {
 	peers     map[peer.ID]*entry // expired ones are dropped by the sweep and never returned
 	perSource map[peer.ID]int    // source → entries counted against it
 	admitted  uint64             // entries admitted so far, to order them
-
 }
 
 type entry struct {

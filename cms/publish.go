@@ -113,12 +113,12 @@ func (p *publisher) run() {
 		pub.ran()
 		ann.ran()
 		rec, err := p.publish(ctx)
-		startEcho()
 		retry = nil
 		if rec == nil && s.ctx.Err() == nil {
 			retry = time.After(min(s.cfg.ttl/3, 5*time.Second))
 		}
 		if rec != nil {
+			startEcho() // only a publication that happened can be echoed
 			s.writer.queue(rec)
 		}
 		return rec, err

@@ -103,7 +103,7 @@ func (s *Store) held() []Held {
 // syncWorkers goroutines (work) pull what it queues.
 type syncer struct {
 	s     *Store
-	meet  chan peer.ID // topic-event loop → run: a joined peer whose record we lack (cap syncQueue, drops when full)
+	joins chan peer.ID // topic-event loop → run: a joined peer whose record we lack (cap syncQueue, drops when full)
 	queue chan peer.ID // run → work (cap syncQueue)
 
 	// Owned by run.
@@ -113,7 +113,7 @@ type syncer struct {
 func newSyncer(s *Store) *syncer {
 	return &syncer{
 		s:     s,
-		meet:  make(chan peer.ID, syncQueue),
+		joins: make(chan peer.ID, syncQueue),
 		queue: make(chan peer.ID, syncQueue),
 		last:  make(map[peer.ID]time.Time),
 	}
@@ -123,7 +123,7 @@ func newSyncer(s *Store) *syncer {
 // Never blocks: in a join storm the anti-entropy pulls catch up.
 func (y *syncer) joined(p peer.ID) {
 	select {
-	case y.meet <- p:
+	case y.joins <- p:
 	default:
 	}
 }
@@ -143,9 +143,10 @@ func (y *syncer) run() {
 		select {
 		case <-s.ctx.Done():
 			return
-		case p := <-y.meet:
+		case p := <-y.joins:
 			y.queue1(p)
 		case <-tick.C:
+			y.forget()
 			if peers := s.topic.ListPeers(); len(peers) > 0 {
 				y.queue1(peers[rand.IntN(len(peers))])
 			}
@@ -162,15 +163,20 @@ func (y *syncer) queue1(p peer.ID) {
 	if now.Sub(y.last[p]) < syncRepeat {
 		return
 	}
-	for q, t := range y.last { // forget what no longer limits anything
-		if now.Sub(t) >= syncRepeat {
-			delete(y.last, q)
-		}
-	}
 	select {
 	case y.queue <- p:
 		y.last[p] = now
 	default:
+	}
+}
+
+// forget drops the pulls that no longer limit anything. Run by the loop.
+func (y *syncer) forget() {
+	now := time.Now()
+	for p, t := range y.last {
+		if now.Sub(t) >= syncRepeat {
+			delete(y.last, p)
+		}
 	}
 }
 

@@ -2,9 +2,10 @@
 // QUIC, a persistent Ed25519 identity), peer discovery (mDNS and bootstrap),
 // the kad-dht in server mode under the /swarmllm prefix, gossipsub, the
 // capability store (with node/cmssync, which carries its record pulls over
-// /swarmllm/cms-sync/1.0.0 both ways), collaboration (the
-// /swarmllm/ask/1.0.0 handler and vote rounds), the local model and the HTTP
-// API, with one lifecycle: New, Run, Close. Node itself is only that composition root; the work is done by
+// /swarmllm/cms-sync/1.0.0 both ways), collaboration (the /swarmllm/ask/1.0.0
+// handler and vote rounds), the local model and the HTTP API, with one
+// lifecycle: New, Run, Close. Node itself is only that composition root; the
+// work is done by
 //
 //   - localModel: the Ollama backend, its health monitor and the load meter.
 //     It answers this node's queries and peers' asks (collab.Answerer) and

@@ -38,8 +38,9 @@ func (n *Node) hostOptions(key crypto.PrivKey) ([]libp2p.Option, error) {
 	return opts, nil
 }
 
-// gossipOptions adds gossipsub peer scoring (invalid-message penalties, IP
-// colocation, graylisting, and n.scores as the application score) to base.
+// gossipOptions adds gossipsub's queue sizes and message cap and its peer
+// scoring (invalid-message penalties, IP colocation, graylisting, and
+// n.scores as the application score) to base.
 func (n *Node) gossipOptions(base ...pubsub.Option) []pubsub.Option {
 	n.scores = p2p.NewAppScores()
 	return append(append(base, p2p.GossipQueues()...), p2p.GossipOptions(n.scores, n.cfg.Relays...)...)
